@@ -1,0 +1,67 @@
+"""`vton`: one command per pipeline step (what dvc.yaml runs) plus `vton retrain` for the whole flow.
+
+Each step's CLI lives beside its code (`components/<step>/cli.py`) and registers itself here; heavy
+imports (torch, mlflow, mediapipe) happen inside the commands so `vton --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Optional
+
+import typer
+
+from components.errors import VtonError
+
+app = typer.Typer(
+    name="vton",
+    help="vton-pipeline: acquire, annotate, validate, train, evaluate and promote virtual try-on models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Each module defines `register(app)`; the order is the order of `vton --help`.
+STEP_CLIS: tuple[str, ...] = (
+    "components.data.cli",
+)
+
+ProfileOption = typer.Option(None, "--profile", "-p", help="smoke | test | full (default: params.yaml's `profile`).")
+
+
+@app.command()
+def retrain(
+    profile: Optional[str] = ProfileOption,
+    stages: Optional[list[str]] = typer.Option(None, "--stage", "-s", help="Run only these stages (repeatable)."),
+    force: bool = typer.Option(False, "--force", help="Re-run stages even when DVC says nothing changed."),
+) -> None:
+    """Run the end-to-end retraining flow (Prefect) over the DVC stages, then promote."""
+    from flows.retrain import retrain_flow  # the CLI is the one place that reaches into flows/
+
+    summary = retrain_flow(profile=profile, stages=stages, force=force)
+    typer.echo(summary.where_to_look())
+
+
+def _register_steps() -> None:
+    for module in STEP_CLIS:
+        importlib.import_module(module).register(app)
+
+
+_register_steps()
+
+
+def main() -> None:
+    """Console entry point: user-fixable errors print as one clear message, not a traceback."""
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    try:
+        app()
+    except VtonError as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

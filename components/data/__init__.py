@@ -1,0 +1,1 @@
+"""Acquire: import, bundled sample data, scrape, augment, dataset diff."""

@@ -1,0 +1,60 @@
+"""`vton data ...`: import sources, materialise the sample data (scrape, augment and diff join here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+data_app = typer.Typer(help="Acquire data: import, sample, scrape, augment, diff.", no_args_is_help=True)
+
+ProfileOption = typer.Option(None, "--profile", "-p", help="smoke | test | full (default: params.yaml's `profile`).")
+
+
+@data_app.command("import")
+def import_command(
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Dataset directory (default: paths.imported)."),
+    source: Optional[list[str]] = typer.Option(
+        None, "--source", help="KIND:PATH to import instead of params (folder|viton_hd|dresscode|hf), repeatable."
+    ),
+    profile: Optional[str] = ProfileOption,
+) -> None:
+    """Import person/garment pairs from folders, VITON-HD, DressCode or a Hugging Face dataset."""
+    from components.config.params import load_params
+    from components.data.importers import import_sources
+    from components.data.params import ImportSource
+    from components.errors import ConfigError
+    from components.project import project_root, resolve
+
+    params = load_params(profile=profile)
+    settings = params.import_
+    if source:
+        specs = []
+        for item in source:
+            kind, sep, path = item.partition(":")
+            if not sep or kind not in ("folder", "viton_hd", "dresscode", "hf"):
+                raise ConfigError(f"--source {item!r}: expected KIND:PATH with KIND folder|viton_hd|dresscode|hf")
+            specs.append(ImportSource(kind=kind, path=path))
+        settings = settings.model_copy(update={"sources": specs})
+    root = project_root()
+    target = resolve(out or params.paths.imported, root)
+    report = import_sources(settings, target, root)
+    typer.echo(report.summary())
+    typer.echo(f"manifest: {target / 'manifest.parquet'}")
+
+
+@data_app.command("sample")
+def sample_command(
+    out: Path = typer.Option(Path("data/raw"), "--out", "-o", help="Folder to write the sample into."),
+) -> None:
+    """Materialise the bundled sample data (real photographs + drawn garments), byte-identical every time."""
+    from components.data.sample_data import materialise_sample_data
+
+    folder = materialise_sample_data(out)
+    typer.echo(f"sample data written to {folder}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `vton data` to the main CLI."""
+    app.add_typer(data_app, name="data")

@@ -1,0 +1,59 @@
+"""A plain folder of person and garment images with a `pairs.csv` file.
+
+    <root>/pairs.csv   columns: person, garment, category[, split][, source_url][, licence]
+    paths in pairs.csv are relative to <root>
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+
+from components.data.importers.candidate import Candidate
+from components.errors import DataContractError
+
+PAIRS_FILE = "pairs.csv"
+REQUIRED_COLUMNS = ("person", "garment", "category")
+
+
+def read_folder(root: Path, name: str, licence: str) -> Iterator[Candidate]:
+    """Candidates listed in `<root>/pairs.csv`; a malformed pairs file is a clear error, a bad row a quarantine."""
+    pairs = root / PAIRS_FILE
+    if not pairs.is_file():
+        raise DataContractError(
+            f"{pairs}: pairs file not found",
+            hint=f"add {PAIRS_FILE} with columns person,garment,category[,split,source_url,licence]",
+        )
+    with pairs.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise DataContractError(
+                f"{pairs}: missing columns {missing}", hint=f"the header must include {list(REQUIRED_COLUMNS)}"
+            )
+        for line_no, row in enumerate(reader, start=2):
+            origin = f"{pairs.name} line {line_no}"
+            person = (row.get("person") or "").strip()
+            garment = (row.get("garment") or "").strip()
+            reason = None
+            if not person or not garment:
+                reason = f"{origin}: empty person or garment path"
+            elif _escapes(root, person) or _escapes(root, garment):
+                reason = f"{origin}: path leaves the source folder"
+            yield Candidate(
+                person=None if reason else root / person,
+                garment=None if reason else root / garment,
+                category=(row.get("category") or "").strip() or None,
+                split=(row.get("split") or "").strip() or None,
+                source=name,
+                source_url=(row.get("source_url") or "").strip() or None,
+                licence=(row.get("licence") or "").strip() or licence,
+                origin=f"{origin} ({person})",
+                reason=reason,
+            )
+
+
+def _escapes(root: Path, relative: str) -> bool:
+    target = (root / relative).resolve()
+    return not target.is_relative_to(root.resolve())

@@ -1,0 +1,1 @@
+"""Prefect flows: orchestration only. They drive the DVC stages whose code lives in components/."""

@@ -1,0 +1,194 @@
+"""The retrain flow: the DVC stages in order, one Prefect task each, inside one MLflow run, then promotion.
+
+DVC decides what runs (unchanged stages are skipped and dvc.lock records lineage); Prefect adds retries,
+the run history, UI artifacts and the schedule; MLflow holds the figures of every stage in one run.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.runtime import flow_run
+
+from components.config.params import load_params, set_active_profile
+from components.project import project_root
+from components.tracking.mlflow_run import RUN_ID_ENV, configure_mlflow, lineage_tags, tracking_uri
+from flows.dvc_stage import StageFailed, StageResult, run_dvc_stage
+
+
+@dataclass
+class RetrainSummary:
+    """What one retrain did and where its results are."""
+
+    profile: str
+    mlflow_run_id: str
+    mlflow_experiment_id: str
+    tracking_uri: str
+    prefect_flow_run_id: str | None
+    root: Path
+    stages: list[StageResult] = field(default_factory=list)
+    promotion: str = "not run"
+
+    def where_to_look(self) -> str:
+        """A short, copy-pasteable guide to the results."""
+        ran = ", ".join(f"{s.stage}={s.status}" for s in self.stages) or "none"
+        lines = [
+            f"retrain ({self.profile}) finished: {ran}",
+            f"  promotion:      {self.promotion}",
+            f"  MLflow run:     {self.mlflow_run_id} (experiment {self.mlflow_experiment_id})",
+        ]
+        if self.tracking_uri.startswith("sqlite:"):
+            lines.append(f"  MLflow UI:      mlflow ui --backend-store-uri {self.tracking_uri} --port 5000")
+            lines.append(
+                f"                  then http://127.0.0.1:5000/#/experiments/{self.mlflow_experiment_id}"
+                f"/runs/{self.mlflow_run_id}"
+            )
+        else:
+            lines.append(f"  MLflow server:  {self.tracking_uri}")
+        if self.prefect_flow_run_id:
+            lines.append(f"  Prefect run:    {self.prefect_flow_run_id} (`prefect server start` to browse it)")
+        reports = self.root / "reports"
+        for label, path in (
+            ("data quality", reports / "validate" / "report.html"),
+            ("evaluation", reports / "evaluate"),
+            ("annotations", self.root / "data" / "annotated"),
+        ):
+            if path.exists():
+                lines.append(f"  {label + ':':<15} {path}")
+        return "\n".join(lines)
+
+
+def _is_transient(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's retry_condition_fn signature
+    """Retry only failures that may pass on a second try (not bad params, bad data or a failed gate)."""
+    try:
+        state.result()
+    except StageFailed as exc:
+        return exc.transient
+    except Exception:  # noqa: BLE001 - unknown errors are worth one retry
+        return True
+    return False
+
+
+@task(name="prepare-data")
+def prepare_raw_data(root: Path) -> str:
+    """Make sure data/raw holds the data data.dvc names: pull it from the DVC remote, else materialise the sample."""
+    logger = get_run_logger()
+    raw = root / "data" / "raw"
+    if raw.is_dir() and any(raw.iterdir()):
+        return "present"
+    pulled = subprocess.run(
+        [sys.executable, "-m", "dvc", "pull", "data.dvc"], cwd=root, capture_output=True, text=True
+    )
+    if pulled.returncode == 0 and raw.is_dir() and any(raw.iterdir()):
+        logger.info("pulled data/raw from the DVC remote")
+        return "pulled"
+    from components.data.sample_data import materialise_sample_data
+
+    materialise_sample_data(raw)
+    logger.info("materialised the bundled sample data into %s", raw)
+    return "sample"
+
+
+@task(name="start-tracking")
+def start_tracking_run(root: Path, profile: str, experiment: str, flow_run_id: str | None) -> tuple[str, str]:
+    """Open the retrain's MLflow run with lineage tags and params.yaml attached; return (run id, experiment id)."""
+    import mlflow
+
+    exp_id = configure_mlflow(experiment, root)
+    tags = {**lineage_tags(profile, root), "vton.stage": "retrain"}
+    if flow_run_id:
+        tags["prefect.flow_run_id"] = flow_run_id
+    with mlflow.start_run(experiment_id=exp_id, run_name=f"retrain-{profile}", tags=tags) as run:
+        mlflow.log_artifact(str(root / "params.yaml"))
+        if (root / "dvc.lock").is_file():
+            mlflow.log_artifact(str(root / "dvc.lock"))
+        return run.info.run_id, exp_id
+
+
+@task(name="dvc-stage", task_run_name="{stage}", retry_condition_fn=_is_transient)
+def dvc_stage(stage: str, root: Path, run_id: str, force: bool) -> StageResult:
+    """One DVC stage; the stage attaches to the retrain's MLflow run through the environment."""
+    result = run_dvc_stage(stage, root, {RUN_ID_ENV: run_id, "MLFLOW_TRACKING_URI": tracking_uri(root)}, force)
+    get_run_logger().info("stage %s: %s in %.1fs", stage, result.status, result.seconds)
+    return result
+
+
+@task(name="promote")
+def promote_candidate(root: Path, run_id: str, stages: list[StageResult]) -> str:
+    """Hand the evaluated candidate to the registry's gates (issue: promotion); report the decision."""
+    ran = {s.stage for s in stages}
+    if "evaluate" not in ran:
+        return "skipped: no evaluated candidate in this retrain"
+    proc = subprocess.run(
+        [sys.executable, "-m", "components.cli", "registry", "promote", "--run-id", run_id],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "MLFLOW_TRACKING_URI": tracking_uri(root)},
+    )
+    if proc.returncode not in (0, 3):
+        raise StageFailed("promote", proc.stderr.strip() or proc.stdout.strip(), transient=False)
+    return (proc.stdout.strip().splitlines() or ["no decision printed"])[-1]
+
+
+def _publish_summary(summary: RetrainSummary) -> None:
+    rows = [
+        {"stage": s.stage, "status": s.status, "seconds": round(s.seconds, 1), "detail": s.message[:200]}
+        for s in summary.stages
+    ]
+    create_table_artifact(key="retrain-stages", table=rows, description=f"Stages of the {summary.profile} retrain")
+    create_markdown_artifact(
+        key="retrain-summary", markdown="```\n" + summary.where_to_look() + "\n```", description="Where to look"
+    )
+
+
+@flow(name="retrain", log_prints=True)
+def retrain_flow(
+    profile: str | None = None, stages: list[str] | None = None, force: bool = False, root: str | None = None
+) -> RetrainSummary:
+    """Reproduce the pipeline for `profile`, logging to one MLflow run, and finish with promotion."""
+    import mlflow
+
+    base = Path(root).resolve() if root else project_root()
+    if profile:
+        set_active_profile(base / "params.yaml", profile)
+    params = load_params(base / "params.yaml")
+    prepare_raw_data(base)
+    run_id, exp_id = start_tracking_run(base, params.profile, params.project.mlflow_experiment, flow_run.get_id())
+    summary = RetrainSummary(
+        profile=params.profile,
+        mlflow_run_id=run_id,
+        mlflow_experiment_id=exp_id,
+        tracking_uri=tracking_uri(base),
+        prefect_flow_run_id=flow_run.get_id(),
+        root=base,
+    )
+    status = "FINISHED"
+    try:
+        for stage in stages or params.flow.stages:
+            task_with_retries = dvc_stage.with_options(
+                retries=params.flow.retries, retry_delay_seconds=params.flow.retry_delay_seconds
+            )
+            try:
+                summary.stages.append(task_with_retries(stage, base, run_id, force))
+            except StageFailed as exc:
+                summary.stages.append(StageResult(stage, "failed", 0.0, exc.message))
+                raise
+        summary.promotion = promote_candidate(base, run_id, summary.stages)
+    except BaseException:
+        status = "FAILED"
+        raise
+    finally:
+        mlflow.set_tracking_uri(tracking_uri(base))
+        client = mlflow.MlflowClient()
+        client.set_tag(run_id, "vton.stages", ", ".join(f"{s.stage}={s.status}" for s in summary.stages))
+        if (base / "dvc.lock").is_file():
+            client.log_artifact(run_id, str(base / "dvc.lock"))
+        client.set_terminated(run_id, status=status)
+        _publish_summary(summary)
+    return summary
