@@ -1,0 +1,109 @@
+"""Shared test set-up: every test runs offline, quiet, and against stores in its own temp folders."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Set before anything imports prefect, mlflow, datasets or torch.
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="vton-tests-"))
+os.environ.update(
+    {
+        "CI": os.environ.get("CI", "true"),
+        "VTON_QUIET": "1",
+        "PREFECT_HOME": str(_SESSION_HOME / "prefect"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "DVC_NO_ANALYTICS": "1",
+        "HF_HUB_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "MLFLOW_TRACKING_URI": f"sqlite:///{_SESSION_HOME / 'mlflow.db'}",
+        "GIT_AUTHOR_NAME": "vton tests",
+        "GIT_AUTHOR_EMAIL": "tests@vton.invalid",
+        "GIT_COMMITTER_NAME": "vton tests",
+        "GIT_COMMITTER_EMAIL": "tests@vton.invalid",
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2"),
+    }
+)
+os.environ.pop("VTON_MLFLOW_RUN_ID", None)
+os.environ.pop("VTON_PROJECT_ROOT", None)
+
+# What a workspace needs to run the pipeline: the code DVC stages depend on and the pipeline files.
+WORKSPACE_PATHS = (
+    "params.yaml", "dvc.yaml", "dvc.lock", "data.dvc", ".dvc/config", ".dvcignore",
+    "components", "flows", "mlflow", "configs",
+)
+
+
+@pytest.fixture
+def mlflow_uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh SQLite MLflow store for one test."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setenv("MLFLOW_ARTIFACT_ROOT", (tmp_path / "mlartifacts").as_uri())
+    return uri
+
+
+def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run a command, failing the test with its output when it fails."""
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env={**os.environ, **(env or {})})
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{cmd} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temp git + DVC project with this repo's pipeline, code and the bundled sample data in data/raw."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    for rel in WORKSPACE_PATHS:
+        src = REPO / rel
+        if src.is_dir():
+            shutil.copytree(src, ws / rel, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        elif src.is_file():
+            (ws / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, ws / rel)
+    (ws / ".gitignore").write_text("/mlflow.db\n/mlartifacts/\n/.dvcstore/\n/reports/\n/models/\n__pycache__/\n")
+    (ws / "data").mkdir(exist_ok=True)
+    (ws / "data" / ".gitignore").write_text("/raw\n")
+    from components.data.sample_data import materialise_sample_data
+
+    materialise_sample_data(ws / "data" / "raw")
+    run(["git", "init", "-q", "-b", "main"], ws)
+    run(["git", "add", "-A"], ws)
+    run(["git", "commit", "-qm", "workspace"], ws)
+    monkeypatch.setenv("VTON_PROJECT_ROOT", str(ws))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{ws / 'mlflow.db'}")
+    monkeypatch.delenv("MLFLOW_ARTIFACT_ROOT", raising=False)
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"])
+    return ws
+
+
+@pytest.fixture(scope="session")
+def real_photos() -> dict[str, "object"]:
+    """Real photographs that ship inside installed packages, as PIL RGB images."""
+    import io
+
+    import matplotlib.cbook
+    import numpy as np
+    import skimage.data
+    from PIL import Image
+
+    with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as fh:
+        hopper = Image.open(io.BytesIO(fh.read())).convert("RGB")
+    return {
+        "astronaut": Image.fromarray(skimage.data.astronaut()),
+        "camera": Image.fromarray(np.asarray(skimage.data.camera())).convert("RGB"),
+        "grace_hopper": hopper,
+        "chelsea": Image.fromarray(skimage.data.chelsea()),  # a cat: no person
+    }
