@@ -89,6 +89,9 @@ MANIFEST_SCHEMA = pa.schema(
         pa.field("annotator_versions", pa.string()),  # JSON {annotator: version@weights}
         *[pa.field(c, pa.string()) for c in ANNOTATION_PATH_COLUMNS],
         *[pa.field(c, pa.float64()) for c in STAT_COLUMNS],
+        # Filled by annotate when it can, else computed by validate from the files (null until then).
+        pa.field("keypoint_visible_mask", pa.int64()),  # bit i: BODY_25 joint i present (confidence > 0)
+        pa.field("cloth_mask_border_sides", pa.int32()),  # image sides (0-4) the cloth mask touches
     ]
 )
 
