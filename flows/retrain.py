@@ -90,6 +90,8 @@ def prepare_raw_data(root: Path) -> str:
     from components.data.sample_data import materialise_sample_data
 
     materialise_sample_data(raw)
+    # Put the files in the DVC cache; data.dvc's md5 must not move (the sample is deterministic).
+    subprocess.run([sys.executable, "-m", "dvc", "commit", "--force", "data.dvc"], cwd=root, capture_output=True)
     logger.info("materialised the bundled sample data into %s", raw)
     return "sample"
 

@@ -1,5 +1,1 @@
-"""Configuration: params.yaml (every knob, tracked by DVC) and the environment (endpoints, credentials)."""
-
-from components.config.params import Params, load_params
-
-__all__ = ["Params", "load_params"]
+"""Configuration: params.yaml (every knob, tracked by DVC; see params.py) and the environment (endpoints, credentials)."""

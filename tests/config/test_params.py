@@ -1,0 +1,69 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from components.config.params import PROFILES, deep_merge, load_params, resolve_params, set_active_profile
+from components.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_repo_params_yaml_validates_for_every_profile(profile):
+    params = load_params(REPO / "params.yaml", profile=profile)
+    assert params.profile == profile
+    assert params.flow.stages, "the retrain flow must have stages"
+
+
+def test_every_profile_overlays_every_section_so_dvc_can_track_them():
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    sections = {k for k in raw if k not in ("profile", "profiles", "project", "paths", "flow")}
+    for profile in PROFILES:
+        missing = sections - set(raw["profiles"][profile])
+        assert not missing, f"profiles.{profile} lacks {missing} (dvc.yaml depends on profiles.<p>.<section>)"
+
+
+def test_negative_lora_rank_is_reported_with_file_key_rule_and_value():
+    with pytest.raises(ConfigError) as exc:
+        resolve_params({"train": {"lora_rank": -1}})
+    assert "params.yaml: train.lora_rank must be > 0, got -1" in str(exc.value)
+
+
+def test_misspelled_key_is_rejected_not_ignored():
+    with pytest.raises(ConfigError, match=r"import\.min_sid is not a known setting"):
+        resolve_params({"import": {"min_sid": 10}})
+
+
+def test_unknown_profile_is_rejected():
+    with pytest.raises(ConfigError, match="profile must be one of"):
+        resolve_params({"profile": "huge"})
+
+
+def test_profile_overlay_overrides_only_the_keys_it_names():
+    raw = {"import": {"min_side": 64, "test_fraction": 0.3}, "profiles": {"full": {"import": {"min_side": 256}}}}
+    smoke = resolve_params(raw, profile="smoke")
+    full = resolve_params(raw, profile="full")
+    assert smoke.import_.min_side == 64
+    assert full.import_.min_side == 256
+    assert full.import_.test_fraction == 0.3
+
+
+def test_deep_merge_merges_nested_and_replaces_lists():
+    base = {"a": {"b": 1, "c": [1, 2]}, "d": 1}
+    merged = deep_merge(base, {"a": {"c": [3]}, "e": 2})
+    assert merged == {"a": {"b": 1, "c": [3]}, "d": 1, "e": 2}
+    assert base == {"a": {"b": 1, "c": [1, 2]}, "d": 1}
+
+
+def test_set_active_profile_rewrites_only_the_profile_line(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("# comment kept\nprofile: smoke\nimport:\n  min_side: 64\n")
+    assert set_active_profile(path, "full") is True
+    assert path.read_text() == "# comment kept\nprofile: full\nimport:\n  min_side: 64\n"
+    assert set_active_profile(path, "full") is False
+
+
+def test_missing_params_file_names_the_path(tmp_path):
+    with pytest.raises(ConfigError, match="params file not found"):
+        load_params(tmp_path / "params.yaml")

@@ -1,0 +1,113 @@
+from pathlib import Path
+
+import pytest
+
+from components.data.importers import import_sources
+from components.data.params import ImportParams, ImportSource
+from components.errors import DataContractError
+from components.manifest.schema import read_manifest
+from tests.data.images import bomb_png, garment, person, png_bytes, truncated_jpeg, write
+
+
+def _params(path: Path, **over) -> ImportParams:
+    return ImportParams(sources=[ImportSource(kind="folder", path=str(path), licence="CC0")], **over)
+
+
+@pytest.fixture
+def shop(tmp_path, real_photos) -> Path:
+    root = tmp_path / "shop"
+    write(root / "p/good.png", png_bytes(person(real_photos)))
+    write(root / "p/hopper.png", png_bytes(real_photos["grace_hopper"].resize((192, 256))))
+    write(root / "g/red.png", png_bytes(garment()))
+    write(root / "g/blue.png", png_bytes(garment((20, 20, 200))))
+    write(root / "p/empty.png", b"")
+    write(root / "p/cut.jpg", truncated_jpeg(real_photos["camera"]))
+    write(root / "p/bomb.png", bomb_png())
+    write(root / "p/page.jpg", b"<html>404</html>")
+    (root / "pairs.csv").write_text(
+        "person,garment,category,split\n"
+        "p/good.png,g/red.png,upper_body,train\n"
+        "p/hopper.png,g/blue.png,dresses,test\n"
+        "p/good.png,g/red.png,upper_body,train\n"  # exact duplicate row
+        "p/empty.png,g/red.png,upper_body,\n"
+        "p/cut.jpg,g/red.png,upper_body,\n"
+        "p/bomb.png,g/red.png,lower_body,\n"
+        "p/page.jpg,g/red.png,lower_body,\n"
+        "p/missing.png,g/red.png,lower_body,\n"
+        "p/good.png,g/blue.png,hats,\n"
+        "../../etc/passwd,g/red.png,upper_body,\n"
+    )
+    return root
+
+
+def test_folder_import_keeps_good_pairs_and_quarantines_every_broken_one_with_a_reason(shop, tmp_path):
+    out = tmp_path / "out"
+    report = import_sources(_params(shop), out, tmp_path)
+    df = read_manifest(out)
+    assert len(df) == 10, "every pairs.csv row must appear in the manifest"
+    ok = df[df.status == "ok"]
+    assert sorted(ok.category) == ["dresses", "upper_body"]
+    assert report.ok == 2 and report.quarantined == 8
+    reasons = " | ".join(df[df.status == "quarantined"].quarantine_reason)
+    for expected in (
+        "exact duplicate of sample",
+        "empty file (0 bytes)",
+        "truncated or corrupt",
+        "decompression bomb",
+        "not an image",
+        "file not found",
+        "unknown garment category 'hats'",
+        "path leaves the source folder",
+    ):
+        assert expected in reasons, expected
+    # Reasons name the pairs.csv line, so a user can find the file to fix.
+    assert df.quarantine_reason.dropna().str.contains("pairs.csv line").all()
+    for rel in ok.person_path.tolist() + ok.garment_path.tolist():
+        assert (out / rel).is_file()
+    # Rejected originals are kept, so nothing is lost.
+    kept = df[df.status == "quarantined"].person_path.dropna()
+    assert any((out / rel).is_file() and (out / rel).stat().st_size == 0 for rel in kept)
+
+
+def test_folder_import_records_sizes_hashes_provenance_and_given_splits(shop, tmp_path):
+    out = tmp_path / "out"
+    import_sources(_params(shop), out, tmp_path)
+    ok = read_manifest(out).query("status == 'ok'").set_index("category")
+    assert ok.loc["dresses", "split"] == "test"
+    assert (ok.loc["upper_body", "person_width"], ok.loc["upper_body", "person_height"]) == (192, 256)
+    assert len(ok.loc["upper_body", "person_sha256"]) == 64
+    assert len(ok.loc["upper_body", "person_phash"]) == 16
+    assert ok.loc["upper_body", "licence"] == "CC0"
+    assert ok.loc["upper_body", "source"] == "shop"
+
+
+def test_reimport_of_unchanged_folder_gives_identical_manifest(shop, tmp_path):
+    import_sources(_params(shop), tmp_path / "a", tmp_path)
+    import_sources(_params(shop), tmp_path / "b", tmp_path)
+    a, b = read_manifest(tmp_path / "a"), read_manifest(tmp_path / "b")
+    assert a.drop(columns=["source_url"]).equals(b.drop(columns=["source_url"]))
+
+
+def test_split_is_assigned_by_person_hash_when_the_source_gives_none(tmp_path, real_photos):
+    root = tmp_path / "s"
+    rows = ["person,garment,category"]
+    for i in range(12):
+        img = real_photos["astronaut"].rotate(i * 3).resize((128, 128))
+        write(root / f"p{i}.png", png_bytes(img))
+        rows.append(f"p{i}.png,g.png,upper_body")
+    write(root / "g.png", png_bytes(garment()))
+    (root / "pairs.csv").write_text("\n".join(rows) + "\n")
+    import_sources(_params(root, test_fraction=0.5), tmp_path / "out", tmp_path)
+    splits = read_manifest(tmp_path / "out").split.value_counts()
+    assert set(splits.index) == {"train", "test"}
+
+
+def test_missing_pairs_file_is_a_clear_error_naming_the_fix(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataContractError, match="pairs.csv"):
+        import_sources(_params(tmp_path / "empty"), tmp_path / "out", tmp_path)
+
+
+def test_missing_source_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(DataContractError, match="source folder not found"):
+        import_sources(_params(tmp_path / "nope"), tmp_path / "out", tmp_path)

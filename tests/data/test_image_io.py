@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from components.data.image_io import DecodeLimits, decode_image_bytes, hamming_distance, perceptual_hash, to_rgb
+from components.errors import Quarantine
+from tests.data.images import bomb_png, exif_rotated_jpeg, jpeg_bytes, png_bytes, truncated_jpeg
+
+
+def _reason(data: bytes, limits: DecodeLimits = DecodeLimits()) -> str:
+    with pytest.raises(Quarantine) as exc:
+        decode_image_bytes(data, limits)
+    return exc.value.reason
+
+
+def test_zero_byte_file_is_quarantined():
+    assert _reason(b"") == "empty file (0 bytes)"
+
+
+def test_text_served_as_an_image_is_quarantined():
+    assert "not an image" in _reason(b"<html><body>Not found</body></html>")
+
+
+def test_truncated_jpeg_is_quarantined(real_photos):
+    assert "truncated or corrupt" in _reason(truncated_jpeg(real_photos["astronaut"]))
+
+
+def test_decompression_bomb_is_refused_from_its_header_before_decoding():
+    assert "decompression bomb" in _reason(bomb_png(), DecodeLimits(max_pixels=10_000_000))
+
+
+def test_tiny_image_is_quarantined():
+    assert "too small" in _reason(png_bytes(Image.new("RGB", (20, 20))), DecodeLimits(min_side=64))
+
+
+def test_oversized_file_is_quarantined_before_decoding(real_photos):
+    data = png_bytes(real_photos["astronaut"])
+    assert "file too large" in _reason(data, DecodeLimits(max_bytes=1000))
+
+
+def test_exif_orientation_is_applied(real_photos):
+    upright = real_photos["astronaut"].resize((120, 80))
+    stored_sideways = upright.transpose(Image.Transpose.ROTATE_90)  # 80 x 120 on disk
+    decoded = decode_image_bytes(exif_rotated_jpeg(stored_sideways, orientation=6), DecodeLimits(min_side=16))
+    assert decoded.exif_transposed
+    assert decoded.image.size == (120, 80)
+    # Orientation 6 means "rotate 90 clockwise to view": the result must match the upright original.
+    diff = np.abs(np.asarray(decoded.image, dtype=int) - np.asarray(upright, dtype=int)).mean()
+    assert diff < 12
+
+
+@pytest.mark.parametrize("mode", ["CMYK", "L", "P", "I;16"])
+def test_non_rgb_modes_are_converted_to_rgb(real_photos, mode):
+    src = real_photos["astronaut"].resize((96, 96))
+    img = src.convert(mode) if mode != "I;16" else Image.fromarray((np.asarray(src.convert("L"), dtype=np.uint16) * 256))
+    fmt = "JPEG" if mode == "CMYK" else "PNG"
+    import io
+
+    buf = io.BytesIO()
+    img.save(buf, format=fmt)
+    decoded = decode_image_bytes(buf.getvalue(), DecodeLimits(min_side=16))
+    assert decoded.image.mode == "RGB"
+    assert decoded.original_mode == mode
+
+
+def test_alpha_is_composited_on_white():
+    rgba = Image.new("RGBA", (80, 80), (255, 0, 0, 0))
+    rgba.paste((0, 0, 255, 255), (20, 20, 60, 60))
+    rgb = to_rgb(rgba)
+    assert rgb.getpixel((0, 0)) == (255, 255, 255)
+    assert rgb.getpixel((40, 40)) == (0, 0, 255)
+
+
+def test_perceptual_hash_survives_resize_and_reencode_but_separates_different_photos(real_photos):
+    a = real_photos["astronaut"]
+    from io import BytesIO
+
+    small = Image.open(BytesIO(jpeg_bytes(a.resize((200, 200))))).convert("RGB")
+    assert hamming_distance(perceptual_hash(a), perceptual_hash(small)) <= 6
+    assert hamming_distance(perceptual_hash(a), perceptual_hash(real_photos["camera"])) > 16
