@@ -29,6 +29,7 @@ STEP_CLIS: tuple[str, ...] = (
     "components.stage.cli",
     "components.storage.cli",
     "components.doctor",
+    "components.models.cli",
 )
 
 ProfileOption = typer.Option(None, "--profile", "-p", help="smoke | test | full (default: params.yaml's `profile`).")

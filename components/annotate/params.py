@@ -8,9 +8,50 @@ from pydantic import Field
 
 from components.config.base import Section
 
+Category = Literal["upper_body", "lower_body", "dresses"]
+
+
+class PoseRules(Section):
+    """When a detected pose counts as one usable person."""
+
+    min_detection_confidence: float = Field(default=0.5, ge=0, le=1)
+    # A landmark below this visibility (or outside the photo) is written as missing (zeros).
+    min_keypoint_visibility: float = Field(default=0.5, ge=0, le=1)
+    # Selfie-segmentation blobs at least this fraction of the image (and of the largest blob) count as people
+    # for the several-people check; a second pose pass must then find a person on the other blob.
+    other_person_min_area: float = Field(default=0.02, gt=0, lt=1)
+    other_person_min_ratio: float = Field(default=0.25, gt=0, le=1)
+    person_mask_threshold: float = Field(default=0.5, gt=0, lt=1)
+
+
+class MaskRules(Section):
+    """Agnostic-mask geometry (CatVTON AutoMasker / IDM-VTON style), as fractions of shoulder width."""
+
+    arm_width: float = Field(default=0.32, gt=0)  # limb thickness for the arm regions
+    leg_width: float = Field(default=0.45, gt=0)  # thigh thickness for the leg regions
+    torso_margin: float = Field(default=0.12, ge=0)  # how far the torso polygon grows beyond the joints
+    hand_radius: float = Field(default=0.22, gt=0)  # protected disc around each hand
+    foot_radius: float = Field(default=0.22, gt=0)
+    neck_margin: float = Field(default=0.10, ge=0)  # mask starts this far below the face's lower edge
+    hip_from_shoulder: float = Field(default=1.35, gt=0)  # estimated shoulder-to-hip drop when hips are unseen
+    dilate_px: int = Field(default=9, ge=0)  # grow the mask so the old garment's outline is hidden
+    # Categories quarantined when these points are not seen (smoke photos end above the knees).
+    require_hips: list[Category] = Field(default_factory=list)
+    require_knees: list[Category] = Field(default_factory=list)
+    require_ankles: list[Category] = Field(default_factory=list)
+    min_area_fraction: float = Field(default=0.01, ge=0, lt=1)  # smaller agnostic masks are quarantined
+
+
+class ClothMaskRules(Section):
+    """Garment product-image segmentation (background from the border colour)."""
+
+    border_px: int = Field(default=6, gt=0)
+    color_distance: float = Field(default=28.0, gt=0)  # Lab distance from the background colour
+    min_area_fraction: float = Field(default=0.02, gt=0, lt=1)
+
 
 class AnnotateParams(Section):
-    """Which annotators run, at what size, with how many workers."""
+    """Which annotators run, at what size, with how many workers, and the mask rules."""
 
     pose: Literal["mediapipe", "openpose"] = "mediapipe"
     parsing: Literal["pose_geometry", "schp_lip+schp_atr"] = "pose_geometry"
@@ -19,3 +60,9 @@ class AnnotateParams(Section):
     height: int = Field(default=512, gt=0)
     workers: int = Field(default=1, ge=1)
     shard_size: int = Field(default=16, gt=0)
+    # Outside DVC's outputs so `dvc repro` (which deletes outs first) never throws the model results away.
+    cache_dir: str = ".cache/annotate"
+    overlay_samples: int = Field(default=4, ge=0)  # people per category on the overlay sheet
+    pose_rules: PoseRules = PoseRules()
+    mask: MaskRules = MaskRules()
+    cloth_mask: ClothMaskRules = ClothMaskRules()

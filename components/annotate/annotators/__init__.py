@@ -1,0 +1,52 @@
+"""Which class implements each annotator backend named in params.yaml (annotate.pose|parsing|densepose).
+
+Entries are "module:Class" strings so choosing a backend imports only that backend's libraries.
+To add a backend, add one line to REGISTRY and the name to the Literal in components/annotate/params.py.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from components.annotate.annotators.base import ROLES, Annotator
+from components.errors import ConfigError
+
+# (role, backend name) -> "module:Class"
+REGISTRY: dict[tuple[str, str], str] = {
+    ("pose", "mediapipe"): "components.annotate.annotators.mediapipe_pose:MediaPipePose",
+    ("person", "selfie_segmentation"): "components.annotate.annotators.selfie_segmentation:SelfieSegmentation",
+    ("parsing", "pose_geometry"): "components.annotate.annotators.pose_geometry:PoseGeometryParsing",
+}
+
+
+def annotator_class(role: str, backend: str) -> type[Annotator]:
+    """The class registered for `backend` in `role`, imported on demand."""
+    try:
+        target = REGISTRY[(role, backend)]
+    except KeyError:
+        known = sorted(b for r, b in REGISTRY if r == role)
+        raise ConfigError(
+            f"annotate: no {role} annotator named {backend!r} is registered",
+            hint=f"use one of {known} or register it in components/annotate/annotators/__init__.py",
+        ) from None
+    module, _, cls = target.partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def backends_for(settings) -> list[tuple[str, str]]:
+    """The (role, backend) pairs that run for these annotate params, in ROLES order ("none" skipped)."""
+    chosen = {
+        "pose": settings.pose,
+        "person": "selfie_segmentation",
+        "parsing": settings.parsing,
+        "densepose": settings.densepose,
+    }
+    return [(role, chosen[role]) for role in ROLES if chosen[role] != "none"]
+
+
+def build_annotators(settings) -> list[Annotator]:
+    """One instance of every annotator these params select (call once per worker process)."""
+    return [annotator_class(role, backend)(settings) for role, backend in backends_for(settings)]
+
+
+__all__ = ["REGISTRY", "Annotator", "annotator_class", "backends_for", "build_annotators"]

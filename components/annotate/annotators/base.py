@@ -1,0 +1,62 @@
+"""The contract every annotator backend fulfils (MediaPipe now; OpenPose, SCHP, DensePose in Annotate II).
+
+An annotator is built once per worker process (it loads its model in __init__), then called once per
+person image. Its identity (name, version, weights checksum) is part of every cache key, so a new
+model version or new weights re-annotate exactly the images they touch.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+
+from components.annotate.maps import BodyMaps
+
+# The roles a pipeline of annotators fills, in the order they run (later roles may read earlier maps).
+ROLES: tuple[str, ...] = ("pose", "person", "parsing", "densepose")
+
+
+class Annotator(ABC):
+    """One model that turns an RGB person image into some of the BodyMaps fields.
+
+    Subclasses set `name`, `version` and `provides` (the BodyMaps fields they fill), and set
+    `weights_sha256` to the checksum of the weights file they loaded (None for models shipped inside
+    an installed package, whose version string then names the package version).
+    Per-image failures that are properties of the image (no person, several people) raise
+    components.errors.Quarantine; anything else is a bug or an environment problem.
+    """
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+    provides: ClassVar[tuple[str, ...]]
+    weights_sha256: str | None = None
+
+    def __init__(self, settings: object | None = None) -> None:
+        """Load the model; `settings` is the annotate params section (AnnotateParams)."""
+        self.settings = settings
+        self.calls = 0  # how many images this instance has annotated: tests and the engine's report read it
+
+    @abstractmethod
+    def annotate(self, image: np.ndarray, prior: BodyMaps) -> BodyMaps:
+        """Maps for `image` (RGB uint8 HxWx3, the output frame); `prior` holds maps from earlier roles."""
+
+    def __call__(self, image: np.ndarray, prior: BodyMaps | None = None) -> BodyMaps:
+        """Check the input, count the call and run `annotate`."""
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f"{self.name}: expected an RGB uint8 HxWx3 array, got {image.dtype} {image.shape}")
+        self.calls += 1
+        result = self.annotate(np.ascontiguousarray(image), prior if prior is not None else BodyMaps())
+        for produced in self.provides:
+            result.sources.setdefault(produced, self.name)
+        return result
+
+    @property
+    def key(self) -> str:
+        """`name:version@weights` (weights = sha256 prefix or 'package'): the cache key part for this model."""
+        weights = self.weights_sha256[:16] if self.weights_sha256 else "package"
+        return f"{self.name}:{self.version}@{weights}"
+
+    def close(self) -> None:
+        """Release the model (file handles, graphs); default: nothing to release."""
