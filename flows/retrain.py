@@ -18,6 +18,7 @@ from prefect.runtime import flow_run
 from components.config.params import load_params, set_active_profile
 from components.project import project_root
 from components.tracking.mlflow_run import RUN_ID_ENV, configure_mlflow, lineage_tags, tracking_uri
+from flows.artifacts import publish_stage_pictures
 from flows.dvc_stage import StageFailed, StageResult, run_dvc_stage
 
 
@@ -113,10 +114,12 @@ def start_tracking_run(root: Path, profile: str, experiment: str, flow_run_id: s
 
 
 @task(name="dvc-stage", task_run_name="{stage}", retry_condition_fn=_is_transient)
-def dvc_stage(stage: str, root: Path, run_id: str, force: bool) -> StageResult:
+def dvc_stage(stage: str, root: Path, run_id: str, force: bool, reports: Path) -> StageResult:
     """One DVC stage; the stage attaches to the retrain's MLflow run through the environment."""
     result = run_dvc_stage(stage, root, {RUN_ID_ENV: run_id, "MLFLOW_TRACKING_URI": tracking_uri(root)}, force)
     get_run_logger().info("stage %s: %s in %.1fs", stage, result.status, result.seconds)
+    if result.status != "skipped":
+        publish_stage_pictures(stage, reports)
     return result
 
 
@@ -177,7 +180,7 @@ def retrain_flow(
                 retries=params.flow.retries, retry_delay_seconds=params.flow.retry_delay_seconds
             )
             try:
-                summary.stages.append(task_with_retries(stage, base, run_id, force))
+                summary.stages.append(task_with_retries(stage, base, run_id, force, base / params.paths.reports))
             except StageFailed as exc:
                 summary.stages.append(StageResult(stage, "failed", 0.0, exc.message))
                 raise

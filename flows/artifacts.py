@@ -1,0 +1,44 @@
+"""Show what a stage wrote for people to look at as Prefect artifacts: its PNGs inline, its HTML reports as links.
+
+Stages write pictures under `reports/<stage>/`; the flow only forwards files, it never draws them.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from prefect.artifacts import create_link_artifact, create_markdown_artifact
+
+MAX_INLINE_BYTES = 2 * 2**20  # keep the Prefect database small: larger pictures are linked, not embedded
+MAX_IMAGES = 8
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-")
+
+
+def publish_stage_pictures(stage: str, reports_dir: Path) -> int:
+    """Publish `reports_dir/<stage>`'s PNGs (inline) and HTML reports (links); return how many were published."""
+    folder = reports_dir / stage
+    if not folder.is_dir():
+        return 0
+    published = 0
+    images = sorted(folder.rglob("*.png"))[:MAX_IMAGES]
+    if images:
+        parts = [f"## {stage}: pictures\n"]
+        for path in images:
+            rel = path.relative_to(folder).as_posix()
+            if path.stat().st_size <= MAX_INLINE_BYTES:
+                data = base64.b64encode(path.read_bytes()).decode()
+                parts.append(f"### {rel}\n\n![{rel}](data:image/png;base64,{data})\n")
+            else:
+                parts.append(f"### {rel}\n\n[{path}]({path.resolve().as_uri()})\n")
+        create_markdown_artifact(key=_slug(f"{stage}-pictures"), markdown="\n".join(parts),
+                                 description=f"Pictures from the {stage} stage")
+        published += len(images)
+    for report in sorted(folder.rglob("*.html"))[:MAX_IMAGES]:
+        create_link_artifact(key=_slug(f"{stage}-{report.stem}"), link=report.resolve().as_uri(),
+                             link_text=f"{stage}: {report.name}", description=f"Report of the {stage} stage")
+        published += 1
+    return published

@@ -1,0 +1,42 @@
+"""Stage pictures reach the Prefect UI as artifacts: PNGs inline, HTML reports as links."""
+
+import asyncio
+
+import pytest
+from PIL import Image
+from prefect import flow
+
+from flows.artifacts import publish_stage_pictures
+
+pytestmark = pytest.mark.slow
+
+
+def test_stage_pngs_and_reports_become_prefect_artifacts(tmp_path, real_photos):
+    stage_dir = tmp_path / "reports" / "annotate"
+    stage_dir.mkdir(parents=True)
+    real_photos["astronaut"].resize((64, 64)).save(stage_dir / "overlay_upper_body.png")
+    Image.new("RGB", (8, 8)).save(stage_dir / "grid.png")
+    (stage_dir / "report.html").write_text("<html>ok</html>")
+
+    @flow
+    def show() -> int:
+        return publish_stage_pictures("annotate", tmp_path / "reports")
+
+    assert show() == 3
+
+    from prefect.client.orchestration import get_client
+
+    async def read():
+        async with get_client() as client:
+            return await client.read_artifacts()
+
+    by_key = {a.key: a for a in asyncio.run(read()) if a.key}
+    pictures = by_key["annotate-pictures"]
+    assert pictures.type == "markdown"
+    assert pictures.data.count("data:image/png;base64,") == 2
+    assert "overlay_upper_body.png" in pictures.data
+    assert by_key["annotate-report"].data.endswith("reports/annotate/report.html)")
+
+
+def test_a_stage_without_reports_publishes_nothing(tmp_path):
+    assert publish_stage_pictures("import", tmp_path / "reports") == 0
