@@ -1,0 +1,1 @@
+"""Plain-PyTorch re-implementations of the research annotators' networks, loading their official checkpoints."""

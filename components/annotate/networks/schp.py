@@ -1,0 +1,217 @@
+"""SCHP (Self-Correction Human Parsing, Li et al. 2020): the CE2P ResNet-101 parser in plain PyTorch.
+
+Parameter names and shapes follow the official `networks/AugmentCE2P.py`, so the published checkpoints load
+unchanged. The official code uses the InPlaceABNSync CUDA extension; its parameters (weight, bias, running_mean,
+running_var) are exactly a BatchNorm2d's, so `ABNLeaky` below is BatchNorm2d followed by LeakyReLU(0.01) in ONE
+module (keeping the Sequential indices, hence key names, of the original).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from components.annotate.networks.checkpoint import load_checked, require_file
+
+
+@dataclass(frozen=True)
+class SchpDataset:
+    """One published SCHP model: its label list and the square input size it was trained at."""
+
+    name: str
+    input_size: tuple[int, int]  # (height, width)
+    labels: tuple[str, ...]
+
+    @property
+    def num_classes(self) -> int:
+        """Number of output classes (background included)."""
+        return len(self.labels)
+
+
+# The label lists and input sizes published with the checkpoints (README / simple_extractor settings).
+LIP = SchpDataset(
+    "lip",
+    (473, 473),
+    ("Background", "Hat", "Hair", "Glove", "Sunglasses", "Upper-clothes", "Dress", "Coat", "Socks", "Pants",
+     "Jumpsuits", "Scarf", "Skirt", "Face", "Left-arm", "Right-arm", "Left-leg", "Right-leg", "Left-shoe",
+     "Right-shoe"),
+)
+ATR = SchpDataset(
+    "atr",
+    (512, 512),
+    ("Background", "Hat", "Hair", "Sunglasses", "Upper-clothes", "Skirt", "Pants", "Dress", "Belt", "Left-shoe",
+     "Right-shoe", "Face", "Left-leg", "Right-leg", "Left-arm", "Right-arm", "Bag", "Scarf"),
+)
+PASCAL = SchpDataset(
+    "pascal",
+    (512, 512),
+    ("Background", "Head", "Torso", "Upper Arms", "Lower Arms", "Upper Legs", "Lower Legs"),
+)
+DATASETS: dict[str, SchpDataset] = {d.name: d for d in (LIP, ATR, PASCAL)}
+
+# Published normalisation: the network sees BGR in [0, 1], normalised with ImageNet statistics in BGR order.
+MEAN_BGR = (0.406, 0.456, 0.485)
+STD_BGR = (0.225, 0.224, 0.229)
+
+
+class ABNLeaky(nn.BatchNorm2d):
+    """BatchNorm2d + LeakyReLU(0.01): InPlaceABN's maths and parameter names without its CUDA extension."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102 - see class docstring
+        return F.leaky_relu(super().forward(x), negative_slope=0.01)
+
+
+def _conv(cin: int, cout: int, k: int = 1, stride: int = 1, dilation: int = 1, bias: bool = False) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, k, stride=stride, padding=dilation * (k // 2), dilation=dilation, bias=bias)
+
+
+def _conv_abn(cin: int, cout: int, k: int = 1) -> nn.Sequential:
+    return nn.Sequential(_conv(cin, cout, k), ABNLeaky(cout))
+
+
+class Bottleneck(nn.Module):
+    """ResNet bottleneck (stride on the 3x3 conv, optional dilation), names as in torchvision/CE2P."""
+
+    expansion = 4
+
+    def __init__(self, cin: int, planes: int, stride: int = 1, dilation: int = 1, downsample: nn.Module | None = None):
+        super().__init__()
+        self.conv1 = _conv(cin, planes, 1)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = _conv(planes, planes, 3, stride=stride, dilation=dilation)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = _conv(planes, planes * 4, 1)
+        self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.downsample = downsample
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = F.relu(self.bn2(self.conv2(y)))
+        y = self.bn3(self.conv3(y))
+        skip = x if self.downsample is None else self.downsample(x)
+        return F.relu(y + skip)
+
+
+def _res_layer(cin: int, planes: int, blocks: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    cout = planes * Bottleneck.expansion
+    down = None
+    if stride != 1 or cin != cout:
+        down = nn.Sequential(_conv(cin, cout, 1, stride=stride), nn.BatchNorm2d(cout))
+    layers = [Bottleneck(cin, planes, stride, dilation, down)]
+    layers += [Bottleneck(cout, planes, 1, dilation) for _ in range(blocks - 1)]
+    return nn.Sequential(*layers)
+
+
+def _up(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    # CE2P resizes features with align_corners=True everywhere; keeping it keeps the outputs identical.
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=True)
+
+
+class PyramidPooling(nn.Module):
+    """PSP context module: pooled context at 1/2/3/6 bins, concatenated with the features, fused by a 3x3 conv."""
+
+    def __init__(self, cin: int = 2048, cout: int = 512, bins: tuple[int, ...] = (1, 2, 3, 6)):
+        super().__init__()
+        self.stages = nn.ModuleList(
+            nn.Sequential(nn.AdaptiveAvgPool2d(b), _conv(cin, cout, 1), ABNLeaky(cout)) for b in bins
+        )
+        self.bottleneck = nn.Sequential(_conv(cin + len(bins) * cout, cout, 3), ABNLeaky(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        size = x.shape[-2:]
+        pooled = [_up(stage(x), size) for stage in self.stages]
+        return self.bottleneck(torch.cat(pooled + [x], dim=1))
+
+
+class EdgeBranch(nn.Module):
+    """Edge branch: a shared 3x3 edge classifier on three backbone levels, fused by a 1x1 conv."""
+
+    def __init__(self, cins: tuple[int, int, int] = (256, 512, 1024), mid: int = 256, cout: int = 2):
+        super().__init__()
+        self.conv1 = _conv_abn(cins[0], mid)
+        self.conv2 = _conv_abn(cins[1], mid)
+        self.conv3 = _conv_abn(cins[2], mid)
+        self.conv4 = _conv(mid, cout, 3, bias=True)
+        self.conv5 = _conv(cout * 3, cout, 1, bias=True)
+
+    def forward(self, x1, x2, x3) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: D102
+        size = x1.shape[-2:]
+        f1, f2, f3 = self.conv1(x1), self.conv2(x2), self.conv3(x3)
+        # The shared edge classifier runs at each level's own resolution, then everything is resized to level 1.
+        edges = [self.conv4(f1), _up(self.conv4(f2), size), _up(self.conv4(f3), size)]
+        return self.conv5(torch.cat(edges, 1)), torch.cat([f1, _up(f2, size), _up(f3, size)], 1)
+
+
+class ParsingDecoder(nn.Module):
+    """Parsing decoder: context features upsampled onto low-level (layer1) features, then a 1x1 classifier."""
+
+    def __init__(self, num_classes: int):
+        super().__init__()
+        self.conv1 = _conv_abn(512, 256)
+        self.conv2 = _conv_abn(256, 48)
+        self.conv3 = nn.Sequential(_conv(304, 256), ABNLeaky(256), _conv(256, 256), ABNLeaky(256))
+        self.conv4 = _conv(256, num_classes, 1, bias=True)
+
+    def forward(self, context: torch.Tensor, low: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: D102
+        x = torch.cat([_up(self.conv1(context), low.shape[-2:]), self.conv2(low)], 1)
+        x = self.conv3(x)
+        return self.conv4(x), x
+
+
+class SCHPNet(nn.Module):
+    """CE2P/SCHP parser: deep-stem ResNet-101 (dilated last stage), PSP, edge branch, decoder, fusion head."""
+
+    def __init__(self, num_classes: int, layers: tuple[int, int, int, int] = (3, 4, 23, 3)):
+        super().__init__()
+        self.num_classes = num_classes
+        self.conv1 = _conv(3, 64, 3, stride=2)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.conv2 = _conv(64, 64, 3)
+        self.bn2 = nn.BatchNorm2d(64)
+        self.conv3 = _conv(64, 128, 3)
+        self.bn3 = nn.BatchNorm2d(128)
+        self.layer1 = _res_layer(128, 64, layers[0])
+        self.layer2 = _res_layer(256, 128, layers[1], stride=2)
+        self.layer3 = _res_layer(512, 256, layers[2], stride=2)
+        self.layer4 = _res_layer(1024, 512, layers[3], stride=1, dilation=2)
+        self.context_encoding = PyramidPooling(2048, 512)
+        self.edge = EdgeBranch()
+        self.decoder = ParsingDecoder(num_classes)
+        # "fushion" is the official (misspelt) name; the checkpoint keys depend on it.
+        self.fushion = nn.Sequential(
+            _conv(1024, 256), ABNLeaky(256), nn.Dropout2d(0.1), _conv(256, num_classes, 1, bias=True)
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Fusion logits at 1/4 of the input resolution, shape (N, num_classes, H/4, W/4)."""
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = F.relu(self.bn2(self.conv2(x)))
+        x = F.relu(self.bn3(self.conv3(x)))
+        x = F.max_pool2d(x, 3, stride=2, padding=1)
+        c2 = self.layer1(x)
+        c3 = self.layer2(c2)
+        c4 = self.layer3(c3)
+        c5 = self.layer4(c4)
+        _, parse_feat = self.decoder(self.context_encoding(c5), c2)
+        _, edge_feat = self.edge(c2, c3, c4)
+        return self.fushion(torch.cat([parse_feat, edge_feat], 1))
+
+
+def official_state_dict(state: dict) -> dict[str, torch.Tensor]:
+    """The network's weights from an official SCHP checkpoint: unwrap `state_dict`, strip DataParallel `module.`."""
+    if "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    return {(k[len("module."):] if k.startswith("module.") else k): v for k, v in state.items()}
+
+
+def load_schp(path: str | Path, dataset: str | SchpDataset, device: str | torch.device = "cpu") -> SCHPNet:
+    """Build SCHPNet for `dataset` (lip/atr/pascal) and load an official `.pth` checkpoint with strict key checks."""
+    ds = DATASETS[dataset] if isinstance(dataset, str) else dataset
+    path = require_file(path, f"SCHP {ds.name}")
+    raw = torch.load(path, map_location="cpu", weights_only=True)
+    model = SCHPNet(ds.num_classes)
+    return load_checked(model, official_state_dict(raw), path).to(device)
