@@ -24,6 +24,15 @@ class PoseRules(Section):
     person_mask_threshold: float = Field(default=0.5, gt=0, lt=1)
 
 
+class AutoMaskerRules(Section):
+    """CatVTON AutoMasker constants (used when SCHP LIP + ATR and DensePose maps exist); sizes scale with the image."""
+
+    dilate_divisor: int = Field(default=250, gt=0)  # dilation kernel = max(h, w) // this, made odd
+    blur_divisor: int = Field(default=25, gt=0)  # Gaussian blur kernel = max(h, w) // this, made odd
+    blur_threshold: int = Field(default=25, ge=0, le=255)  # blurred mask (0-255) kept where >= this
+    dense_dilate_iterations: int = Field(default=2, ge=0)  # DensePose area grown at 1/4 scale this often
+
+
 class MaskRules(Section):
     """Agnostic-mask geometry (CatVTON AutoMasker / IDM-VTON style), as fractions of shoulder width."""
 
@@ -40,6 +49,7 @@ class MaskRules(Section):
     require_knees: list[Category] = Field(default_factory=list)
     require_ankles: list[Category] = Field(default_factory=list)
     min_area_fraction: float = Field(default=0.01, ge=0, lt=1)  # smaller agnostic masks are quarantined
+    automasker: AutoMaskerRules = AutoMaskerRules()
 
 
 class ClothMaskRules(Section):
@@ -48,6 +58,39 @@ class ClothMaskRules(Section):
     border_px: int = Field(default=6, gt=0)
     color_distance: float = Field(default=28.0, gt=0)  # Lab distance from the background colour
     min_area_fraction: float = Field(default=0.02, gt=0, lt=1)
+
+
+class SchpParams(Section):
+    """SCHP human parsing (backend schp_lip+schp_atr): weights from the model store, device and batching."""
+
+    lip_weights: str = "schp_lip"  # model-store names (components/models/catalog.yaml)
+    atr_weights: str = "schp_atr"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    half: bool = True  # float16 on CUDA (argmax of the logits is stable under it); CPU always float32
+    batch_size: int = Field(default=8, gt=0)
+
+
+class DensePoseParams(Section):
+    """DensePose R50-FPN s1x (backend densepose_r50)."""
+
+    weights: str = "densepose_r50_fpn_s1x"
+    min_score: float = Field(default=0.8, ge=0, le=1)  # person score CatVTON keeps
+    min_size: int = Field(default=800, gt=0)  # detectron2 test resize (short side / long-side cap)
+    max_size: int = Field(default=1333, gt=0)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    half: bool = False  # the detector's box regression is sensitive; float16 only when asked
+    batch_size: int = Field(default=8, gt=0)
+    runtime: Literal["torch", "onnx"] = "torch"
+
+
+class OpenPoseParams(Section):
+    """OpenPose body network (backend openpose)."""
+
+    weights: str = "openpose_body25_pytorch"
+    scales: list[float] = Field(default_factory=lambda: [0.5])  # ControlNet uses 0.5; CMU 0.5, 1.0, 1.5, 2.0
+    box_size: int = Field(default=368, gt=0)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    half: bool = True
 
 
 class AnnotateParams(Section):
@@ -66,3 +109,7 @@ class AnnotateParams(Section):
     pose_rules: PoseRules = PoseRules()
     mask: MaskRules = MaskRules()
     cloth_mask: ClothMaskRules = ClothMaskRules()
+    # Annotate II research models (used only when pose/parsing/densepose select them).
+    schp: SchpParams = SchpParams()
+    densepose_model: DensePoseParams = DensePoseParams()
+    openpose: OpenPoseParams = OpenPoseParams()
