@@ -46,9 +46,9 @@ class RemoteStageResult:
         )
 
 
-def _dvc(args: list[str], root: Path, what: str) -> str:
+def _dvc(args: list[str], root: Path, what: str, extra_env: dict[str, str] | None = None) -> str:
     """Run `dvc ARGS` in `root` with this interpreter; raise RemoteStageFailed with DVC's message on error."""
-    env = dict(os.environ)
+    env = {**os.environ, **(extra_env or {})}
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env.setdefault("DVC_NO_ANALYTICS", "1")
     proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=root, env=env, capture_output=True, text=True)
@@ -65,8 +65,8 @@ def _overlaps(a: str, b: str) -> bool:
     return a == b or a.startswith(b + "/") or b.startswith(a + "/")
 
 
-def stage_inputs(root: Path, stage: str) -> list[str]:
-    """The DVC-tracked paths (outputs of other stages or .dvc files) that `stage` depends on."""
+def stage_inputs(root: Path, stage: str, sources_only: bool = False) -> list[str]:
+    """The DVC-tracked paths `stage` depends on: outputs of other stages and `.dvc` files (only those if asked)."""
     from dvc.repo import Repo
 
     with Repo(str(root)) as repo:
@@ -75,8 +75,20 @@ def stage_inputs(root: Path, stage: str) -> list[str]:
         except Exception as exc:  # noqa: BLE001 - DVC raises several kinds for an unknown stage
             raise ConfigError(f"no DVC stage named {stage!r}: {exc}", hint="see `dvc stage list`") from None
         deps = [d.def_path for d in target.deps]
-        tracked = [o.def_path for o in repo.index.outs if o.stage.addressing != target.addressing]
+        tracked = [
+            o.def_path
+            for o in repo.index.outs
+            if o.stage.addressing != target.addressing and (not sources_only or o.stage.addressing.endswith(".dvc"))
+        ]
     return sorted({out for out in tracked for dep in deps if _overlaps(dep, out)})
+
+
+def push_source_inputs(root: Path, stage: str, remote: str | None = None) -> list[str]:
+    """Push the `.dvc`-tracked data `stage` reads (e.g. data/raw) so workers without it can pull it."""
+    sources = stage_inputs(root, stage, sources_only=True)
+    if sources:
+        _dvc(["push", *(["--remote", remote] if remote else []), *sources], root, f"pushing the sources of {stage}")
+    return sources
 
 
 def stage_outputs(root: Path, stage: str) -> list[str]:
@@ -114,10 +126,12 @@ def run_remote_stage(
     root: Path, stage: str, remote: str | None = None, run_id: str | None = None, force: bool = False
 ) -> RemoteStageResult:
     """Pull `stage`'s inputs, reproduce it alone, push its outputs; with `run_id`, exchange dvc.lock via MLflow."""
-    start = time.monotonic()
-    if run_id:
-        from components.tracking.mlflow_run import tracking_uri
+    from components.tracking.mlflow_run import RUN_ID_ENV, tracking_uri
 
+    start = time.monotonic()
+    # The stage's own `vton` command attaches to the retrain's MLflow run through these.
+    stage_env = {"MLFLOW_TRACKING_URI": tracking_uri(root), **({RUN_ID_ENV: run_id} if run_id else {})}
+    if run_id:
         import mlflow
 
         mlflow.set_tracking_uri(tracking_uri(root))
@@ -134,7 +148,7 @@ def run_remote_stage(
         except RemoteStageFailed:
             pass  # first run, or changed inputs: nothing to restore
     repro = ["repro", "--single-item", stage] + (["--force"] if force else [])
-    output = _dvc(repro, root, f"stage {stage}")
+    output = _dvc(repro, root, f"stage {stage}", stage_env)
     status = "ran" if "Running stage" in output else "skipped"
     if outputs:
         _dvc(["push", *remote_args, stage], root, f"pushing the outputs of {stage}")

@@ -1,0 +1,109 @@
+"""Stages that run elsewhere: on a Prefect work pool (a GPU node, a CPU node) or in-process against the remote.
+
+The data moves through the DVC remote (S3) and dvc.lock through the retrain's MLflow run, so a stage run on
+any worker leaves the same lineage as a local `dvc repro`. `stage_flow` is what the `vton-stage/cpu` and
+`vton-stage/gpu` deployments in infra/prefect.yaml run; `remote_stage` is the retrain's task that routes to them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+
+from components.project import project_root
+from components.stage.runner import RemoteStageFailed, fetch_run_lock, push_source_inputs, run_remote_stage
+from components.storage.dvc_remote import remote_from_env
+from components.tracking.mlflow_run import tracking_uri
+from flows.dvc_stage import StageFailed, StageResult
+
+STATUS_TAG = "vton.stage_status.{stage}"
+# `vton` exits 2 for user-fixable errors and 3 for failed gates; neither is worth a retry.
+_NOT_TRANSIENT = re.compile(r"exited with (2|3)\b")
+
+
+def uses_remote(stage_deployments: dict[str, str] | None) -> bool:
+    """Stages go through the DVC remote when deployments are given or the env names a team remote."""
+    return bool(stage_deployments) or remote_from_env() is not None
+
+
+def deployment_for(stage: str, stage_deployments: dict[str, str] | None) -> str | None:
+    """The deployment that runs `stage` (its own entry, else `*`), or None to run it in this process."""
+    routes = stage_deployments or {}
+    return routes.get(stage) or routes.get("*")
+
+
+@flow(name="vton-stage", log_prints=True)
+def stage_flow(stage: str, mlflow_run_id: str | None = None, force: bool = False, remote: str | None = None) -> str:
+    """Run one DVC stage on this worker: pull its inputs, reproduce it, push its outputs and dvc.lock."""
+    import mlflow
+
+    root = project_root()
+    try:
+        result = run_remote_stage(root, stage, remote, mlflow_run_id, force)
+    except RemoteStageFailed as exc:
+        raise StageFailed(stage, exc.message, transient=False) from None
+    if mlflow_run_id:
+        mlflow.set_tracking_uri(tracking_uri(root))
+        mlflow.MlflowClient().set_tag(mlflow_run_id, STATUS_TAG.format(stage=stage), result.status)
+    print(result.summary())
+    return result.summary()
+
+
+def _dispatch(stage: str, root: Path, run_id: str, force: bool, deployment: str) -> StageResult:
+    """Run `stage` as a flow run of `deployment` (its work pool picks the node) and take its dvc.lock back."""
+    import time
+
+    import mlflow
+    from prefect.deployments import run_deployment
+
+    start = time.monotonic()
+    try:
+        push_source_inputs(root, stage)
+    except RemoteStageFailed as exc:
+        raise StageFailed(stage, exc.message, transient=True) from None
+    flow_run = run_deployment(
+        name=deployment,
+        parameters={"stage": stage, "mlflow_run_id": run_id, "force": force},
+        timeout=None,
+        as_subflow=True,
+    )
+    state = flow_run.state
+    if state is None or not state.is_completed():
+        name = state.name if state else "unknown"
+        raise StageFailed(stage, f"flow run {flow_run.name} of {deployment} ended {name}", transient=False)
+    mlflow.set_tracking_uri(tracking_uri(root))
+    fetch_run_lock(run_id, root)
+    status = mlflow.MlflowClient().get_run(run_id).data.tags.get(STATUS_TAG.format(stage=stage), "ran")
+    return StageResult(stage, status, time.monotonic() - start, f"on {deployment} ({flow_run.name})")
+
+
+def _retry_if_transient(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's retry_condition_fn signature
+    """Retry only failures that may pass on a second try (a network blip), not bad data or a failed gate."""
+    try:
+        state.result()
+    except StageFailed as exc:
+        return exc.transient
+    except Exception:  # noqa: BLE001 - unknown errors are worth one retry
+        return True
+    return False
+
+
+@task(name="remote-stage", task_run_name="{stage}", retry_condition_fn=_retry_if_transient)
+def remote_stage(
+    stage: str, root: Path, run_id: str, force: bool, stage_deployments: dict[str, str] | None = None
+) -> StageResult:
+    """One stage through the DVC remote: on the deployment routed for it, else pull/repro/push in this process."""
+    deployment = deployment_for(stage, stage_deployments)
+    if deployment:
+        result = _dispatch(stage, root, run_id, force, deployment)
+    else:
+        try:
+            push_source_inputs(root, stage)
+            done = run_remote_stage(root, stage, None, run_id, force)
+        except RemoteStageFailed as exc:
+            raise StageFailed(stage, exc.message, transient=not _NOT_TRANSIENT.search(exc.message)) from None
+        result = StageResult(stage, done.status, done.seconds, done.summary())
+    get_run_logger().info("stage %s: %s (%s)", stage, result.status, result.message)
+    return result
