@@ -20,6 +20,7 @@ from components.project import project_root
 from components.tracking.mlflow_run import RUN_ID_ENV, configure_mlflow, lineage_tags, tracking_uri
 from flows.artifacts import publish_stage_pictures
 from flows.dvc_stage import StageFailed, StageResult, run_dvc_stage
+from flows.remote_stage import remote_stage, uses_remote
 
 
 @dataclass
@@ -154,7 +155,11 @@ def _publish_summary(summary: RetrainSummary) -> None:
 
 @flow(name="retrain", log_prints=True)
 def retrain_flow(
-    profile: str | None = None, stages: list[str] | None = None, force: bool = False, root: str | None = None
+    profile: str | None = None,
+    stages: list[str] | None = None,
+    force: bool = False,
+    root: str | None = None,
+    stage_deployments: dict[str, str] | None = None,
 ) -> RetrainSummary:
     """Reproduce the pipeline for `profile`, logging to one MLflow run, and finish with promotion."""
     import mlflow
@@ -180,6 +185,12 @@ def retrain_flow(
                 retries=params.flow.retries, retry_delay_seconds=params.flow.retry_delay_seconds
             )
             try:
+                if uses_remote(stage_deployments):  # infra: data via the DVC remote, stages on work pools
+                    retried = remote_stage.with_options(
+                        retries=params.flow.retries, retry_delay_seconds=params.flow.retry_delay_seconds
+                    )
+                    summary.stages.append(retried(stage, base, run_id, force, stage_deployments))
+                    continue
                 summary.stages.append(task_with_retries(stage, base, run_id, force, base / params.paths.reports))
             except StageFailed as exc:
                 summary.stages.append(StageResult(stage, "failed", 0.0, exc.message))
