@@ -61,32 +61,29 @@ class ClothMaskRules(Section):
 
 
 class SchpParams(Section):
-    """SCHP human parsing (backend schp_lip+schp_atr): weights from the model store, device and batching."""
+    """SCHP human parsing (backend schp_lip+schp_atr; weights schp_lip and schp_atr from the model store)."""
 
-    lip_weights: str = "schp_lip"  # model-store names (components/models/catalog.yaml)
-    atr_weights: str = "schp_atr"
+    # Network input side; None = the published sizes (LIP 473, ATR 512). Smaller is faster and less accurate.
+    input_size: int | None = Field(default=None, gt=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     half: bool = True  # float16 on CUDA (argmax of the logits is stable under it); CPU always float32
     batch_size: int = Field(default=8, gt=0)
 
 
 class DensePoseParams(Section):
-    """DensePose R50-FPN s1x (backend densepose_r50)."""
+    """DensePose R50-FPN s1x (backend densepose_r50; weights densepose_r50_fpn_s1x from the model store)."""
 
-    weights: str = "densepose_r50_fpn_s1x"
     min_score: float = Field(default=0.8, ge=0, le=1)  # person score CatVTON keeps
     min_size: int = Field(default=800, gt=0)  # detectron2 test resize (short side / long-side cap)
     max_size: int = Field(default=1333, gt=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     half: bool = False  # the detector's box regression is sensitive; float16 only when asked
     batch_size: int = Field(default=8, gt=0)
-    runtime: Literal["torch", "onnx"] = "torch"
 
 
 class OpenPoseParams(Section):
-    """OpenPose body network (backend openpose)."""
+    """OpenPose body network (backend openpose; weights openpose_body_pose_model, the COCO-18 body model)."""
 
-    weights: str = "openpose_body25_pytorch"
     scales: list[float] = Field(default_factory=lambda: [0.5])  # ControlNet uses 0.5; CMU 0.5, 1.0, 1.5, 2.0
     box_size: int = Field(default=368, gt=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"

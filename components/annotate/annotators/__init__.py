@@ -16,6 +16,9 @@ REGISTRY: dict[tuple[str, str], str] = {
     ("pose", "mediapipe"): "components.annotate.annotators.mediapipe_pose:MediaPipePose",
     ("person", "selfie_segmentation"): "components.annotate.annotators.selfie_segmentation:SelfieSegmentation",
     ("parsing", "pose_geometry"): "components.annotate.annotators.pose_geometry:PoseGeometryParsing",
+    ("pose", "openpose"): "components.annotate.annotators.openpose:OpenPoseBody",
+    ("parsing", "schp_lip+schp_atr"): "components.annotate.annotators.schp:SchpParsing",
+    ("densepose", "densepose_r50"): "components.annotate.annotators.densepose:DensePoseR50",
 }
 
 

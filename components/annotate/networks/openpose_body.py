@@ -266,10 +266,10 @@ def detect_people(
     full = bgr.shape[:2]
     heat_sum = np.zeros((*full, N_HEATMAP), np.float32)
     paf_sum = np.zeros((*full, N_PAF), np.float32)
-    device = next(model.parameters()).device
+    weight = next(model.parameters())
     for s in scales:
         x, valid = preprocess(bgr, s * box_size / full[0])
-        paf, heat = model(torch.from_numpy(x)[None].to(device).float())
+        paf, heat = model(torch.from_numpy(x)[None].to(device=weight.device, dtype=weight.dtype))
         heat_sum += upsample_outputs(heat[0].float().cpu().numpy(), valid, full)
         paf_sum += upsample_outputs(paf[0].float().cpu().numpy(), valid, full)
     heat_avg, paf_avg = heat_sum / len(scales), paf_sum / len(scales)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -215,3 +217,87 @@ def load_schp(path: str | Path, dataset: str | SchpDataset, device: str | torch.
     raw = torch.load(path, map_location="cpu", weights_only=True)
     model = SCHPNet(ds.num_classes)
     return load_checked(model, official_state_dict(raw), path).to(device)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Official preprocessing and postprocessing (SCHP's simple extractor): whole image as the person box, aspect kept,
+# affine-warped into the network input; logits upsampled to the input size and warped back to the image.
+
+
+def person_affine(height: int, width: int, input_size: tuple[int, int]) -> np.ndarray:
+    """2x3 affine taking image pixels into the network input: the full-image box, centred, aspect preserved."""
+    in_h, in_w = input_size
+    aspect = in_w / in_h
+    # The published code takes the box (0, 0, w-1, h-1) and widens its short side to the input aspect ratio.
+    box_w, box_h = float(width - 1), float(height - 1)
+    cx, cy = box_w * 0.5, box_h * 0.5
+    if box_w > aspect * box_h:
+        box_h = box_w / aspect
+    elif box_w < aspect * box_h:
+        box_w = box_h * aspect
+    s = (in_w - 1) / box_w if box_w > 0 else 1.0
+    return np.array([[s, 0.0, (in_w - 1) * 0.5 - s * cx], [0.0, s, (in_h - 1) * 0.5 - s * cy]], dtype=np.float64)
+
+
+def invert_affine(m: np.ndarray) -> np.ndarray:
+    """Inverse of a 2x3 affine map."""
+    return cv2.invertAffineTransform(m)
+
+
+def preprocess(image_rgb: np.ndarray, input_size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(network input CHW float32, the affine used): BGR, warped (bilinear, black border), /255, mean/std."""
+    m = person_affine(image_rgb.shape[0], image_rgb.shape[1], input_size)
+    bgr = np.ascontiguousarray(image_rgb[:, :, ::-1])
+    warped = cv2.warpAffine(bgr, m, (input_size[1], input_size[0]), flags=cv2.INTER_LINEAR,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    x = (warped.astype(np.float32) / 255.0 - np.array(MEAN_BGR, np.float32)) / np.array(STD_BGR, np.float32)
+    return np.ascontiguousarray(x.transpose(2, 0, 1)), m
+
+
+def logits_to_image(logits: np.ndarray, m: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Input-frame logits (C, in_h, in_w) warped back into the image frame, (C, height, width)."""
+    inv = invert_affine(m)
+    return np.stack([
+        cv2.warpAffine(np.ascontiguousarray(ch), inv, (width, height), flags=cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        for ch in logits
+    ])
+
+
+@torch.no_grad()
+def parse_images(model: SCHPNet, images_rgb: list[np.ndarray], input_size: tuple[int, int],
+                 dtype: torch.dtype = torch.float32) -> list[np.ndarray]:
+    """Label maps (uint8 HxW, the model's label ids) for RGB images, run as one batch on the model's device."""
+    device = next(model.parameters()).device
+    prepared = [preprocess(img, input_size) for img in images_rgb]
+    batch = torch.from_numpy(np.stack([x for x, _ in prepared])).to(device=device, dtype=dtype)
+    logits = model(batch)
+    logits = F.interpolate(logits.float(), size=input_size, mode="bilinear", align_corners=True).cpu().numpy()
+    out = []
+    for img, (_, m), lg in zip(images_rgb, prepared, logits):
+        back = logits_to_image(lg, m, img.shape[0], img.shape[1])
+        out.append(back.argmax(0).astype(np.uint8))
+    return out
+
+
+def palette(num_classes: int) -> list[int]:
+    """The PASCAL-style colour palette SCHP saves its PNGs with (label bits spread over R, G, B high bits)."""
+    pal = [0] * (num_classes * 3)
+    for label in range(num_classes):
+        value, bit = label, 7
+        while value:
+            for channel in range(3):
+                pal[label * 3 + channel] |= ((value >> channel) & 1) << bit
+            value >>= 3
+            bit -= 1
+    return pal
+
+
+def save_palette_png(labels: np.ndarray, num_classes: int, path: str | Path) -> Path:
+    """Write a label map as a palette ('P' mode) PNG, as SCHP's extractor does."""
+    from PIL import Image
+
+    img = Image.fromarray(np.asarray(labels, dtype=np.uint8), mode="P")
+    img.putpalette(palette(num_classes))
+    img.save(path)
+    return Path(path)

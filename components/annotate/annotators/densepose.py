@@ -1,0 +1,47 @@
+"""DensePose R50-FPN s1x: part-index (I) and U/V maps of the best-scoring person, from the official .pkl."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from components.annotate.annotators.base import Annotator
+from components.annotate.annotators.torch_device import chunks, resolve_device, resolve_dtype
+from components.annotate.maps import BodyMaps
+from components.annotate.params import DensePoseParams
+from components.errors import Quarantine
+
+
+class DensePoseR50(Annotator):
+    """DensePose chart outputs (I 0-24, U, V) for the person CatVTON/IDM-VTON would keep (score >= min_score)."""
+
+    name = "densepose_r50_fpn_s1x"
+    version = "detectron2-165712039"
+    weights = ("densepose_r50_fpn_s1x",)
+    provides = ("densepose_parts", "densepose_uv")
+
+    def __init__(self, settings=None) -> None:
+        super().__init__(settings)
+        from components.annotate.networks.densepose import load_densepose
+        from components.models.store import ensure_weights
+
+        self.params: DensePoseParams = settings.densepose_model if settings is not None else DensePoseParams()
+        self.device = resolve_device(self.params.device)
+        self.dtype = resolve_dtype(self.device, self.params.half)
+        self.model = load_densepose(ensure_weights("densepose_r50_fpn_s1x"), self.device).to(dtype=self.dtype)
+
+    def annotate(self, image: np.ndarray, prior: BodyMaps) -> BodyMaps:
+        """DensePose maps for one image; Quarantine when nobody scores min_score."""
+        return self.annotate_batch([image])[0]
+
+    def annotate_batch(self, images: list[np.ndarray]) -> list[BodyMaps]:
+        """DensePose maps for many images, `densepose_model.batch_size` per forward pass."""
+        from components.annotate.networks.densepose import run_densepose
+
+        p = self.params
+        out = []
+        for chunk in chunks(images, p.batch_size):
+            for r in run_densepose(self.model, chunk, p.min_score, p.min_size, p.max_size, self.dtype):
+                if r.box is None:
+                    raise Quarantine(f"no person: DensePose found nobody with score >= {p.min_score}")
+                out.append(BodyMaps(densepose_parts=r.parts, densepose_uv=r.uv))
+        return out
