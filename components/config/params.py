@@ -40,6 +40,7 @@ class PathsParams(Section):
     """Where each stage reads and writes, relative to the project root (dvc.yaml interpolates these)."""
 
     raw: str = "data/raw"
+    scraped: str = "data/scraped"
     imported: str = "data/imported"
     augmented: str = "data/augmented"
     annotated: str = "data/annotated"

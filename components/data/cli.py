@@ -38,6 +38,12 @@ def import_command(
             specs.append(ImportSource(kind=kind, path=path))
         settings = settings.model_copy(update={"sources": specs})
     root = project_root()
+    if not source and settings.include_scraped:
+        from components.data.scrape.output import scraped_import_source
+
+        scraped = scraped_import_source(params.paths.scraped, root)
+        if scraped is not None:  # `vton data scrape` output joins the manifest like any import
+            settings = settings.model_copy(update={"sources": [*settings.sources, scraped]})
     target = resolve(out or params.paths.imported, root)
     report = import_sources(settings, target, root)
     typer.echo(report.summary())
@@ -53,6 +59,33 @@ def sample_command(
 
     folder = materialise_sample_data(out)
     typer.echo(f"sample data written to {folder}")
+
+
+@data_app.command("scrape")
+def scrape_command(
+    config: Optional[list[Path]] = typer.Option(
+        None, "--config", "-c", help="Site YAML to crawl (repeatable; default: scrape.sites in params.yaml)."
+    ),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output folder (default: paths.scraped)."),
+    state_dir: Optional[Path] = typer.Option(None, "--state-dir", help="Crawl state folder (default: scrape.state_dir)."),
+    profile: Optional[str] = ProfileOption,
+) -> None:
+    """Crawl product pages politely into person/garment pairs (pairs.csv + images + quarantine.csv)."""
+    import logging
+
+    from components.config.params import load_params
+    from components.data.scrape.run import scrape_sites
+    from components.data.scrape.site import load_site
+    from components.project import project_root, resolve
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    params = load_params(profile=profile)
+    root = project_root()
+    sites = [load_site(resolve(p, root)) for p in (config or params.scrape.sites)]
+    target = resolve(out or params.paths.scraped, root)
+    report = scrape_sites(sites, params.scrape, target, resolve(state_dir or params.scrape.state_dir, root))
+    typer.echo(report.summary())
+    typer.echo(f"pairs: {target / 'pairs.csv'}  quarantine list: {target / 'quarantine.csv'}")
 
 
 def register(app: typer.Typer) -> None:

@@ -32,15 +32,21 @@ class ImportParams(Section):
     image_format: Literal["png", "jpg"] = "png"
     jpeg_quality: int = Field(default=95, ge=50, le=100)
     test_fraction: float = Field(default=0.2, ge=0.0, lt=1.0)
+    # Normalised images keyed by content hash, outside DVC's outputs; null disables the cache.
+    cache_dir: str | None = ".cache/import"
+    include_scraped: bool = True  # import paths.scraped too when its pairs.csv lists pairs
 
 
 class ScrapeParams(Section):
     """Which site configs to crawl and how politely (per-site details live in each site YAML)."""
 
-    sites: list[str] = Field(default_factory=list)
+    sites: list[str] = Field(default_factory=list)  # site YAML files, relative to the project root
     user_agent: str = "vton-pipeline-bot/0.1 (+https://github.com/vton-pipeline/vton-pipeline)"
     max_concurrency: int = Field(default=4, gt=0)
     timeout_seconds: float = Field(default=20.0, gt=0)
+    # Crawl state (validators, content-addressed downloads) lives outside DVC's outs, so it survives the
+    # output being deleted before each run; losing it only costs a full re-download.
+    state_dir: str = ".cache/scrape"
 
 
 class AugmentParams(Section):

@@ -1,6 +1,7 @@
 """A plain folder of person and garment images with a `pairs.csv` file.
 
     <root>/pairs.csv   columns: person, garment, category[, split][, source_url][, licence]
+                       [, source][, source_image_url][, fetched_at]   (provenance, e.g. from `vton data scrape`)
     paths in pairs.csv are relative to <root>
 """
 
@@ -46,8 +47,10 @@ def read_folder(root: Path, name: str, licence: str) -> Iterator[Candidate]:
                 garment=None if reason else root / garment,
                 category=(row.get("category") or "").strip() or None,
                 split=(row.get("split") or "").strip() or None,
-                source=name,
+                source=(row.get("source") or "").strip() or name,
                 source_url=(row.get("source_url") or "").strip() or None,
+                source_image_url=(row.get("source_image_url") or "").strip() or None,
+                fetched_at=(row.get("fetched_at") or "").strip() or None,
                 licence=(row.get("licence") or "").strip() or licence,
                 origin=f"{origin} ({person})",
                 reason=reason,
