@@ -26,10 +26,12 @@ app = typer.Typer(
 # Each module defines `register(app)`; the order is the order of `vton --help`.
 STEP_CLIS: tuple[str, ...] = (
     "components.data.cli",
+    "components.annotate.cli",
     "components.stage.cli",
     "components.storage.cli",
     "components.doctor",
     "components.models.cli",
+    "components.train.cli",
 )
 
 ProfileOption = typer.Option(None, "--profile", "-p", help="smoke | test | full (default: params.yaml's `profile`).")

@@ -1,0 +1,108 @@
+"""What a run trains: a LoRA (peft) or the attention layers of the transformer, plus optional size conditioning.
+
+Saved in formats other tools load: the LoRA as `pytorch_lora_weights.safetensors` in the diffusers LoRA
+format (`FluxFillPipeline.load_lora_weights(dir)`), attention weights as a safetensors state dict.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from components.train.params import TrainParams
+
+LORA_WEIGHT_NAME = "pytorch_lora_weights.safetensors"
+ATTENTION_WEIGHT_NAME = "transformer_attention.safetensors"
+SIZE_WEIGHT_NAME = "size_conditioning.safetensors"
+
+
+class SizeConditioner(nn.Module):
+    """Garment-to-body size ratios -> an offset added to the pooled text embedding (zero at initialisation).
+
+    Log ratios make "twice as wide" and "half as wide" symmetric; the zero-initialised projection means
+    switching it on starts from exactly the base model's behaviour.
+    """
+
+    def __init__(self, n_ratios: int, dim: int) -> None:
+        super().__init__()
+        self.proj = nn.Linear(n_ratios, dim)
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
+
+    def forward(self, pooled: torch.Tensor, ratios: torch.Tensor) -> torch.Tensor:
+        """`pooled` shifted by the projected log ratios."""
+        return pooled + self.proj(torch.log(ratios.clamp_min(1e-3)).to(self.proj.weight.dtype)).to(pooled.dtype)
+
+
+def apply_adapters(transformer: nn.Module, params: TrainParams) -> list[nn.Parameter]:
+    """Freeze the transformer, then open up what `params.mode` trains; returns the trainable parameters."""
+    transformer.requires_grad_(False)
+    if params.mode == "lora":
+        from peft import LoraConfig
+
+        config = LoraConfig(
+            r=params.lora_rank,
+            lora_alpha=params.lora_alpha,
+            lora_dropout=params.lora_dropout,
+            init_lora_weights="gaussian",
+            target_modules=list(params.lora_target_modules),
+        )
+        transformer.add_adapter(config)
+    else:
+        for name, p in transformer.named_parameters():
+            if any(key in name for key in params.attention_trainable):
+                p.requires_grad_(True)
+    trainable = [p for p in transformer.parameters() if p.requires_grad]
+    if not trainable:
+        raise ValueError(f"train.mode={params.mode!r} selected no parameters: check the target module names")
+    return trainable
+
+
+def trainable_state(transformer: nn.Module, params: TrainParams) -> dict[str, torch.Tensor]:
+    """The trained weights only: the LoRA in diffusers' key format, or the attention parameters."""
+    if params.mode == "lora":
+        from diffusers.utils import convert_state_dict_to_diffusers
+        from peft.utils import get_peft_model_state_dict
+
+        return convert_state_dict_to_diffusers(get_peft_model_state_dict(transformer))
+    return {n: p.detach().clone() for n, p in transformer.named_parameters() if p.requires_grad}
+
+
+def save_trained(
+    out_dir: Path, transformer: nn.Module, params: TrainParams, size: SizeConditioner | None = None
+) -> list[str]:
+    """Write the trained weights (and the size conditioner) under `out_dir`; returns the files written."""
+    from safetensors.torch import save_file
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().float().cpu().contiguous() for k, v in trainable_state(transformer, params).items()}
+    written = []
+    if params.mode == "lora":
+        from diffusers import FluxFillPipeline
+
+        FluxFillPipeline.save_lora_weights(out_dir, transformer_lora_layers=state, weight_name=LORA_WEIGHT_NAME)
+        written.append(LORA_WEIGHT_NAME)
+    else:
+        save_file(state, str(out_dir / ATTENTION_WEIGHT_NAME))
+        written.append(ATTENTION_WEIGHT_NAME)
+    if size is not None:
+        save_file({k: v.detach().float().cpu().contiguous() for k, v in size.state_dict().items()},
+                  str(out_dir / SIZE_WEIGHT_NAME))
+        written.append(SIZE_WEIGHT_NAME)
+    return written
+
+
+def load_attention_weights(transformer: nn.Module, path: Path) -> None:
+    """Load attention-only fine-tuned weights over a base transformer (every key must exist)."""
+    from safetensors.torch import load_file
+
+    state = load_file(str(path))
+    own = dict(transformer.named_parameters())
+    unknown = sorted(set(state) - set(own))
+    if unknown:
+        raise ValueError(f"{path}: {len(unknown)} weights do not match the base transformer, e.g. {unknown[:3]}")
+    with torch.no_grad():
+        for name, tensor in state.items():
+            own[name].copy_(tensor.to(own[name].dtype))

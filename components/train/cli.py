@@ -1,0 +1,42 @@
+"""`vton train`: train the try-on model for the active profile (what the DVC `train` stage runs)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+ProfileOption = typer.Option(None, "--profile", "-p", help="smoke | test | full (default: params.yaml's `profile`).")
+
+
+def train_command(
+    profile: Optional[str] = ProfileOption,
+    resume: bool = typer.Option(
+        False, "--resume", help="Continue from the latest checkpoint of this run (same data and settings), if any."
+    ),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Override train.max_steps for this run."),
+    no_register: bool = typer.Option(
+        False, "--no-register", help="Do not log the pyfunc model or register a version (local experiments)."
+    ),
+) -> None:
+    """Train the CatVTON-Flux style try-on model; writes models/candidate and reports/train."""
+    from components.config.params import load_params
+    from components.errors import ConfigError
+    from components.project import project_root
+    from components.train.stage import train_stage
+
+    params = load_params(profile=profile)
+    if max_steps is not None:
+        if max_steps <= 0:
+            raise ConfigError(f"--max-steps must be > 0, got {max_steps}")
+        params = params.model_copy(update={"train": params.train.model_copy(update={"max_steps": max_steps})})
+    out = train_stage(params, project_root(), resume=resume, register=not no_register)
+    typer.echo(f"model: {out.model_dir}")
+    typer.echo(f"reports: {out.reports_dir}")
+    if out.registered:
+        typer.echo(f"registered: {out.registered['model_uri']}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `vton train` to the main CLI."""
+    app.command("train")(train_command)

@@ -1,0 +1,76 @@
+"""One flow-matching training step of the FLUX Fill transformer on a batch of cached canvases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from components.train.flow_matching import (
+    latent_image_ids,
+    noisy_latents,
+    pack_fill_mask,
+    pack_latents,
+    person_half_loss,
+    person_token_weights,
+    sample_sigmas,
+)
+from components.train.params import TimestepParams
+
+
+@dataclass(frozen=True)
+class StepConfig:
+    """What a step needs besides the batch: noise schedule, guidance value and the VAE's pixel-per-latent factor."""
+
+    timesteps: TimestepParams
+    guidance_scale: float
+    vae_scale_factor: int
+
+
+def flow_matching_loss(
+    transformer: torch.nn.Module,
+    batch: dict[str, torch.Tensor],
+    text: dict[str, torch.Tensor],
+    cfg: StepConfig,
+    generator: torch.Generator | None = None,
+    size_conditioner: torch.nn.Module | None = None,
+    noise: torch.Tensor | None = None,
+    sigmas: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Person-half flow-matching loss: predict (noise - x0) from x_t, the masked canvas and the packed mask."""
+    param = next(transformer.parameters())
+    device, dtype = param.device, param.dtype
+    latents = batch["latents"].to(device, torch.float32)
+    b, _, h, w = latents.shape
+    seq_len = (h // 2) * (w // 2)
+    if noise is None:
+        noise = torch.randn(latents.shape, generator=generator).to(device)
+    if sigmas is None:
+        sigmas = sample_sigmas(b, seq_len, cfg.timesteps, generator)
+    sigmas = sigmas.to(device)
+    x_t = noisy_latents(latents, noise.to(device), sigmas)
+    hidden = torch.cat(
+        [
+            pack_latents(x_t),
+            pack_latents(batch["masked_latents"].to(device, torch.float32)),
+            pack_fill_mask(batch["mask"].to(device, torch.float32), cfg.vae_scale_factor),
+        ],
+        dim=-1,
+    )
+    cat = batch["category"].to(device)
+    prompt_embeds = text["prompt_embeds"].to(device)[cat]
+    pooled = text["pooled"].to(device)[cat]
+    if size_conditioner is not None:
+        pooled = size_conditioner(pooled, batch["ratios"].to(device))
+    pred = transformer(
+        hidden_states=hidden.to(dtype),
+        encoder_hidden_states=prompt_embeds.to(dtype),
+        pooled_projections=pooled.to(dtype),
+        timestep=sigmas.to(dtype),
+        img_ids=latent_image_ids(h, w, device, dtype),
+        txt_ids=torch.zeros(prompt_embeds.shape[1], 3, device=device, dtype=dtype),
+        guidance=torch.full((b,), cfg.guidance_scale, device=device, dtype=dtype),
+        return_dict=False,
+    )[0]
+    target = pack_latents(noise.to(device) - latents)
+    return person_half_loss(pred, target, person_token_weights(h, w, device))
