@@ -32,6 +32,8 @@ STEP_CLIS: tuple[str, ...] = (
     "components.doctor",
     "components.models.cli",
     "components.train.cli",
+    "components.evaluate.cli",
+    "components.registry.cli",
 )
 
 ProfileOption = typer.Option(None, "--profile", "-p", help="smoke | test | full (default: params.yaml's `profile`).")

@@ -1,0 +1,78 @@
+"""The two models an evaluation compares: the candidate on disk and the registry's current champion.
+
+Both become a scoring `Generator`; the champion is downloaded from the registry (`models:/<name>@champion`)
+and run through the same TryOnPipeline as the candidate, with the same seed and steps.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from components.evaluate.pairs import EvalPair
+from components.evaluate.scoring import Generator
+
+
+@dataclass
+class CandidateInfo:
+    """The registered model version the train stage created for models/candidate (None when unregistered)."""
+
+    name: str | None
+    version: str | None
+    run_id: str | None
+
+
+def read_candidate_info(model_dir: Path) -> CandidateInfo:
+    """What models/candidate/registered.json names."""
+    path = model_dir / "registered.json"
+    if not path.is_file():
+        return CandidateInfo(None, None, None)
+    data = json.loads(path.read_text())
+    version = data.get("version")
+    return CandidateInfo(data.get("name"), str(version) if version is not None else None, data.get("run_id"))
+
+
+def pipeline_generator(model_dir: Path, steps: int, seed: int) -> Generator:
+    """A Generator running components.train's TryOnPipeline from `model_dir`."""
+    from components.train.inference import TryOnPipeline
+
+    pipe = TryOnPipeline.from_pretrained(model_dir, device="cpu")
+
+    def generate(pair: EvalPair, person: Image.Image, garment: Image.Image, mask: Image.Image) -> Image.Image:
+        return pipe(person, garment, mask, pair.category, num_inference_steps=steps, seed=seed)
+
+    return generate
+
+
+def find_model_dir(root: Path) -> Path | None:
+    """The directory under `root` that holds a trained model's model.json."""
+    hits = sorted(root.rglob("model.json"), key=lambda p: len(p.parts))
+    return hits[0].parent if hits else None
+
+
+def champion_version(client, name: str) -> str | None:
+    """The version the `champion` alias points at, or None (no registered model or no champion yet)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return str(client.get_model_version_by_alias(name, "champion").version)
+    except MlflowException:
+        return None
+
+
+def champion_generator(client, name: str, version: str, steps: int, seed: int) -> Generator:
+    """Download champion `version` of `name` and wrap it as a Generator."""
+    import mlflow
+    from components.errors import ConfigError
+
+    target = Path(tempfile.mkdtemp(prefix="vton-champion-"))
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=str(target)))
+    model_dir = find_model_dir(local)
+    if model_dir is None:
+        raise ConfigError(f"champion {name} v{version}: no model.json in its artifacts ({local})",
+                          hint="register models with `vton train` (components/train/package.py)")
+    return pipeline_generator(model_dir, steps, seed)

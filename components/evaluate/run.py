@@ -1,0 +1,278 @@
+"""`vton evaluate`: score the candidate (and the champion, on the same pairs), write reports, log to MLflow.
+
+Outputs under reports/evaluate/:
+  metrics.json      DVC metrics: the candidate's figures per scope, the champion's under `champion`
+  evaluation.json   details: extractors, calibration, champion version, every pair's figures
+  report.md         the figures as tables (feature-based ones marked `uncalibrated` when they are)
+  images/           review_grid.png, worst_<category>.png, worst_cases.json, results/<model>/<pair>.png
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from components.evaluate.metrics_spec import FEATURE_BASED, GREATER_IS_BETTER, metric_key
+from components.evaluate.networks import MetricNetworks
+from components.evaluate.pairs import EvalPair
+from components.evaluate.params import EvaluateParams
+from components.evaluate.pictures import REVIEW_COLUMNS, GridRow, picture_grid, review_selection, worst_pairs
+from components.evaluate.scoring import OVERALL, Generator, ScoredSet, load_rgb, score_model, scope_metrics
+
+WORST_FIGURES = ("lpips", "gfd")
+
+
+@dataclass
+class Evaluation:
+    """The outcome of one evaluation: figures per scope for the candidate and (optionally) the champion."""
+
+    pairs: list[EvalPair]
+    candidate: ScoredSet
+    candidate_metrics: dict[str, dict[str, float]]
+    networks: MetricNetworks
+    champion_version: str | None = None
+    champion: ScoredSet | None = None
+    champion_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def calibration(self) -> str:
+        """`calibrated` or `uncalibrated` (a fallback feature extractor was used)."""
+        return "calibrated" if self.networks.calibrated else "uncalibrated"
+
+
+def evaluate_models(
+    pairs: list[EvalPair],
+    candidate: Generator,
+    networks: MetricNetworks,
+    settings: EvaluateParams,
+    out_dir: Path,
+    champion: tuple[str, Generator] | None = None,
+) -> Evaluation:
+    """Generate and score every pair with the candidate and, when given, the champion."""
+    size = (settings.width, settings.height)
+    results = out_dir / "images" / "results"
+    cand = score_model(pairs, candidate, networks, size, results / "candidate", settings.colour_tolerance, "candidate")
+    evaluation = Evaluation(pairs, cand, scope_metrics(cand, networks, settings.kid_subset_size), networks)
+    evaluation.notes += networks.notes
+    if champion is not None:
+        version, generate = champion
+        champ = score_model(pairs, generate, networks, size, results / "champion", settings.colour_tolerance, "champion")
+        evaluation.champion_version = version
+        evaluation.champion = champ
+        evaluation.champion_metrics = scope_metrics(champ, networks, settings.kid_subset_size)
+    return evaluation
+
+
+def _clean(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else round(float(value), 6)
+
+
+def metrics_document(evaluation: Evaluation) -> dict:
+    """metrics.json: numeric figures only (DVC compares them), NaN written as null."""
+    doc: dict = {"calibrated": int(evaluation.networks.calibrated)}
+    for scope, figures in evaluation.candidate_metrics.items():
+        doc[scope] = {k: _clean(v) for k, v in figures.items()}
+    if evaluation.champion_metrics:
+        doc["champion"] = {s: {k: _clean(v) for k, v in f.items()} for s, f in evaluation.champion_metrics.items()}
+    return doc
+
+
+def _grid_images(evaluation: Evaluation, settings: EvaluateParams) -> tuple[Image.Image, dict[str, Image.Image]]:
+    size = (settings.width, settings.height)
+    rows = []
+    for pair in review_selection(evaluation.pairs, settings.review_pairs_per_category):
+        champ = evaluation.champion.results.get(pair.pair_id) if evaluation.champion else None
+        rows.append(GridRow(
+            [load_rgb(pair.person, size), load_rgb(pair.garment, size), champ,
+             evaluation.candidate.results[pair.pair_id], evaluation.candidate.ground_truth[pair.person_id]],
+            f"{pair.category} {pair.person_id}",
+        ))
+    review = picture_grid(REVIEW_COLUMNS, rows, size)
+    galleries = {}
+    by_id = {p.pair_id: p for p in evaluation.pairs}
+    for category in sorted({p.category for p in evaluation.pairs}):
+        grows = []
+        for figure in WORST_FIGURES:
+            for s in worst_pairs(evaluation.candidate.scores, category, figure, settings.worst_n):
+                pair = by_id[s.pair_id]
+                grows.append(GridRow(
+                    [load_rgb(pair.person, size), load_rgb(pair.garment, size),
+                     evaluation.candidate.results[s.pair_id], evaluation.candidate.ground_truth[pair.person_id]],
+                    f"worst {figure}={getattr(s, figure):.3f} {s.pair_id}",
+                ))
+        galleries[category] = picture_grid(("person", "garment", "result", "ground truth"), grows, size)
+    return review, galleries
+
+
+def worst_cases(evaluation: Evaluation, n: int) -> list[dict]:
+    """The gallery's pairs with links to their inputs (person, garment, mask) and their figures."""
+    by_id = {p.pair_id: p for p in evaluation.pairs}
+    out = []
+    for category in sorted({p.category for p in evaluation.pairs}):
+        for figure in WORST_FIGURES:
+            for rank, s in enumerate(worst_pairs(evaluation.candidate.scores, category, figure, n), 1):
+                pair = by_id[s.pair_id]
+                out.append({
+                    "category": category, "figure": figure, "rank": rank, "value": _clean(getattr(s, figure)),
+                    "pair_id": s.pair_id, "person": str(pair.person), "garment": str(pair.garment),
+                    "agnostic_mask": str(pair.agnostic_mask), "result": s.result,
+                })
+    return out
+
+
+def report_markdown(evaluation: Evaluation) -> str:
+    """The evaluation as Markdown tables (candidate beside champion), calibration stated on every figure."""
+    mark = evaluation.calibration == "uncalibrated"
+    lines = [
+        "# Evaluation",
+        "",
+        f"- calibration: **{evaluation.calibration}** (FID/KID: {evaluation.networks.fid_extractor}; "
+        f"LPIPS: {evaluation.networks.lpips_backbone})",
+        f"- champion: {('v' + evaluation.champion_version) if evaluation.champion_version else 'none'}",
+        *[f"- note: {n}" for n in evaluation.notes],
+        "",
+    ]
+    for scope, figures in evaluation.candidate_metrics.items():
+        champ = evaluation.champion_metrics.get(scope, {})
+        lines += [f"## {scope}", "", "| figure | candidate | champion | better |", "|---|---|---|---|"]
+        for name, value in figures.items():
+            label = f"{name} (uncalibrated)" if mark and name in FEATURE_BASED else name
+            better = {True: "higher", False: "lower"}.get(GREATER_IS_BETTER.get(name), "")
+            fmt = lambda v: "n/a" if v is None or not math.isfinite(v) else f"{v:.4f}"  # noqa: E731
+            lines.append(f"| {label} | {fmt(value)} | {fmt(champ.get(name))} | {better} |")
+        lines.append("")
+    lines += ["![review grid](images/review_grid.png)", ""]
+    return "\n".join(lines)
+
+
+def write_reports(evaluation: Evaluation, settings: EvaluateParams, out_dir: Path) -> Path:
+    """Write metrics.json, evaluation.json, report.md and the pictures under `out_dir`; returns metrics.json."""
+    images = out_dir / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    review, galleries = _grid_images(evaluation, settings)
+    review.save(images / "review_grid.png")
+    for category, gallery in galleries.items():
+        gallery.save(images / f"worst_{category}.png")
+    (images / "worst_cases.json").write_text(json.dumps(worst_cases(evaluation, settings.worst_n), indent=2) + "\n")
+    details = {
+        "calibration": evaluation.calibration,
+        "fid_extractor": evaluation.networks.fid_extractor,
+        "lpips_backbone": evaluation.networks.lpips_backbone,
+        "champion_version": evaluation.champion_version,
+        "notes": evaluation.notes,
+        "candidate": [s.to_dict() for s in evaluation.candidate.scores],
+        "champion": [s.to_dict() for s in evaluation.champion.scores] if evaluation.champion else [],
+    }
+    (out_dir / "evaluation.json").write_text(json.dumps(details, indent=2, default=_clean) + "\n")
+    (out_dir / "report.md").write_text(report_markdown(evaluation))
+    path = out_dir / "metrics.json"
+    path.write_text(json.dumps(metrics_document(evaluation), indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def mlflow_metrics(evaluation: Evaluation) -> dict[str, float]:
+    """The figures as MLflow metrics: `eval.<scope>.<figure>` and `eval.champion.<scope>.<figure>` (finite only)."""
+    out = {}
+    for prefix, table in (("eval", evaluation.candidate_metrics), ("eval.champion", evaluation.champion_metrics)):
+        for scope, figures in table.items():
+            out.update({metric_key(scope, k, prefix): v for k, v in figures.items() if math.isfinite(v)})
+    return out
+
+
+def log_evaluation(evaluation: Evaluation, out_dir: Path, candidate_name: str | None, candidate_version: str | None,
+                   experiment: str, root: Path) -> str:
+    """Log figures, tags and reports to the stage's MLflow run and tag the candidate's model version; returns the run id."""
+    import mlflow
+
+    from components.tracking.mlflow_run import stage_run
+
+    with stage_run("evaluate", experiment, root) as run:
+        run_id = run.info.run_id
+        mlflow.log_metrics(mlflow_metrics(evaluation))
+        tags = {
+            "vton.eval.calibration": evaluation.calibration,
+            "vton.eval.fid_extractor": evaluation.networks.fid_extractor,
+            "vton.eval.lpips_backbone": evaluation.networks.lpips_backbone,
+            "vton.eval.champion_version": evaluation.champion_version or "none",
+        }
+        if candidate_version:
+            tags["vton.eval.candidate_version"] = candidate_version
+        mlflow.set_tags(tags)
+        for name in ("metrics.json", "evaluation.json", "report.md"):
+            mlflow.log_artifact(str(out_dir / name), artifact_path="evaluate")
+        for name in ("review_grid.png", "worst_cases.json", *sorted(p.name for p in (out_dir / "images").glob("worst_*.png"))):
+            mlflow.log_artifact(str(out_dir / "images" / name), artifact_path="evaluate/images")
+    if candidate_name and candidate_version:
+        client = mlflow.MlflowClient()
+        overall = evaluation.candidate_metrics.get(OVERALL, {})
+        version_tags = {
+            **{k: v for k, v in tags.items() if k != "vton.eval.candidate_version"},
+            "vton.eval.run_id": run_id,
+            "vton.eval.review_grid": f"runs:/{run_id}/evaluate/images/review_grid.png",
+            "vton.eval.worst_cases": f"runs:/{run_id}/evaluate/images/worst_cases.json",
+            "vton.eval.report": f"runs:/{run_id}/evaluate/report.md",
+            "vton.eval.overall": json.dumps({k: _clean(v) for k, v in overall.items()}),
+        }
+        for key, value in version_tags.items():
+            client.set_model_version_tag(candidate_name, candidate_version, key, value)
+    return run_id
+
+
+def find_weights(name: str) -> Path | None:
+    """The model store's verified file for `name`, or None when it is not there (fallbacks take over)."""
+    from components.errors import MissingWeightsError
+    from components.models.store import ensure_weights
+
+    try:
+        return ensure_weights(name)
+    except MissingWeightsError:
+        return None
+
+
+def evaluate_stage(params, root: Path) -> tuple[Evaluation, Path]:
+    """The `evaluate` DVC stage: candidate (and champion) on the test split of paths.augmented."""
+    import mlflow
+    import torch
+
+    from components.errors import DataContractError
+    from components.evaluate.models import champion_generator, champion_version, pipeline_generator, read_candidate_info
+    from components.evaluate.networks import load_metric_networks
+    from components.evaluate.pairs import build_pairs
+    from components.project import resolve
+    from components.tracking.mlflow_run import configure_mlflow
+
+    settings: EvaluateParams = params.evaluate
+    torch.manual_seed(settings.seed)
+    dataset = resolve(params.paths.augmented, root)
+    model_dir = resolve(params.paths.models, root) / "candidate"
+    out_dir = resolve(params.paths.reports, root) / "evaluate"
+    pairs = build_pairs(dataset, settings.max_pairs_per_category)
+    if not pairs:
+        raise DataContractError(
+            f"{dataset}: no usable test pairs (split=test, status=ok, with an agnostic mask)",
+            hint="check the import test_fraction and the annotate stage's quarantine reasons",
+        )
+    networks = load_metric_networks(find_weights, settings.seed, settings.require_calibrated)
+    candidate = pipeline_generator(model_dir, settings.num_inference_steps, settings.seed)
+    info = read_candidate_info(model_dir)
+    name = info.name or params.project.registered_model
+    configure_mlflow(params.project.mlflow_experiment, root)
+    champion = None
+    version = champion_version(mlflow.MlflowClient(), name) if settings.evaluate_champion else None
+    if version is not None and version != info.version:
+        champion = (version, champion_generator(mlflow.MlflowClient(), name, version,
+                                                settings.num_inference_steps, settings.seed))
+    import shutil
+
+    shutil.rmtree(out_dir, ignore_errors=True)
+    evaluation = evaluate_models(pairs, candidate, networks, settings, out_dir, champion)
+    if version is not None and version == info.version:
+        evaluation.notes.append(f"the candidate is already champion v{version}: compared with nothing")
+    path = write_reports(evaluation, settings, out_dir)
+    log_evaluation(evaluation, out_dir, info.name, info.version, params.project.mlflow_experiment, root)
+    return evaluation, path
