@@ -18,16 +18,9 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
-from components.data.image_io import (
-    DecodedImage,
-    DecodeLimits,
-    decode_image_bytes,
-    decode_image_file,
-    perceptual_hash,
-    save_image,
-    sha256_bytes,
-)
+from components.data.image_io import DecodeLimits, decode_image_bytes, sha256_bytes
 from components.data.importers.candidate import Candidate
+from components.data.importers.normalised_cache import NormalisedImage, NormalisedImageCache
 from components.data.params import ImportParams, ImportSource
 from components.errors import Quarantine
 from components.manifest.schema import CATEGORIES, SPLITS, sample_id_for, write_manifest
@@ -44,14 +37,16 @@ class ImportReport:
     total: int = 0
     ok: int = 0
     quarantined: int = 0
+    cached: int = 0  # images reused from the normalised-image cache instead of decoded again
     reasons: Counter = field(default_factory=Counter)
     per_category: Counter = field(default_factory=Counter)
 
     def summary(self) -> str:
         """One line for the log, then one per quarantine reason."""
-        head = f"imported {self.total} samples: {self.ok} ok, {self.quarantined} quarantined"
+        head = (f"imported {self.total} samples: {self.ok} ok, {self.quarantined} quarantined"
+                f" ({self.cached} images from cache)")
         cats = ", ".join(f"{c}={n}" for c, n in sorted(self.per_category.items()))
-        lines = [head + (f" ({cats})" if cats else "")]
+        lines = [head + (f"; {cats}" if cats else "")]
         lines += [f"  quarantined x{n}: {r}" for r, n in self.reasons.most_common()]
         return "\n".join(lines)
 
@@ -73,12 +68,19 @@ def _raw_bytes(item: Path | Image.Image | bytes | None) -> bytes | None:
     return item.read_bytes() if item.is_file() else None
 
 
-def _decode(item: Path | Image.Image | bytes | None, limits: DecodeLimits) -> DecodedImage:
+def _normalise(item: Path | Image.Image | bytes | None, limits: DecodeLimits, cache: NormalisedImageCache) -> NormalisedImage:
+    """The checked, normalised image for `item`: from the cache when its bytes were seen before."""
     if item is None:
         raise Quarantine("missing image")
     if isinstance(item, Path):
-        return decode_image_file(item, limits)
-    return decode_image_bytes(_raw_bytes(item) or b"", limits)
+        try:
+            size = item.stat().st_size
+        except OSError as exc:
+            raise Quarantine(f"file not found or unreadable: {exc.strerror}") from None
+        if size > limits.max_bytes:
+            raise Quarantine(f"file too large ({size / 2**20:.1f} MB > {limits.max_bytes / 2**20:.0f} MB)")
+    data = _raw_bytes(item) or b""
+    return cache.lookup(sha256_bytes(data)) or cache.store(decode_image_bytes(data, limits))
 
 
 def _keep_original(item: Path | Image.Image | bytes | None, quarantine_dir: Path) -> str | None:
@@ -107,10 +109,13 @@ def _base_row(c: Candidate) -> dict:
     }
 
 
-def ingest_candidates(candidates: Iterable[Candidate], out_dir: Path, params: ImportParams) -> tuple[pd.DataFrame, ImportReport]:
+def ingest_candidates(
+    candidates: Iterable[Candidate], out_dir: Path, params: ImportParams, cache_dir: Path | None = None
+) -> tuple[pd.DataFrame, ImportReport]:
     """Decode and check every candidate, write the normalised images and return (manifest rows, report)."""
     limits = DecodeLimits(params.min_side, params.max_pixels, int(params.max_file_mb * 2**20))
     ext = "jpg" if params.image_format == "jpg" else "png"
+    cache = NormalisedImageCache(cache_dir, limits.__dict__, ext, params.jpeg_quality)
     rows: list[dict] = []
     report = ImportReport()
     seen: dict[str, str] = {}
@@ -125,11 +130,11 @@ def ingest_candidates(candidates: Iterable[Candidate], out_dir: Path, params: Im
             if c.split is not None and c.split not in SPLITS:
                 raise Quarantine(f"unknown split {c.split!r} (expected one of {list(SPLITS)})")
             try:
-                person = _decode(c.person, limits)
+                person = _normalise(c.person, limits, cache)
             except Quarantine as q:
                 raise Quarantine(f"person image: {q.reason}") from None
             try:
-                garment = _decode(c.garment, limits)
+                garment = _normalise(c.garment, limits, cache)
             except Quarantine as q:
                 raise Quarantine(f"garment image: {q.reason}") from None
             sid = sample_id_for(person.sha256, garment.sha256, c.category)
@@ -137,8 +142,8 @@ def ingest_candidates(candidates: Iterable[Candidate], out_dir: Path, params: Im
                 raise Quarantine(f"exact duplicate of sample {sid} ({seen[sid]})")
             seen[sid] = c.origin
             person_rel, garment_rel = f"person/{sid}.{ext}", f"garment/{sid}.{ext}"
-            save_image(person.image, out_dir / person_rel, ext, params.jpeg_quality)
-            save_image(garment.image, out_dir / garment_rel, ext, params.jpeg_quality)
+            person.write(out_dir / person_rel, ext, params.jpeg_quality)
+            garment.write(out_dir / garment_rel, ext, params.jpeg_quality)
             row.update(
                 sample_id=sid,
                 person_path=person_rel,
@@ -148,12 +153,12 @@ def ingest_candidates(candidates: Iterable[Candidate], out_dir: Path, params: Im
                 status="ok",
                 person_sha256=person.sha256,
                 garment_sha256=garment.sha256,
-                person_phash=perceptual_hash(person.image),
-                garment_phash=perceptual_hash(garment.image),
-                person_width=person.image.width,
-                person_height=person.image.height,
-                garment_width=garment.image.width,
-                garment_height=garment.image.height,
+                person_phash=person.phash,
+                garment_phash=garment.phash,
+                person_width=person.width,
+                person_height=person.height,
+                garment_width=garment.width,
+                garment_height=garment.height,
             )
             report.ok += 1
             report.per_category[c.category] += 1
@@ -174,6 +179,7 @@ def ingest_candidates(candidates: Iterable[Candidate], out_dir: Path, params: Im
             report.quarantined += 1
             report.reasons[q.reason.split(":")[0] if q.reason.startswith(("person", "garment")) else q.reason] += 1
         rows.append(row)
+    report.cached += cache.hits
     return pd.DataFrame(rows), report
 
 
@@ -199,16 +205,18 @@ def candidates_for(source: ImportSource, root: Path) -> Iterable[Candidate]:
 
 def import_sources(params: ImportParams, out_dir: Path, root: Path) -> ImportReport:
     """Import every configured source into `out_dir` (replacing what was there) and write the manifest."""
+    cache_dir = resolve(params.cache_dir, root) if params.cache_dir else None
     for sub in OUTPUT_DIRS:
         shutil.rmtree(out_dir / sub, ignore_errors=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     frames, total = [], ImportReport()
     for source in params.sources:
-        df, report = ingest_candidates(candidates_for(source, root), out_dir, params)
+        df, report = ingest_candidates(candidates_for(source, root), out_dir, params, cache_dir)
         frames.append(df)
         total.total += report.total
         total.ok += report.ok
         total.quarantined += report.quarantined
+        total.cached += report.cached
         total.reasons.update(report.reasons)
         total.per_category.update(report.per_category)
     manifest = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["sample_id"])

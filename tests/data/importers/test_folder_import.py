@@ -111,3 +111,24 @@ def test_missing_pairs_file_is_a_clear_error_naming_the_fix(tmp_path):
 def test_missing_source_folder_is_a_clear_error(tmp_path):
     with pytest.raises(DataContractError, match="source folder not found"):
         import_sources(_params(tmp_path / "nope"), tmp_path / "out", tmp_path)
+
+
+def test_reimport_reuses_cached_normalised_images_and_decodes_only_new_files(tmp_path, real_photos):
+    root = tmp_path / "src"
+    write(root / "a.png", png_bytes(person(real_photos)))
+    write(root / "g.png", png_bytes(garment()))
+    (root / "pairs.csv").write_text("person,garment,category\na.png,g.png,upper_body\n")
+    first = import_sources(_params(root), tmp_path / "one", tmp_path)
+    assert (first.ok, first.cached) == (1, 0)
+
+    write(root / "b.png", png_bytes(real_photos["grace_hopper"].resize((192, 256))))
+    with (root / "pairs.csv").open("a") as fh:
+        fh.write("b.png,g.png,dresses\n")
+    second = import_sources(_params(root), tmp_path / "two", tmp_path)
+    # a.png and g.png (twice) come from the cache; only b.png is decoded.
+    assert (second.ok, second.cached) == (2, 3)
+
+    uncached = import_sources(_params(root, cache_dir=None), tmp_path / "three", tmp_path)
+    assert uncached.cached == 0
+    for rel in read_manifest(tmp_path / "two").person_path:
+        assert (tmp_path / "two" / rel).read_bytes() == (tmp_path / "three" / rel).read_bytes()
