@@ -35,16 +35,29 @@ PROTECTED_LABELS: tuple[int, ...] = (1, 2, 4, 13)
 GREY = (128, 128, 128)  # VITON-HD agnostic-v3.2 fill
 
 
-def agnostic_mask(category: str, maps: BodyMaps, params: MaskRules, shape: tuple[int, int] | None = None) -> np.ndarray:
-    """The bool HxW agnostic mask for a person wearing a `category` garment; Quarantine when impossible."""
+def agnostic_mask(category: str, maps: BodyMaps, params: MaskRules, shape: tuple[int, int] | None = None,
+                  valid: np.ndarray | None = None) -> np.ndarray:
+    """The bool HxW agnostic mask for a person wearing a `category` garment; Quarantine when impossible.
+
+    `valid` (bool HxW) limits the mask to the photo's pixels, e.g. off the letterbox padding.
+    """
+    mask = None
     if maps.has("parse_lip", "parse_atr", "densepose_parts"):
         try:
             from components.annotate import automasker
         except ImportError:
             automasker = None
         if automasker is not None:
-            return automasker.agnostic_mask(category, maps, params)
-    return pose_geometry_mask(category, maps, params, shape)
+            mask = np.asarray(automasker.agnostic_mask(category, maps, params), dtype=bool)
+    if mask is None:
+        mask = pose_geometry_mask(category, maps, params, shape)
+    if valid is not None:
+        mask = mask & valid
+    if mask.mean() < params.min_area_fraction:
+        raise Quarantine(
+            f"{category} agnostic mask too small ({mask.mean():.1%} of the image): the garment region is not in the photo"
+        )
+    return mask
 
 
 def agnostic_mask_sources(maps: BodyMaps) -> str:
@@ -96,12 +109,7 @@ def pose_geometry_mask(
         parse = np.asarray(maps.parse_lip)
         region = region | np.isin(parse, GARMENT_LABELS[category])
         protect = protect | np.isin(parse, PROTECTED_LABELS)
-    mask = g.dilate(region, params.dilate_px) & ~protect
-    if mask.mean() < params.min_area_fraction:
-        raise Quarantine(
-            f"{category} agnostic mask too small ({mask.mean():.1%} of the image): the garment region is not in the photo"
-        )
-    return mask
+    return g.dilate(region, params.dilate_px) & ~protect
 
 
 class BodyParts:

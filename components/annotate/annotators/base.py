@@ -14,8 +14,9 @@ import numpy as np
 
 from components.annotate.maps import BodyMaps
 
-# The roles a pipeline of annotators fills, in the order they run (later roles may read earlier maps).
-ROLES: tuple[str, ...] = ("pose", "person", "parsing", "densepose")
+# The roles a pipeline of annotators fills, in the order they run (later roles may read earlier maps:
+# pose reads the person mask to count people, pose-geometry parsing reads both).
+ROLES: tuple[str, ...] = ("person", "pose", "parsing", "densepose")
 
 
 class Annotator(ABC):
@@ -31,16 +32,41 @@ class Annotator(ABC):
     name: ClassVar[str]
     version: ClassVar[str]
     provides: ClassVar[tuple[str, ...]]
+    weights: ClassVar[tuple[str, ...]] = ()  # model-store catalog names this annotator loads
     weights_sha256: str | None = None
 
     def __init__(self, settings: object | None = None) -> None:
         """Load the model; `settings` is the annotate params section (AnnotateParams)."""
         self.settings = settings
         self.calls = 0  # how many images this instance has annotated: tests and the engine's report read it
+        if self.weights and self.weights_sha256 is None:
+            self.weights_sha256 = self.weights_digest()
+
+    @classmethod
+    def weights_digest(cls) -> str | None:
+        """sha256 of the catalogued weights (combined when several), without loading the model; None if none."""
+        if not cls.weights:
+            return None
+        from components.models.store import weights_sha256
+
+        shas = [weights_sha256(n) for n in cls.weights]
+        if len(shas) == 1:
+            return shas[0]
+        import hashlib
+
+        return hashlib.sha256("+".join(shas).encode()).hexdigest()
+
+    @classmethod
+    def identity(cls) -> str:
+        """`name:version@weights` (weights = sha256 prefix or 'none'): this model's part of every cache key."""
+        digest = cls.weights_digest()
+        return f"{cls.name}:{cls.version}@{digest[:16] if digest else 'none'}"
 
     @abstractmethod
     def annotate(self, image: np.ndarray, prior: BodyMaps) -> BodyMaps:
-        """Maps for `image` (RGB uint8 HxWx3, the output frame); `prior` holds maps from earlier roles."""
+        """Maps for `image` (RGB uint8 HxWx3: the photo at output scale, without letterbox padding; maps are
+        returned in its pixel frame and the engine pads them into the output frame); `prior` holds maps
+        from earlier roles in the same frame."""
 
     def __call__(self, image: np.ndarray, prior: BodyMaps | None = None) -> BodyMaps:
         """Check the input, count the call and run `annotate`."""
@@ -54,8 +80,8 @@ class Annotator(ABC):
 
     @property
     def key(self) -> str:
-        """`name:version@weights` (weights = sha256 prefix or 'package'): the cache key part for this model."""
-        weights = self.weights_sha256[:16] if self.weights_sha256 else "package"
+        """This instance's identity (see `identity`)."""
+        weights = self.weights_sha256[:16] if self.weights_sha256 else "none"
         return f"{self.name}:{self.version}@{weights}"
 
     def close(self) -> None:

@@ -1,0 +1,94 @@
+"""The annotate cache: model outputs per person image and finished-sample records, keyed by content.
+
+    <cache_dir>/maps/<kk>/<person_key>.npz      BodyMaps (or the quarantine reason) of one person image
+    <cache_dir>/samples/<kk>/<sample_key>.json  the manifest row and files of one finished sample
+
+It lives outside the stage's DVC output (default `.cache/annotate` in the project, git- and dvc-ignored)
+because `dvc repro` deletes a stage's outputs before running it: a cache inside them would be empty on
+every run. Keys hash the input bytes and every annotator's name, version and weights checksum, so
+unchanged inputs are never annotated twice, a new model re-annotates, and a killed run resumes.
+Each entry is written to a temp file and renamed, so a kill never leaves a half-written entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from components.annotate.maps import BodyMaps
+
+
+def digest(obj) -> str:
+    """sha256 of `obj` as canonical JSON."""
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+class AnnotateCache:
+    """Read and write person maps and sample records under one cache directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def _maps_path(self, key: str) -> Path:
+        return self.root / "maps" / key[:2] / f"{key}.npz"
+
+    def _record_path(self, key: str) -> Path:
+        return self.root / "samples" / key[:2] / f"{key}.json"
+
+    def load_maps(self, key: str) -> BodyMaps | str | None:
+        """The cached BodyMaps, the cached quarantine reason (str), or None on a miss."""
+        path = self._maps_path(key)
+        if not path.is_file():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                if "_quarantine" in data.files:
+                    return str(data["_quarantine"])
+                return BodyMaps.from_npz_dict(data)
+        except (OSError, ValueError, KeyError):
+            return None  # unreadable entry: recompute it
+
+    def save_maps(self, key: str, maps: BodyMaps | str) -> None:
+        """Store the maps of a person image (or the reason it was quarantined)."""
+        arrays = {"_quarantine": np.array(maps)} if isinstance(maps, str) else maps.to_npz_dict()
+        buf = io.BytesIO()
+        np.savez_compressed(buf, **arrays)
+        _atomic_write(self._maps_path(key), buf.getvalue())
+
+    def load_record(self, key: str, out_dir: Path) -> dict | None:
+        """The finished row for `key` when every file it lists is still in `out_dir` unchanged, else None."""
+        path = self._record_path(key)
+        if not path.is_file():
+            return None
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        for rel, (size, mtime_ns) in record.get("files", {}).items():
+            try:
+                st = (out_dir / rel).stat()
+            except OSError:
+                return None
+            if st.st_size != size or st.st_mtime_ns != mtime_ns:
+                return None
+        return record["row"]
+
+    def save_record(self, key: str, row: dict, out_dir: Path, files: list[str]) -> None:
+        """Remember that `row` is finished and which files (with their size and mtime) it wrote."""
+        stats = {}
+        for rel in files:
+            st = (out_dir / rel).stat()
+            stats[rel] = (st.st_size, st.st_mtime_ns)
+        _atomic_write(self._record_path(key), json.dumps({"row": row, "files": stats}, default=str).encode())

@@ -1,0 +1,254 @@
+"""The annotate engine: plan samples, skip cached ones, annotate the rest in shards on worker processes.
+
+Samples are grouped by person image (one model pass serves every garment paired with that person) and
+cut into shards of about annotate.shard_size samples. With one worker the shards run in this process
+(no pool overhead); with more, a spawn pool builds the annotators once per worker. Every finished sample
+is recorded in the cache at once, so a killed run resumes from there. Per-sample failures quarantine
+that sample with the error; they never stop the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import traceback
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from components.annotate.annotators import annotator_class, backends_for, build_annotators
+from components.annotate.cache import AnnotateCache, digest
+from components.annotate.layout import LAYOUT_VERSION
+from components.annotate.params import AnnotateParams
+from components.annotate.sample import SampleTask, render_sample
+from components.errors import Quarantine
+from components.progress import progress_bar
+
+
+@dataclass
+class SampleResult:
+    """The outcome of one sample."""
+
+    sample_id: str
+    row: dict
+    cached: bool = False
+    model_calls: int = 0
+
+
+@dataclass
+class EngineReport:
+    """Counts for one engine run."""
+
+    total: int = 0
+    done: int = 0
+    cached: int = 0
+    quarantined: int = 0
+    model_calls: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line plus one per quarantine reason."""
+        head = (f"annotated {self.total} samples: {self.done} new, {self.cached} cached, "
+                f"{self.quarantined} quarantined, {self.model_calls} model calls")
+        return "\n".join([head] + [f"  quarantined x{n}: {r}" for r, n in sorted(self.reasons.items(), key=lambda x: -x[1])])
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a file's bytes (the content hash in every cache key)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def annotator_identities(settings: AnnotateParams) -> dict[str, str]:
+    """{role: name:version@weights} for the annotators these params select (no model is loaded)."""
+    return {role: annotator_class(role, backend).identity() for role, backend in backends_for(settings)}
+
+
+def person_key(person_sha: str, settings: AnnotateParams, identities: dict[str, str]) -> str:
+    """Cache key of a person's maps: its bytes, the frame size, the annotators and the rules they read."""
+    rules = {"pose_rules": settings.pose_rules.model_dump()}
+    if settings.parsing == "pose_geometry":
+        rules["mask"] = settings.mask.model_dump()  # the geometric parser reads the limb widths
+    return digest({"person": person_sha, "size": [settings.width, settings.height], "annotators": identities, **rules})
+
+
+# The modules that turn maps into files: a change to any of them re-renders samples (without model calls).
+RENDER_MODULES = ("agnostic.py", "cloth_mask.py", "frame.py", "geometry.py", "keypoints.py", "layout.py",
+                  "measure.py", "sample.py", "annotators/pose_geometry.py")
+
+
+def render_code_digest() -> str:
+    """sha256 of the rendering code, so cached samples never outlive the code that wrote them."""
+    here = Path(__file__).parent
+    h = hashlib.sha256(LAYOUT_VERSION.encode())
+    for rel in RENDER_MODULES:
+        h.update((here / rel).read_bytes())
+    return h.hexdigest()
+
+
+def sample_key(pkey: str, garment_sha: str | None, sample_id: str, category: str, split: str,
+               settings: AnnotateParams, code: str | None = None) -> str:
+    """Cache key of a finished sample: its person key, garment bytes, identity, output-shaping params and code."""
+    shaping = settings.model_dump(exclude={"workers", "shard_size", "cache_dir", "overlay_samples"})
+    return digest({"person": pkey, "garment": garment_sha, "id": sample_id, "category": category, "split": split,
+                   "params": shaping, "code": code or render_code_digest()})
+
+
+def shards_of(tasks: list[SampleTask], shard_size: int) -> list[list[SampleTask]]:
+    """Tasks grouped by person (never split across shards) and packed into shards of ~shard_size."""
+    by_person: dict[str, list[SampleTask]] = defaultdict(list)
+    for t in tasks:
+        by_person[t.person_key].append(t)
+    shards, current = [], []
+    for group in by_person.values():
+        if current and len(current) + len(group) > shard_size:
+            shards.append(current)
+            current = []
+        current.extend(group)
+    if current:
+        shards.append(current)
+    return shards
+
+
+# ---- worker side -------------------------------------------------------------------------------------
+
+_WORKER: dict = {}
+
+
+def _init_worker(settings: AnnotateParams, cache_root: str, out_dir: str, versions: dict[str, str]) -> None:
+    """Pool initializer: remember the job; annotators are built on the first shard that needs a model."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _WORKER.clear()
+    _WORKER.update(settings=settings, cache=AnnotateCache(Path(cache_root)), out_dir=Path(out_dir),
+                   versions=versions, annotators=None)
+
+
+def _annotators() -> list:
+    if _WORKER["annotators"] is None:
+        _WORKER["annotators"] = build_annotators(_WORKER["settings"])
+    return _WORKER["annotators"]
+
+
+def _quarantine_row(reason: str) -> dict:
+    return {"status": "quarantined", "quarantine_reason": reason}
+
+
+def run_shard(shard: list[SampleTask]) -> list[SampleResult]:
+    """Annotate one shard in this process (models loaded once per process) and record each sample."""
+    from PIL import Image, ImageOps
+
+    from components.annotate.frame import letterbox
+    from components.annotate.person import annotate_person
+
+    settings: AnnotateParams = _WORKER["settings"]
+    cache: AnnotateCache = _WORKER["cache"]
+    out_dir: Path = _WORKER["out_dir"]
+    results = []
+    by_person: dict[str, list[SampleTask]] = defaultdict(list)
+    for t in shard:
+        by_person[t.person_key].append(t)
+    for pkey, tasks in by_person.items():
+        calls = 0
+        maps = cache.load_maps(pkey)
+        frame = box = None
+        try:
+            with Image.open(tasks[0].person_file) as raw:
+                img = ImageOps.exif_transpose(raw)  # imported photos are upright already; plain folders may not be
+                if maps is None:
+                    annotators = _annotators()
+                    before = sum(a.calls for a in annotators)
+                    try:
+                        frame, maps, box = annotate_person(img, annotators, settings.width, settings.height)
+                    except Quarantine as q:
+                        maps = q.reason
+                    calls = sum(a.calls for a in annotators) - before
+                    cache.save_maps(pkey, maps)
+                elif not isinstance(maps, str):
+                    frame, _, box = letterbox(img, settings.width, settings.height)
+        except Exception as exc:  # noqa: BLE001 - an unreadable person file quarantines its samples
+            maps = f"person image unreadable: {type(exc).__name__}: {exc}"
+        for i, task in enumerate(tasks):
+            model_calls = calls if i == 0 else 0
+            if isinstance(maps, str):
+                row = _quarantine_row(maps)
+                cache.save_record(task.sample_key, row, out_dir, [])
+                results.append(SampleResult(task.sample_id, row, model_calls=model_calls))
+                continue
+            try:
+                row, files = render_sample(task, frame, box, maps, settings, out_dir, _WORKER["versions"])
+                cache.save_record(task.sample_key, row, out_dir, files)
+            except Quarantine as q:
+                row = _quarantine_row(q.reason)
+                cache.save_record(task.sample_key, row, out_dir, [])
+            except Exception as exc:  # noqa: BLE001 - a bug on one sample must not stop the run; not cached
+                detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+                row = _quarantine_row(f"annotate error: {detail}")
+            results.append(SampleResult(task.sample_id, row, model_calls=model_calls))
+    return results
+
+
+# ---- driver ------------------------------------------------------------------------------------------
+
+
+def run_engine(tasks: list[SampleTask], settings: AnnotateParams, out_dir: Path, cache_root: Path,
+               versions: dict[str, str]) -> tuple[dict[str, dict], EngineReport]:
+    """Annotate `tasks` into `out_dir`; return ({sample_id: row updates}, report)."""
+    cache = AnnotateCache(cache_root)
+    report = EngineReport(total=len(tasks))
+    rows: dict[str, dict] = {}
+    todo = []
+    for t in tasks:
+        record = cache.load_record(t.sample_key, out_dir)
+        if record is not None:
+            rows[t.sample_id] = record
+            report.cached += 1
+        else:
+            todo.append(t)
+    bar = progress_bar(total=len(tasks), desc="annotate", unit="sample")
+    bar.update(report.cached)
+
+    def collect(results: list[SampleResult]) -> None:
+        for r in results:
+            rows[r.sample_id] = r.row
+            report.done += 1
+            report.model_calls += r.model_calls
+            bar.update(1)
+        bar.set_postfix(done=report.done, cached=report.cached,
+                        quarantined=sum(1 for row in rows.values() if row.get("status") == "quarantined"))
+
+    shards = shards_of(todo, settings.shard_size)
+    init_args = (settings, str(cache_root), str(out_dir), versions)
+    if settings.workers == 1 or len(shards) <= 1:
+        _init_worker(*init_args)
+        try:
+            for shard in shards:
+                collect(run_shard(shard))
+        finally:
+            for a in _WORKER.get("annotators") or []:
+                a.close()
+            _WORKER.clear()
+    else:
+        import multiprocessing
+
+        workers = min(settings.workers, len(shards))
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_init_worker, initargs=init_args) as pool:
+            for results in pool.map(run_shard, shards):
+                collect(results)
+    bar.close()
+    for row in rows.values():
+        if row.get("status") == "quarantined":
+            report.quarantined += 1
+            reason = row["quarantine_reason"]
+            report.reasons[reason] = report.reasons.get(reason, 0) + 1
+    return rows, report
+
+
+def versions_json(identities: dict[str, str]) -> str:
+    """The manifest's annotator_versions value."""
+    return json.dumps(identities, sort_keys=True)

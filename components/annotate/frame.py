@@ -1,0 +1,80 @@
+"""The output frame: every person and garment image is resized to annotate.width x height keeping its
+aspect ratio, centred and padded with white (the backdrop of VITON-HD / DressCode product shots).
+
+Padding rather than cropping keeps every body part the photo shows (a crop would cut heads or feet and
+make keypoints vanish); padding rather than stretching keeps body proportions, which the measurements
+and the try-on model both rely on. Annotators run on the resized photo without its padding (MediaPipe
+misses people in padded frames); the engine moves their maps into the frame with place_maps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+PAD_RGB = (255, 255, 255)
+
+
+@dataclass(frozen=True)
+class Letterbox:
+    """Where the photo sits inside the output frame."""
+
+    width: int
+    height: int
+    scale: float
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+
+    @property
+    def box(self) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) of the photo inside the frame."""
+        return float(self.x0), float(self.y0), float(self.x1), float(self.y1)
+
+    def region(self) -> np.ndarray:
+        """Bool height x width mask of the photo's pixels (False on the padding)."""
+        out = np.zeros((self.height, self.width), dtype=bool)
+        out[self.y0:self.y1, self.x0:self.x1] = True
+        return out
+
+
+def letterbox(image: Image.Image, width: int, height: int) -> tuple[np.ndarray, np.ndarray, Letterbox]:
+    """(frame, content, box): `image` resized to fit width x height keeping its aspect, the padded frame,
+    the unpadded resized photo (what annotators see: padding confuses detectors) and where it sits."""
+    image = image.convert("RGB")
+    scale = min(width / image.width, height / image.height)
+    new_w, new_h = max(1, round(image.width * scale)), max(1, round(image.height * scale))
+    resized = image.resize((new_w, new_h), Image.Resampling.LANCZOS)
+    canvas = Image.new("RGB", (width, height), PAD_RGB)
+    x0, y0 = (width - new_w) // 2, (height - new_h) // 2
+    canvas.paste(resized, (x0, y0))
+    box = Letterbox(width, height, scale, x0, y0, x0 + new_w, y0 + new_h)
+    return np.asarray(canvas, dtype=np.uint8).copy(), np.asarray(resized, dtype=np.uint8).copy(), box
+
+
+def place_maps(maps, box: Letterbox):
+    """`maps` computed on the unpadded photo, moved into the output frame (masks padded with 0,
+    keypoints shifted by the padding offset; missing points stay zeros)."""
+    from components.annotate.maps import MAP_FIELDS, BodyMaps
+
+    out = BodyMaps(n_people=maps.n_people, sources=dict(maps.sources))
+    pad = ((box.y0, box.height - box.y1), (box.x0, box.width - box.x1))
+    for name in MAP_FIELDS:
+        value = getattr(maps, name)
+        if value is None:
+            continue
+        if name == "keypoints_body25":
+            kp = np.array(value, dtype=np.float32, copy=True)
+            seen = kp[:, 2] > 0
+            kp[seen, 0] += box.x0
+            kp[seen, 1] += box.y0
+            value = kp
+        elif name == "densepose_uv":
+            value = np.pad(value, ((0, 0), *pad))
+        else:
+            value = np.pad(value, pad)
+        setattr(out, name, value)
+    return out

@@ -1,0 +1,117 @@
+"""The VITON-HD directory layout the annotate stage writes (plus the DressCode-style extras), one place.
+
+    <out>/manifest.parquet
+    <out>/<split>/image/<id>.png                 person, letterboxed to annotate.width x height
+    <out>/<split>/cloth/<id>.png                 garment, same frame
+    <out>/<split>/cloth-mask/<id>.png            0/255
+    <out>/<split>/image-parse-v3/<id>.png        LIP ids, palette PNG (pose_geometry or SCHP)
+    <out>/<split>/image-parse-atr/<id>.png       ATR ids (SCHP only)
+    <out>/<split>/openpose_json/<id>_keypoints.json   OpenPose BODY_25
+    <out>/<split>/openpose_img/<id>_rendered.png
+    <out>/<split>/keypoints/<id>.json            DressCode COCO-18
+    <out>/<split>/person-mask/<id>.png           0/255
+    <out>/<split>/agnostic-mask/<id>_mask.png    0/255
+    <out>/<split>/agnostic-v3.2/<id>.png         person with the mask filled grey
+    <out>/<split>/image-densepose/<id>.png       DensePose IUV (when a DensePose annotator ran)
+    <out>/<split>_pairs.txt                      "<person file> <cloth file>" per ok sample
+
+PNG everywhere (lossless, byte-stable); `vton export` writes the exact file names other trainers expect.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+LAYOUT_VERSION = "1"
+
+# manifest column -> path template (relative to the dataset directory)
+PATHS: dict[str, str] = {
+    "person_path": "{split}/image/{id}.png",
+    "garment_path": "{split}/cloth/{id}.png",
+    "cloth_mask_path": "{split}/cloth-mask/{id}.png",
+    "parse_path": "{split}/image-parse-v3/{id}.png",
+    "parse_atr_path": "{split}/image-parse-atr/{id}.png",
+    "keypoints_path": "{split}/openpose_json/{id}_keypoints.json",
+    "pose_render_path": "{split}/openpose_img/{id}_rendered.png",
+    "keypoints_coco18_path": "{split}/keypoints/{id}.json",
+    "person_mask_path": "{split}/person-mask/{id}.png",
+    "agnostic_mask_path": "{split}/agnostic-mask/{id}_mask.png",
+    "agnostic_path": "{split}/agnostic-v3.2/{id}.png",
+    "densepose_path": "{split}/image-densepose/{id}.png",
+}
+LAYOUT_DIRS: tuple[str, ...] = tuple(sorted({t.split("/")[1] for t in PATHS.values()}))
+
+
+def path_for(column: str, split: str, sample_id: str) -> str:
+    """The relative path of `column`'s file for a sample."""
+    return PATHS[column].format(split=split, id=sample_id)
+
+
+def label_palette(n: int = 256) -> list[int]:
+    """The PASCAL-VOC bit-interleaved palette SCHP and VITON-HD parse PNGs use (flat RGB list)."""
+    palette = []
+    for label in range(n):
+        r = g = b = 0
+        c = label
+        for shift in range(8):
+            r |= ((c >> 0) & 1) << (7 - shift)
+            g |= ((c >> 1) & 1) << (7 - shift)
+            b |= ((c >> 2) & 1) << (7 - shift)
+            c >>= 3
+        palette += [r, g, b]
+    return palette
+
+
+def save_png(array: np.ndarray, path: Path) -> None:
+    """Write an RGB or L array as PNG (no metadata, fixed fast compression)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path, format="PNG", optimize=False, compress_level=1)  # fast; still lossless
+
+
+def save_mask(mask: np.ndarray, path: Path) -> None:
+    """Write a bool mask as a 0/255 greyscale PNG."""
+    save_png(np.where(mask, 255, 0).astype(np.uint8), path)
+
+
+def save_labels(labels: np.ndarray, path: Path) -> None:
+    """Write a label map as a palette PNG (pixel values are the label ids)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    img = Image.fromarray(labels.astype(np.uint8), mode="P")
+    img.putpalette(label_palette())
+    img.save(path, format="PNG", optimize=False, compress_level=6)
+
+
+def densepose_image(parts: np.ndarray, uv: np.ndarray | None) -> np.ndarray:
+    """An IUV image (R = part id 0-24, G/B = U/V x 255), as detectron2's DensePose dumps them."""
+    out = np.zeros((*parts.shape, 3), np.uint8)
+    out[..., 0] = parts
+    if uv is not None:
+        out[..., 1] = np.clip(uv[0] * 255, 0, 255).astype(np.uint8)
+        out[..., 2] = np.clip(uv[1] * 255, 0, 255).astype(np.uint8)
+    return out
+
+
+def write_pairs(df, out_dir: Path) -> None:
+    """<split>_pairs.txt: the person and cloth file names of every ok sample, as VITON-HD lists them."""
+    for split in ("train", "test"):
+        rows = df[(df["status"] == "ok") & (df["split"] == split)]
+        lines = [f"{Path(p).name} {Path(g).name}" for p, g in zip(rows["person_path"], rows["garment_path"])]
+        (out_dir / f"{split}_pairs.txt").write_text("".join(line + "\n" for line in sorted(lines)))
+
+
+def prune_unreferenced(out_dir: Path, referenced: set[str]) -> int:
+    """Delete layout files no manifest row references (left by samples that are gone); return how many."""
+    removed = 0
+    for split in ("train", "test"):
+        for sub in LAYOUT_DIRS:
+            folder = out_dir / split / sub
+            if not folder.is_dir():
+                continue
+            for f in folder.iterdir():
+                if f.is_file() and f"{split}/{sub}/{f.name}" not in referenced:
+                    f.unlink()
+                    removed += 1
+    return removed

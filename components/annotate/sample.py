@@ -1,0 +1,107 @@
+"""Everything for one sample after its person is annotated: garment frame and mask, parse, agnostic mask
+and image, measurements, and the VITON-HD files. No model runs here."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from components.annotate import layout
+from components.annotate.agnostic import GARMENT_LABELS, agnostic_image, agnostic_mask, agnostic_mask_sources
+from components.annotate.annotators.pose_geometry import relabel_for_category
+from components.annotate.cloth_mask import cloth_mask
+from components.annotate.frame import PAD_RGB, Letterbox, letterbox
+from components.annotate.keypoints import dresscode_json, openpose_json, render_skeleton, write_json
+from components.annotate.maps import BodyMaps
+from components.annotate.measure import body_measurements, garment_measurements, keypoint_stats, size_ratios
+from components.annotate.params import AnnotateParams
+from components.errors import Quarantine
+
+
+@dataclass
+class SampleTask:
+    """What a worker needs to finish one sample (paths absolute)."""
+
+    sample_id: str
+    category: str
+    split: str
+    person_file: str
+    garment_file: str | None  # None: a plain photo folder; the garment is cut from the person (worn garment)
+    person_key: str
+    sample_key: str
+
+
+def garment_frame(task: SampleTask, settings: AnnotateParams, frame: np.ndarray, maps: BodyMaps) -> tuple[np.ndarray, np.ndarray]:
+    """(cloth RGB, cloth mask) in the output frame; for photo folders, the worn garment cut out by the parse."""
+    if task.garment_file is None:
+        if maps.parse_lip is None:
+            raise Quarantine("no garment image and no parse to cut the worn garment from")
+        worn = np.isin(maps.parse_lip, GARMENT_LABELS[task.category])
+        if not worn.any():
+            raise Quarantine(f"no {task.category} garment found on the person to cut out")
+        cloth = np.full_like(frame, PAD_RGB)
+        cloth[worn] = frame[worn]
+        return cloth, worn
+    try:
+        with Image.open(task.garment_file) as img:
+            cloth, content, box = letterbox(img, settings.width, settings.height)
+    except OSError as exc:
+        raise Quarantine(f"garment image unreadable: {exc}") from None
+    # Segment the photo itself: the white letterbox padding would hide a coloured backdrop's colour.
+    inner = cloth_mask(content, settings.cloth_mask)
+    mask = np.zeros((settings.height, settings.width), bool)
+    mask[box.y0:box.y1, box.x0:box.x1] = inner
+    return cloth, mask
+
+
+def render_sample(task: SampleTask, frame: np.ndarray, box: Letterbox, maps: BodyMaps, settings: AnnotateParams,
+                  out_dir: Path, versions: dict[str, str]) -> tuple[dict, list[str]]:
+    """Write one sample's layout files; return (manifest row updates, relative files written)."""
+    cloth, cmask = garment_frame(task, settings, frame, maps)
+    mask = agnostic_mask(task.category, maps, settings.mask, shape=frame.shape[:2], valid=box.region())
+    kp = maps.keypoints_body25
+    rel = {col: layout.path_for(col, task.split, task.sample_id) for col in layout.PATHS}
+    files = []
+
+    def out(col: str) -> Path:
+        files.append(rel[col])
+        return out_dir / rel[col]
+
+    layout.save_png(frame, out("person_path"))
+    layout.save_png(cloth, out("garment_path"))
+    layout.save_mask(cmask, out("cloth_mask_path"))
+    write_json(openpose_json(kp), out("keypoints_path"))
+    write_json(dresscode_json(kp), out("keypoints_coco18_path"))
+    layout.save_png(render_skeleton(kp, frame.shape[1], frame.shape[0]), out("pose_render_path"))
+    layout.save_mask(maps.person_mask, out("person_mask_path"))
+    layout.save_mask(mask, out("agnostic_mask_path"))
+    layout.save_png(agnostic_image(frame, mask), out("agnostic_path"))
+    parsing_source = settings.parsing if maps.parse_lip is not None else None
+    if maps.parse_lip is not None:
+        parse = relabel_for_category(maps.parse_lip, task.category) if parsing_source == "pose_geometry" else maps.parse_lip
+        layout.save_labels(parse, out("parse_path"))
+    if maps.parse_atr is not None:
+        layout.save_labels(maps.parse_atr, out("parse_atr_path"))
+    if maps.densepose_parts is not None:
+        layout.save_png(layout.densepose_image(maps.densepose_parts, maps.densepose_uv), out("densepose_path"))
+
+    body = body_measurements(kp, maps.person_mask)
+    garment = garment_measurements(cmask)
+    row = {col: rel[col] for col in layout.PATHS if rel[col] in files}
+    row.update(
+        status="ok",
+        quarantine_reason=None,
+        parsing_source=parsing_source,
+        mask_sources=agnostic_mask_sources(maps),
+        annotator_versions=json.dumps(versions, sort_keys=True),
+        n_people=float(maps.n_people or 1),
+        person_mask_area=float(maps.person_mask.sum()),
+        cloth_mask_area=float(cmask.sum()),
+        agnostic_mask_area=float(mask.sum()),
+        **keypoint_stats(kp), **body, **garment, **size_ratios(task.category, body, garment),
+    )
+    return row, files

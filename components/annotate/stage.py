@@ -1,0 +1,129 @@
+"""`vton annotate` as a function: a dataset directory (import's manifest) or a plain photo folder in,
+a VITON-HD layout dataset plus manifest out. Every input row is kept: quarantined rows stay quarantined
+(their paths rewritten to point back at the upstream files) and new failures join them with a reason.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from components.annotate import layout
+from components.annotate.engine import (
+    EngineReport,
+    annotator_identities,
+    file_sha256,
+    person_key,
+    render_code_digest,
+    run_engine,
+    sample_key,
+)
+from components.annotate.params import AnnotateParams
+from components.annotate.sample import SampleTask
+from components.manifest.schema import CATEGORIES, read_manifest, sample_id_for, write_manifest
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+RESULT_COLUMNS = ("status", "quarantine_reason", "parsing_source", "mask_sources", "annotator_versions")
+
+
+@dataclass
+class AnnotateResult:
+    """The written manifest and the engine's counts."""
+
+    manifest: pd.DataFrame
+    report: EngineReport
+    out_dir: Path
+
+
+def _relative(path: Path, start: Path) -> str:
+    return Path(os.path.relpath(path.resolve(), start.resolve())).as_posix()
+
+
+def annotate_dataset(in_dir: Path, out_dir: Path, settings: AnnotateParams, cache_dir: Path) -> AnnotateResult:
+    """Annotate every ok sample of the manifest in `in_dir` into `out_dir`."""
+    df = read_manifest(in_dir)
+    return _annotate_rows(df, in_dir, out_dir, settings, cache_dir)
+
+
+def annotate_folder(photos: Path, out_dir: Path, settings: AnnotateParams, cache_dir: Path,
+                    categories: list[str], licence: str = "unknown (plain photo folder)") -> AnnotateResult:
+    """Annotate a plain folder of person photos; each garment is cut from the photo (the garment worn)."""
+    from components.data.image_io import DecodeLimits, decode_image_file
+    from components.data.importers.ingest import split_for
+    from components.errors import Quarantine
+
+    rows = []
+    for path in sorted(p for p in photos.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES):
+        base = {"source": photos.name, "source_url": _relative(path, photos), "licence": licence}
+        for category in categories:
+            try:
+                decoded = decode_image_file(path, DecodeLimits())
+                sid = sample_id_for(decoded.sha256, "worn-garment", category)
+                rows.append({**base, "sample_id": sid, "person_path": _relative(path, out_dir), "garment_path": None,
+                             "category": category, "split": split_for(decoded.sha256, 0.2), "status": "ok",
+                             "person_sha256": decoded.sha256, "person_width": decoded.image.width,
+                             "person_height": decoded.image.height})
+            except Quarantine as q:
+                sid = "q" + sample_id_for(file_sha256(path), "worn-garment", category)[:15]
+                rows.append({**base, "sample_id": sid, "person_path": _relative(path, out_dir), "category": category,
+                             "split": "train", "status": "quarantined", "quarantine_reason": f"person image: {q.reason}"})
+    df = pd.DataFrame(rows, columns=list(rows[0]) if rows else ["sample_id"])
+    return _annotate_rows(df, out_dir, out_dir, settings, cache_dir, paths_relative_to=out_dir)
+
+
+def _annotate_rows(df: pd.DataFrame, in_dir: Path, out_dir: Path, settings: AnnotateParams, cache_dir: Path,
+                   paths_relative_to: Path | None = None) -> AnnotateResult:
+    base = paths_relative_to or in_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    identities = annotator_identities(settings)
+    code = render_code_digest()
+    tasks, person_sha_cache = [], {}
+    for _, r in df[df["status"] == "ok"].iterrows():
+        pfile = (base / r["person_path"]).resolve()
+        gfile = (base / r["garment_path"]).resolve() if isinstance(r.get("garment_path"), str) else None
+        if pfile not in person_sha_cache:
+            person_sha_cache[pfile] = file_sha256(pfile) if pfile.is_file() else f"missing:{pfile}"
+        pkey = person_key(person_sha_cache[pfile], settings, identities)
+        gsha = (file_sha256(gfile) if gfile.is_file() else f"missing:{gfile}") if gfile else None
+        tasks.append(SampleTask(r["sample_id"], r["category"], r["split"], str(pfile), str(gfile) if gfile else None,
+                                pkey, sample_key(pkey, gsha, r["sample_id"], r["category"], r["split"], settings, code)))
+    rows, report = run_engine(tasks, settings, out_dir, cache_dir, identities)
+
+    out = df.copy()
+    for col in set().union(*(r.keys() for r in rows.values())) if rows else ():
+        if col not in out.columns:
+            out[col] = None
+        out[col] = out[col].astype(object)
+    for idx, r in out.iterrows():
+        update = rows.get(r["sample_id"])
+        if update is None or update.get("status") == "quarantined":
+            # Upstream quarantine, or annotate quarantined it: keep pointing at the upstream files.
+            for col in ("person_path", "garment_path"):
+                if isinstance(r.get(col), str):
+                    out.at[idx, col] = _relative(base / r[col], out_dir)
+        for col, value in (update or {}).items():
+            out.at[idx, col] = value
+    manifest_path = write_manifest(out, out_dir)
+    written = read_manifest(manifest_path)
+    referenced = {v for col in layout.PATHS for v in written[col].dropna() if not v.startswith("..")}
+    layout.prune_unreferenced(out_dir, referenced)
+    layout.write_pairs(written, out_dir)
+    return AnnotateResult(written, report, out_dir)
+
+
+def write_overlays(result: AnnotateResult, target: Path, max_samples: int) -> dict[str, Path]:
+    """Save one overlay sheet PNG per category that has ok samples; return {category: path}."""
+    from components.annotate.overlay import overlay_sheet
+
+    target.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for category in CATEGORIES:
+        sheet = overlay_sheet(result.out_dir, result.manifest, category, max_samples)
+        if sheet is not None:
+            path = target / f"overlay_{category}.png"
+            sheet.save(path, format="PNG")
+            written[category] = path
+    return written
