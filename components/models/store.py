@@ -191,6 +191,13 @@ def ensure_weights(name: str, catalog: Catalog | None = None, pull: bool | None 
                               hint=how_to_place(entry))
 
 
+def weights_sha256(name: str, catalog: Catalog | None = None) -> str:
+    """The verified sha256 of model `name`'s local file (cheap when a stamp says it was checked)."""
+    entry = (catalog or Catalog.load()).get(name)
+    path = ensure_weights(name, catalog)
+    return verify_file(entry, path)
+
+
 def pull_model(entry: ModelEntry) -> Path:
     """Download `entry` into the cache, verify its sha256 and return the path; mismatching bytes are deleted."""
     from components.models.sources import download
