@@ -15,13 +15,21 @@ fi
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0
 fi
-echo "setup: installing the locked dependencies (first time: a few minutes)"
-"$VENV/bin/python" -m pip install --quiet --upgrade pip
-if command -v uv >/dev/null 2>&1 && [ "${VTON_USE_UV:-0}" = "1" ]; then
-  uv pip install --python "$VENV/bin/python" -r requirements.lock
-else
-  "$VENV/bin/python" -m pip install --quiet -r requirements.lock
+log="$VENV/setup.log"
+echo "setup: installing the locked dependencies (first time: a few minutes; log in $log)"
+install() {
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  if command -v uv >/dev/null 2>&1 && [ "${VTON_USE_UV:-0}" = "1" ]; then
+    uv pip install --python "$VENV/bin/python" -r requirements.lock
+  else
+    "$VENV/bin/python" -m pip install --quiet -r requirements.lock
+  fi
+  "$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e .
+}
+if ! install > "$log" 2>&1; then
+  grep -v "^WARNING: Location" "$log" | tail -n 40
+  echo "setup: installing dependencies failed (full log: $log)" >&2
+  exit 1
 fi
-"$VENV/bin/python" -m pip install --quiet --no-deps --no-build-isolation -e .
 echo "$want" > "$stamp"
 echo "setup: done"
