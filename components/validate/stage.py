@@ -1,0 +1,68 @@
+"""The validate stage's I/O shell: read the manifest, check it, write report + metrics, log to MLflow, gate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from components.config.params import Params
+from components.errors import GateFailed
+from components.manifest.schema import MANIFEST_FILENAME, read_manifest
+from components.validate.facts import build_facts
+from components.validate.gate import GateResult, run_gate
+from components.validate.metrics import flatten, metrics_document, write_metrics
+from components.validate.params import ValidateParams
+from components.validate.report import render_report
+
+
+def validate_manifest(
+    df: pd.DataFrame, dataset_dir: Path, params: ValidateParams, frame_area: float, seed: int = 0, dataset: str = ""
+) -> GateResult:
+    """Check a manifest (a DataFrame of `dataset_dir`) against every rule; returns the verdicts, raises nothing."""
+    facts = build_facts(df, Path(dataset_dir), params, frame_area, seed)
+    return run_gate(facts, params, dataset or str(dataset_dir))
+
+
+def enforce(result: GateResult, report_path: str | None = None) -> None:
+    """Raise GateFailed with the one-paragraph summary when an `error` rule failed."""
+    if not result.passed:
+        raise GateFailed(
+            result.summary(report_path),
+            hint="fix the data (or, if a rule is wrong for this data, its threshold or severity under "
+            "validate in params.yaml) and re-run `vton validate`",
+        )
+
+
+def _log_to_mlflow(result: GateResult, params: Params, report: Path, metrics: Path, suites: Path) -> None:
+    import mlflow
+
+    from components.tracking.mlflow_run import stage_run
+
+    with stage_run("validate", params.project.mlflow_experiment):
+        mlflow.log_metrics({f"validate.{k}": v for k, v in flatten(metrics_document(result)).items()})
+        mlflow.set_tag("vton.validate.gate", "passed" if result.passed else "failed")
+        for path in (report, metrics, suites):
+            mlflow.log_artifact(str(path), artifact_path="validate")
+
+
+def run_validate_stage(manifest_dir: Path, out_dir: Path, params: Params, log_mlflow: bool = True) -> GateResult:
+    """The `vton validate` stage: writes out_dir/{report.html,metrics.json,suites.json}; raises GateFailed on errors."""
+    from components.validate.suites import suite_documents
+
+    manifest_dir = Path(manifest_dir)
+    dataset_dir = manifest_dir.parent if manifest_dir.name == MANIFEST_FILENAME else manifest_dir
+    df = read_manifest(dataset_dir)
+    frame_area = float(params.annotate.width * params.annotate.height)
+    result = validate_manifest(df, dataset_dir, params.validate_, frame_area, params.project.seed, str(dataset_dir))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = out_dir / "report.html"
+    report.write_text(render_report(result, df, dataset_dir, params.profile))
+    metrics = write_metrics(result, out_dir / "metrics.json")
+    suites = out_dir / "suites.json"
+    suites.write_text(json.dumps(suite_documents(params.validate_), indent=2, default=str) + "\n")
+    if log_mlflow:
+        _log_to_mlflow(result, params, report, metrics, suites)
+    enforce(result, str(report))
+    return result
