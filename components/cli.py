@@ -27,6 +27,7 @@ app = typer.Typer(
 STEP_CLIS: tuple[str, ...] = (
     "components.data.cli",
     "components.annotate.cli",
+    "components.validate.cli",
     "components.stage.cli",
     "components.storage.cli",
     "components.doctor",
