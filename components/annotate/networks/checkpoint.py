@@ -68,3 +68,15 @@ def require_file(path: str | Path, what: str) -> Path:
     if not p.is_file():
         raise MissingWeightsError(f"{what} weights not found: {p}", hint="run `vton models pull` or place the file there by hand")
     return p
+
+
+def build_for_loading(factory) -> torch.nn.Module:
+    """Construct a network without spending seconds on random initialisation: the strict load overwrites every
+    stored tensor; buffers checkpoints never hold (BatchNorm step counters) are zeroed here."""
+    with torch.device("meta"):
+        model = factory()
+    model = model.to_empty(device="cpu")
+    for name, buf in model.named_buffers():
+        if name.endswith("num_batches_tracked"):
+            buf.zero_()
+    return model

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision.ops import batched_nms, roi_align
 
-from components.annotate.networks.checkpoint import CheckpointMismatch, check_state_dict, require_file
+from components.annotate.networks.checkpoint import CheckpointMismatch, build_for_loading, check_state_dict, require_file
 
 # detectron2 name prefix -> our module prefix. Order matters only for readability; prefixes do not overlap.
 DETECTRON2_PREFIXES: tuple[tuple[str, str], ...] = (
@@ -453,12 +453,13 @@ def load_densepose(path: str | Path, device: str | torch.device = "cpu", config:
     path = require_file(path, "DensePose R50-FPN")
     state, extra = state_from_detectron2(read_detectron2_pkl(path))
     # Checkpoints trained with ROI_DENSEPOSE_HEAD.DECODER_ON=False have no decoder weights; build to match.
-    model = DensePoseRCNN(decoder=any(k.startswith("dp_decoder.") for k in state), config=config)
+    decoder = any(k.startswith("dp_decoder.") for k in state)
+    model = build_for_loading(lambda: DensePoseRCNN(decoder=decoder, config=config))
     check_state_dict(model, state, path)
     model.load_state_dict(state, strict=True)
-    for name in NON_WEIGHT_KEYS:
-        if name in extra:
-            getattr(model, name).copy_(extra[name].float().view(3, 1, 1))
+    # Input normalisation is not a weight: the checkpoint's when it carries one, else the config default.
+    model.pixel_mean.copy_(extra.get("pixel_mean", torch.tensor(PIXEL_MEAN_BGR)).float().view(3, 1, 1))
+    model.pixel_std.copy_(extra.get("pixel_std", torch.tensor(PIXEL_STD_BGR)).float().view(3, 1, 1))
     return model.eval().to(device)
 
 

@@ -18,7 +18,7 @@ import torch
 from scipy.ndimage import gaussian_filter
 from torch import nn
 
-from components.annotate.networks.checkpoint import load_checked, require_file
+from components.annotate.networks.checkpoint import build_for_loading, load_checked, require_file
 
 N_PAF = 38  # 19 limbs x (x, y)
 N_HEATMAP = 19  # 18 COCO parts + background
@@ -93,7 +93,7 @@ def load_openpose_body(path: str | Path, device: str | torch.device = "cpu") -> 
     """Build OpenPoseBodyNet and load `body_pose_model.pth` with strict key checks."""
     path = require_file(path, "OpenPose body")
     raw = torch.load(path, map_location="cpu", weights_only=True)
-    model = OpenPoseBodyNet()
+    model = build_for_loading(OpenPoseBodyNet)
     names = flat_to_network_names(model)
     # Unknown flat names stay as they are so the strict check reports them as unexpected.
     state = {names.get(k, k): v for k, v in raw.items()}

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from components.annotate.networks.checkpoint import load_checked, require_file
+from components.annotate.networks.checkpoint import build_for_loading, load_checked, require_file
 
 
 @dataclass(frozen=True)
@@ -215,7 +215,7 @@ def load_schp(path: str | Path, dataset: str | SchpDataset, device: str | torch.
     ds = DATASETS[dataset] if isinstance(dataset, str) else dataset
     path = require_file(path, f"SCHP {ds.name}")
     raw = torch.load(path, map_location="cpu", weights_only=True)
-    model = SCHPNet(ds.num_classes)
+    model = build_for_loading(lambda: SCHPNet(ds.num_classes))
     return load_checked(model, official_state_dict(raw), path).to(device)
 
 
