@@ -92,7 +92,8 @@ class IntegrityParams(Section):
     """Duplicate and leakage checks."""
 
     # Perceptual hashes within this many bits (of 64) are the same image; resizing and re-encoding stay <= 4.
-    phash_max_distance: int = Field(default=6, ge=0, le=16)
+    # The search joins on d+1 bands of 64/(d+1) bits, so a larger d costs more candidate pairs.
+    phash_max_distance: int = Field(default=4, ge=0, le=16)
     unknown_licences: list[str] = Field(default_factory=lambda: ["", "unknown"])
 
 
