@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,14 +121,21 @@ def site_config(base: str, **overrides) -> dict:
     return cfg
 
 
-@pytest.fixture
-def fixture_shop(real_photos, tmp_path: Path):
-    """The running fixture shop with its site YAML in tmp_path."""
+@contextlib.contextmanager
+def running_shop(photos: dict, folder: Path):
+    """Start the fixture shop, write its site YAML into `folder`, stop it afterwards."""
     shop = Shop().start()
-    files = build_catalogue(shop, real_photos)
-    site_yaml = tmp_path / "fixture-shop.yaml"
+    files = build_catalogue(shop, photos)
+    site_yaml = folder / "fixture-shop.yaml"
     site_yaml.write_text(yaml.safe_dump(site_config(shop.base)))
     try:
         yield FixtureShop(shop, files, site_yaml)
     finally:
         shop.stop()
+
+
+@pytest.fixture
+def fixture_shop(real_photos, tmp_path: Path):
+    """The running fixture shop with its site YAML in tmp_path."""
+    with running_shop(real_photos, tmp_path) as fx:
+        yield fx
