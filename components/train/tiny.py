@@ -45,6 +45,12 @@ def build_tiny_fill_pipeline(spec: TinyModelParams):
     from diffusers import AutoencoderKL, FlowMatchEulerDiscreteScheduler, FluxFillPipeline, FluxTransformer2DModel
     from transformers import CLIPTextConfig, CLIPTextModel, T5Config, T5EncoderModel
 
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    # Character-level tokenizers truncate every prompt: the warnings say nothing about a tiny smoke model.
+    transformers_logging.set_verbosity_error()
+    diffusers_logging.set_verbosity_error()
     clip_tok, t5_tok = tiny_clip_tokenizer(), tiny_t5_tokenizer()
     torch.manual_seed(spec.seed)
     levels = len(spec.vae_block_out_channels)

@@ -1,0 +1,98 @@
+"""The trained candidate: LoRA in diffusers format, TryOnPipeline, and the pyfunc served from the registry."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image
+
+from components.train.adapters import LORA_WEIGHT_NAME, save_trained
+from components.train.data import select_samples
+from components.train.inference import TryOnPipeline
+from components.train.package import model_config, save_base_snapshot, write_candidate
+from components.train.tiny import build_tiny_fill_pipeline
+from components.train.trainer import Trainer
+from tests.train.conftest import tiny_params
+
+
+def _trained(tmp_path, dataset, **overrides):
+    params = tiny_params(tmp_path, learning_rate=2e-2, **overrides)
+    trainer = Trainer(params, select_samples(dataset).samples, tmp_path / "ckpt")
+    base_dir = save_base_snapshot(build_tiny_fill_pipeline(params.tiny), tmp_path / "cache", trainer.base.fingerprint)
+    trainer.fit()
+    return params, trainer, base_dir
+
+
+def _render(pipe) -> np.ndarray:
+    img = Image.new("RGB", (64, 32), (200, 120, 60))
+    mask = Image.new("L", (64, 32), 0)
+    mask.paste(255, (32, 0, 64, 32))
+    out = pipe(prompt="a top", image=img, mask_image=mask, height=32, width=64, num_inference_steps=2,
+               max_sequence_length=32, generator=torch.Generator().manual_seed(0)).images[0]
+    return np.asarray(out, dtype=np.int16)
+
+
+def test_saved_lora_loads_into_a_flux_fill_pipeline_and_changes_its_output(tmp_path, dataset):
+    params, trainer, _ = _trained(tmp_path, dataset)
+    save_trained(tmp_path / "lora", trainer.unwrapped_transformer(), params)
+    pipe = build_tiny_fill_pipeline(params.tiny)
+    pipe.set_progress_bar_config(disable=True)
+    before = _render(pipe)
+    pipe.load_lora_weights(str(tmp_path / "lora"), weight_name=LORA_WEIGHT_NAME)
+    after = _render(pipe)
+    assert np.abs(after - before).max() > 0
+
+
+def test_try_on_pipeline_returns_the_person_sized_result_from_the_candidate_dir(tmp_path, dataset):
+    params, trainer, base_dir = _trained(tmp_path, dataset, mode="attention")
+    cfg = model_config(params, trainer.base.spec, "smoke", steps=4)
+    model_dir = write_candidate(tmp_path / "candidate", trainer.unwrapped_transformer(), params, cfg,
+                                base_dir=base_dir)
+    assert json.loads((model_dir / "model.json").read_text())["mode"] == "attention"
+    pipe = TryOnPipeline.from_pretrained(model_dir)
+    person = Image.open(dataset / "person_1.png")
+    out = pipe(person, Image.open(dataset / "garment_1.png"), Image.open(dataset / "mask_1.png"), "lower_body",
+               num_inference_steps=2, seed=0)
+    assert out.size == person.size
+    # the fine-tuned attention weights were loaded over the saved base
+    tuned = dict(trainer.unwrapped_transformer().named_parameters())
+    name = next(n for n, p in tuned.items() if p.requires_grad)
+    torch.testing.assert_close(dict(pipe.pipe.transformer.named_parameters())[name], tuned[name].float())
+
+
+def _b64(path) -> str:
+    buf = io.BytesIO()
+    Image.open(path).save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def test_pyfunc_from_the_registry_returns_a_try_on_image_of_the_person_size(tmp_path, dataset, mlflow_uri):
+    import mlflow
+
+    from components.config.params import Params
+    from components.project import project_root
+    from components.train.stage import train_stage
+
+    params = Params.model_validate({
+        "train": tiny_params(tmp_path, max_steps=2, gate={"enabled": False}).model_dump(),
+        "paths": {"augmented": str(dataset), "models": str(tmp_path / "models"),
+                  "reports": str(tmp_path / "reports")},
+        "project": {"registered_model": "tryon-test"},
+    })
+    out = train_stage(params, project_root())
+    registered = json.loads((out.model_dir / "registered.json").read_text())
+    assert registered["model_uri"] == f"models:/tryon-test/{registered['version']}"
+    metrics = json.loads((out.reports_dir / "metrics.json").read_text())
+    assert metrics["steps"] == 2 and (out.reports_dir / "loss.csv").is_file()
+
+    model = mlflow.pyfunc.load_model(registered["model_uri"])
+    frame = pd.DataFrame([{"person": _b64(dataset / "person_0.png"), "garment": _b64(dataset / "garment_0.png"),
+                           "category": "upper_body", "mask": _b64(dataset / "mask_0.png")}])
+    result = model.predict(frame)
+    image = Image.open(io.BytesIO(base64.b64decode(result["image"][0])))
+    assert image.size == Image.open(dataset / "person_0.png").size
