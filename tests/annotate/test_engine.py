@@ -1,0 +1,115 @@
+"""The annotate engine on real photos: layout, quarantine, cache hits, re-annotation on a new model
+version, and resuming after the process is killed."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from components.annotate.annotators.mediapipe_pose import MediaPipePose
+from components.annotate.params import AnnotateParams
+from components.annotate.stage import annotate_dataset, annotate_folder
+from components.manifest.schema import read_manifest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory) -> Path:
+    """The bundled sample data, imported (10 pairs, one of them a cat)."""
+    from components.data.importers.ingest import import_sources
+    from components.data.params import ImportParams, ImportSource
+    from components.data.sample_data import materialise_sample_data
+
+    root = tmp_path_factory.mktemp("proj")
+    folder = materialise_sample_data(root / "raw")
+    params = ImportParams(sources=[ImportSource(kind="folder", path=str(folder), name="sample", licence="test")])
+    import_sources(params, root / "imported", root)
+    return root / "imported"
+
+
+def _variants(real_photos, folder: Path, n: int) -> None:
+    """n distinct person photos (a few pixels changed so each has its own content hash)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    base = np.asarray(real_photos["grace_hopper"].resize((256, 300))).copy()
+    for i in range(n):
+        img = base.copy()
+        img[0, i] = (i * 7 % 255, 0, 0)
+        Image.fromarray(img).save(folder / f"p{i:02d}.png")
+
+
+def test_sample_data_gives_a_complete_viton_hd_layout_and_keeps_every_row(imported, tmp_path):
+    out = tmp_path / "annotated"
+    result = annotate_dataset(imported, out, AnnotateParams(), tmp_path / "cache")
+    df = result.manifest
+    assert len(df) == len(read_manifest(imported)) == 10
+    cat = df[df["source_url"].fillna("").str.contains("chelsea")]
+    assert (cat["status"] == "quarantined").all() and cat["quarantine_reason"].str.startswith("no person").all()
+    assert (out / cat["person_path"].iloc[0]).is_file()  # the quarantined row still points at its photo
+    ok = df[df["status"] == "ok"]
+    assert len(ok) >= 6 and set(ok["category"]) == {"upper_body", "lower_body", "dresses"}
+    for col in ("person_path", "garment_path", "cloth_mask_path", "parse_path", "keypoints_path",
+                "keypoints_coco18_path", "pose_render_path", "agnostic_mask_path", "agnostic_path"):
+        for rel in ok[col]:
+            assert (out / rel).is_file(), rel
+    assert (ok["parsing_source"] == "pose_geometry").all()
+    assert ok["mask_sources"].str.startswith("pose_rules:keypoints_body25(mediapipe_pose)").all()
+    assert (ok["n_people"] == 1).all() and (ok["shoulder_width"] > 50).all()
+    assert ok["body_height"].isna().all()  # no sample photo shows ankles: no height is guessed
+    with Image.open(out / ok["person_path"].iloc[0]) as img:
+        assert img.size == (384, 512)
+    assert (out / "train_pairs.txt").read_text().count("\n") == int((ok["split"] == "train").sum())
+
+
+def test_second_run_does_no_model_calls_and_a_new_model_version_reannotates(real_photos, tmp_path, monkeypatch):
+    _variants(real_photos, tmp_path / "photos", 3)
+    settings = AnnotateParams()
+    first = annotate_folder(tmp_path / "photos", tmp_path / "out", settings, tmp_path / "cache", ["upper_body"])
+    assert first.report.done == 3 and first.report.model_calls == 9  # pose, person mask, parse per photo
+    second = annotate_folder(tmp_path / "photos", tmp_path / "out", settings, tmp_path / "cache", ["upper_body"])
+    assert second.report.model_calls == 0 and second.report.cached == 3
+    assert second.manifest.equals(first.manifest)
+    monkeypatch.setattr(MediaPipePose, "version", MediaPipePose.version + "-retrained")
+    third = annotate_folder(tmp_path / "photos", tmp_path / "out", settings, tmp_path / "cache", ["upper_body"])
+    assert third.report.cached == 0 and third.report.model_calls == 9
+    assert "-retrained" in third.manifest["annotator_versions"].iloc[0]
+
+
+def test_a_broken_file_is_quarantined_and_the_run_goes_on(real_photos, tmp_path):
+    _variants(real_photos, tmp_path / "photos", 1)
+    (tmp_path / "photos" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    result = annotate_folder(tmp_path / "photos", tmp_path / "out", AnnotateParams(), tmp_path / "cache", ["dresses"])
+    df = result.manifest.set_index("source_url")
+    assert df.loc["broken.jpg", "status"] == "quarantined"
+    assert "person image" in df.loc["broken.jpg", "quarantine_reason"]
+    assert df.loc["p00.png", "status"] == "ok"
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_without_redoing_finished_samples(real_photos, tmp_path):
+    n = 12
+    _variants(real_photos, tmp_path / "photos", n)
+    cmd = [sys.executable, "-m", "components.cli", "annotate", "--input", str(tmp_path / "photos"),
+           "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")]
+    env = {**os.environ, "VTON_PROJECT_ROOT": str(tmp_path)}  # no params.yaml there: defaults
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    records = tmp_path / "cache" / "samples"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if len(list(records.rglob("*.json"))) >= 2:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.01)
+    proc.wait()
+    finished = len(list(records.rglob("*.json")))
+    assert proc.returncode == -signal.SIGKILL and 2 <= finished < n
+    resumed = annotate_folder(tmp_path / "photos", tmp_path / "out", AnnotateParams(), tmp_path / "cache", ["upper_body"])
+    assert resumed.report.cached == finished
+    assert resumed.report.done == n - finished
+    assert (resumed.manifest["status"] == "ok").all()
