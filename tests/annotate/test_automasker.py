@@ -100,9 +100,9 @@ def test_dilation_and_blur_scale_with_image_size():
     mask = agnostic_mask_from_parsing("upper_body", *big, AutoMaskerRules())
     rows = np.nonzero(mask[:, 500])[0]
     # Published kernels at 1000 px: dilation 5, blur 41. Above the top (row 250) the DensePose torso grows
-    # 2 x 2 px at 1/4 scale (16 px), the blur adds ~8 px; below, the protected pants stop it until the final
-    # 5 px dilation.
-    assert 222 <= rows.min() <= 234 and 500 <= rows.max() <= 502
+    # 2 x 2 px at 1/4 scale (16 px) and the blur adds ~8 px. Below (pants from row 500, weakly protected) the
+    # blur and the final dilation still bleed ~10 px: CatVTON re-applies only the strong protection at the end.
+    assert 222 <= rows.min() <= 234 and 505 <= rows.max() <= 512
 
 
 def test_convex_hull_fills_a_concave_shape():
