@@ -88,6 +88,26 @@ def scrape_command(
     typer.echo(f"pairs: {target / 'pairs.csv'}  quarantine list: {target / 'quarantine.csv'}")
 
 
+@data_app.command("diff")
+def diff_command(
+    rev_a: str = typer.Argument(..., help="Old git revision (commit, tag, branch) or `workspace`."),
+    rev_b: str = typer.Argument("workspace", help="New git revision or `workspace` (default)."),
+    manifest: Optional[str] = typer.Option(
+        None, "--manifest", "-m", help="Dataset directory or manifest file, relative to the repo (default: paths.augmented)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of Markdown tables."),
+) -> None:
+    """Compare the manifest at two DVC revisions: samples added/removed, annotation drift, new quarantine reasons."""
+    import json
+
+    from components.config.params import load_params
+    from components.project import project_root
+    from components.validate.diff import diff_revisions, render_markdown
+
+    diff = diff_revisions(rev_a, rev_b, manifest or load_params().paths.augmented, project_root())
+    typer.echo(json.dumps(diff.to_dict(), indent=2, default=str) if as_json else render_markdown(diff))
+
+
 def register(app: typer.Typer) -> None:
     """Add `vton data` to the main CLI."""
     app.add_typer(data_app, name="data")
