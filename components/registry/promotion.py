@@ -248,7 +248,9 @@ def rollback(client, name: str, by: str, note: str, params: PromoteParams, exper
             raise VtonError(f"{name} has no champion to roll back")
         target = to
         if target is None:
-            moves = [e for e in read_ledger(client, name) if e.alias == CHAMPION and e.to_version == champion]
+            # The promotion that put the current champion in place (a rollback is not undone by another one).
+            moves = [e for e in read_ledger(client, name)
+                     if e.alias == CHAMPION and e.to_version == champion and e.action != "rollback"]
             target = moves[-1].rollback_target if moves else None
         if target is None:
             raise VtonError(f"the ledger of {name} has no version before champion v{champion}",
