@@ -87,6 +87,8 @@ def push_source_inputs(root: Path, stage: str, remote: str | None = None) -> lis
     """Push the `.dvc`-tracked data `stage` reads (e.g. data/raw) so workers without it can pull it."""
     sources = stage_inputs(root, stage, sources_only=True)
     if sources:
+        # Materialised data (e.g. the bundled sample) may match its .dvc file without being in the cache yet.
+        _dvc(["commit", "--force", *sources], root, f"caching the sources of {stage}")
         _dvc(["push", *(["--remote", remote] if remote else []), *sources], root, f"pushing the sources of {stage}")
     return sources
 
@@ -130,7 +132,11 @@ def run_remote_stage(
 
     start = time.monotonic()
     # The stage's own `vton` command attaches to the retrain's MLflow run through these.
-    stage_env = {"MLFLOW_TRACKING_URI": tracking_uri(root), **({RUN_ID_ENV: run_id} if run_id else {})}
+    stage_env = {
+        "MLFLOW_TRACKING_URI": tracking_uri(root),
+        "VTON_PROJECT_ROOT": str(root),  # this checkout, whatever the caller's environment says
+        **({RUN_ID_ENV: run_id} if run_id else {}),
+    }
     if run_id:
         import mlflow
 
