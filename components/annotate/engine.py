@@ -66,6 +66,9 @@ def file_sha256(path: str | Path) -> str:
 
 def annotator_identities(settings: AnnotateParams) -> dict[str, str]:
     """{role: name:version@weights} for the annotators these params select (no model is loaded)."""
+    from components.annotate.preflight import check_weights
+
+    check_weights(settings)  # before any work: one error naming every missing weights file
     return {role: annotator_class(role, backend).identity() for role, backend in backends_for(settings)}
 
 
