@@ -26,6 +26,9 @@ class PromoteParams(Section):
 
     require_approval: bool = Field(default=False, description="A passing challenger waits for `vton registry approve`.")
     min_pairs_per_category: int = Field(default=1, ge=0, description="Evaluated paired pairs needed per category.")
+    required_categories: list[str] = Field(
+        default_factory=list, description="Categories that must be in the evaluation (absent ones fail the pairs gate)."
+    )
     require_data_gate: bool = Field(default=True, description="The validate stage's data gate must have passed.")
     required_lineage: list[str] = Field(
         default_factory=lambda: ["vton.data_version", "vton.code_version", "params.yaml"],

@@ -105,7 +105,8 @@ def gate_checks(client, run, params: PromoteParams, root: Path, with_champion: b
     metrics = run.data.metrics
     challenger = figures_from_run(metrics, "eval")
     champion = figures_from_run(metrics, "eval.champion") if with_champion else None
-    checks = min_pairs_checks(challenger, [c for c in CATEGORIES if c in challenger], params.min_pairs_per_category)
+    categories = [c for c in CATEGORIES if c in challenger or c in params.required_categories]
+    checks = min_pairs_checks(challenger, categories, params.min_pairs_per_category)
     if not challenger:
         checks.append(GateCheck("evaluation", False, "the run has no eval.* metrics: run the evaluate stage"))
     checks += metric_gate_checks(challenger, champion, params)
