@@ -108,6 +108,25 @@ def diff_command(
     typer.echo(json.dumps(diff.to_dict(), indent=2, default=str) if as_json else render_markdown(diff))
 
 
+@data_app.command("augment")
+def augment_command(
+    src: Optional[Path] = typer.Option(None, "--in", "-i", help="Annotated dataset (default: paths.annotated)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output dataset (default: paths.augmented)."),
+    profile: Optional[str] = ProfileOption,
+) -> None:
+    """Add paired, geometry-consistent variants of the train samples (test samples are never augmented)."""
+    from components.config.params import load_params
+    from components.data.augment.run import augment_dataset
+    from components.project import project_root, resolve
+
+    params = load_params(profile=profile)
+    root = project_root()
+    target = resolve(out or params.paths.augmented, root)
+    report = augment_dataset(resolve(src or params.paths.annotated, root), target, params.augment)
+    typer.echo(report.summary())
+    typer.echo(f"manifest: {target / 'manifest.parquet'}")
+
+
 def register(app: typer.Typer) -> None:
     """Add `vton data` to the main CLI."""
     app.add_typer(data_app, name="data")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -49,9 +49,43 @@ class ScrapeParams(Section):
     state_dir: str = ".cache/scrape"
 
 
+class TransformSpec(Section):
+    """One albumentations transform: its class name, probability and keyword arguments."""
+
+    name: str
+    p: float = Field(default=0.5, ge=0.0, le=1.0)
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+def _default_person_transforms() -> list[TransformSpec]:
+    return [TransformSpec(name="Affine", p=0.8, args={"scale": [0.9, 1.1], "translate_percent": [-0.05, 0.05],
+                                                       "rotate": [-5, 5], "fill": 255, "fill_mask": 0})]
+
+
+def _default_garment_transforms() -> list[TransformSpec]:
+    return [TransformSpec(name="Affine", p=0.5, args={"scale": [0.95, 1.05], "fill": 255, "fill_mask": 0})]
+
+
+def _default_photometric() -> list[TransformSpec]:
+    return [TransformSpec(name="ColorJitter", p=0.5,
+                          args={"brightness": 0.1, "contrast": 0.1, "saturation": 0.05, "hue": 0.0})]
+
+
 class AugmentParams(Section):
-    """Paired, geometry-consistent augmentation of training samples."""
+    """Paired, geometry-consistent augmentation of training samples (train split only, never test).
+
+    person_transforms move the person image and every map with it (masks, parsing, DensePose, keypoints);
+    garment_transforms move the garment and its cloth mask; photometric ones change the colours of person
+    and garment alike (a jitter on one side only would teach the model to recolour the garment).
+    """
 
     enabled: bool = True
     variants_per_sample: int = Field(default=1, ge=0)
     seed: int = 0
+    # Mirror whole pairs (person with left/right labels swapped, and garment) with probability flip_p.
+    # Off by default: a mirrored garment's print or logo reads backwards.
+    garment_flip: bool = False
+    flip_p: float = Field(default=0.5, ge=0.0, le=1.0)
+    person_transforms: list[TransformSpec] = Field(default_factory=_default_person_transforms)
+    garment_transforms: list[TransformSpec] = Field(default_factory=_default_garment_transforms)
+    photometric: list[TransformSpec] = Field(default_factory=_default_photometric)

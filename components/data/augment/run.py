@@ -1,0 +1,155 @@
+"""Augment the annotated dataset: every input row is kept (paths rewritten to point into the annotated
+directory) and each ok train sample gains `variants_per_sample` augmented rows with their own files.
+
+Test samples are never augmented, and an augmented row keeps its parent's split, so no augmented copy of
+a test image can reach training.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from PIL import Image
+
+from components.data.augment.sample import MAP_COLUMNS, SampleArrays, augment_sample, load_sample
+from components.data.augment.transforms import check, to_json, variant_seed
+from components.data.image_io import perceptual_hash
+from components.data.params import AugmentParams
+from components.manifest.schema import ANNOTATION_PATH_COLUMNS, STAT_COLUMNS, read_manifest, write_manifest
+from components.progress import progress
+
+PATH_COLUMNS = ("person_path", "garment_path", *ANNOTATION_PATH_COLUMNS)
+
+
+@dataclass
+class AugmentReport:
+    """Counts from one augmentation run."""
+
+    inputs: int = 0
+    augmented_parents: int = 0
+    variants: int = 0
+    failed: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """One line for the log (plus one per failure)."""
+        head = (f"augment: {self.inputs} input rows kept, {self.variants} variants of "
+                f"{self.augmented_parents} train samples")
+        return "\n".join([head, *[f"  not augmented: {f}" for f in self.failed]])
+
+
+def relink(df: pd.DataFrame, src: Path, dst: Path) -> pd.DataFrame:
+    """`df` with every path column made relative to `dst` instead of `src` (e.g. `../annotated/...`)."""
+    out = df.copy()
+    prefix = Path(os.path.relpath(src.resolve(), dst.resolve()))
+    for col in PATH_COLUMNS:
+        if col in out.columns:
+            out[col] = out[col].map(lambda p: None if p is None or (isinstance(p, float) and math.isnan(p))
+                                    else (prefix / p).as_posix())
+    return out
+
+
+def _write(sample: SampleArrays, row: dict, split: str, sid: str, out_dir: Path) -> dict:
+    """Write an augmented sample in the annotate layout; return its manifest path columns and statistics."""
+    from components.annotate.keypoints import dresscode_json, openpose_json, render_skeleton, write_json
+    from components.annotate.layout import densepose_image, path_for, save_labels, save_mask, save_png
+    from components.annotate.measure import body_measurements, garment_measurements, keypoint_stats, size_ratios
+
+    cols: dict = {}
+
+    def place(column: str) -> Path:
+        cols[column] = path_for(column, split, sid)
+        return out_dir / cols[column]
+
+    save_png(sample.person, place("person_path"))
+    save_png(sample.garment, place("garment_path"))
+    for column, name in MAP_COLUMNS.items():
+        if name not in sample.maps:
+            continue
+        arr = sample.maps[name]
+        if name in ("agnostic",):
+            save_png(arr, place(column))
+        elif name == "densepose":
+            save_png(densepose_image(arr[..., 0], None) if arr.ndim == 2 else arr, place(column))
+        elif arr.dtype == bool:
+            save_mask(arr, place(column))
+        else:
+            save_labels(arr, place(column))
+    h, w = sample.person.shape[:2]
+    stats: dict = {}
+    if sample.keypoints is not None:
+        kp = sample.keypoints
+        write_json(openpose_json(kp), place("keypoints_path"))
+        if row.get("keypoints_coco18_path"):
+            write_json(dresscode_json(kp), place("keypoints_coco18_path"))
+        if row.get("pose_render_path"):  # re-rendered: a mirrored render would carry the wrong limb colours
+            save_png(render_skeleton(kp, w, h), place("pose_render_path"))
+        body = body_measurements(kp, sample.maps.get("person_mask"))
+        stats.update(body)
+        stats.update(keypoint_stats(kp))
+        if "cloth_mask" in sample.maps:
+            garment = garment_measurements(sample.maps["cloth_mask"])
+            stats.update(garment)
+            stats.update(size_ratios(row["category"], body, garment))
+    for name, column in (("person_mask", "person_mask_area"), ("cloth_mask", "cloth_mask_area"),
+                         ("agnostic_mask", "agnostic_mask_area")):
+        if name in sample.maps:
+            stats[column] = float(sample.maps[name].sum())
+    person_bytes = (out_dir / cols["person_path"]).read_bytes()
+    garment_bytes = (out_dir / cols["garment_path"]).read_bytes()
+    return {
+        **cols,
+        **{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in stats.items()},
+        "person_sha256": hashlib.sha256(person_bytes).hexdigest(),
+        "garment_sha256": hashlib.sha256(garment_bytes).hexdigest(),
+        "person_phash": perceptual_hash(Image.fromarray(sample.person)),
+        "garment_phash": perceptual_hash(Image.fromarray(sample.garment)),
+        "person_width": w, "person_height": h,
+        "garment_width": sample.garment.shape[1], "garment_height": sample.garment.shape[0],
+    }
+
+
+def augment_dataset(in_dir: Path, out_dir: Path, params: AugmentParams) -> AugmentReport:
+    """Write `out_dir` (manifest + augmented files) from the annotated dataset in `in_dir`."""
+    check(params)
+    df = read_manifest(in_dir)
+    for split in ("train", "test"):
+        shutil.rmtree(out_dir / split, ignore_errors=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report = AugmentReport(inputs=len(df))
+    rows = [relink(df, in_dir, out_dir)]
+    todo = df[(df["status"] == "ok") & (df["split"] == "train")] if params.enabled else df.iloc[0:0]
+    new_rows = []
+    for _, parent in progress(list(todo.iterrows()), desc="augment", unit="sample"):
+        parent_row = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in parent.to_dict().items()}
+        try:
+            sample = load_sample(parent_row, in_dir)
+        except (OSError, ValueError, KeyError) as exc:  # a missing or unreadable map: keep the parent only
+            report.failed.append(f"{parent_row['sample_id']}: {exc}")
+            continue
+        report.augmented_parents += int(params.variants_per_sample > 0)
+        for variant in range(params.variants_per_sample):
+            seed = variant_seed(params.seed, parent_row["sample_id"], variant)
+            augmented, how = augment_sample(sample, params, seed)
+            how = {"variant": variant, **how}
+            text = to_json(how)
+            sid = hashlib.sha256(f"{parent_row['sample_id']}:{text}".encode()).hexdigest()[:16]
+            row = {k: v for k, v in parent_row.items() if k not in PATH_COLUMNS}
+            for stat in STAT_COLUMNS:
+                if stat != "n_people":
+                    row[stat] = None  # recomputed below from the moved maps, never copied from the parent
+            row.update(sample_id=sid, parent_id=parent_row["sample_id"], augmentation=text,
+                       split=parent_row["split"], status="ok", quarantine_reason=None)
+            row.update(_write(augmented, parent_row, parent_row["split"], sid, out_dir))
+            new_rows.append(row)
+            report.variants += 1
+    if new_rows:
+        rows.append(pd.DataFrame(new_rows))
+    manifest = pd.concat(rows, ignore_index=True) if len(rows) > 1 else rows[0]
+    write_manifest(manifest, out_dir)
+    return report

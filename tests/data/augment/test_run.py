@@ -1,0 +1,70 @@
+"""`augment_dataset` and `vton data augment`: every input row kept, train rows gain variants, test never."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.data.augment.run import augment_dataset
+from components.data.params import AugmentParams, TransformSpec
+from components.errors import ConfigError
+from components.manifest.schema import read_manifest, resolve_path
+from tests.data.augment.annotated import build_annotated
+
+
+@pytest.fixture
+def annotated(tmp_path):
+    root = tmp_path / "data" / "annotated"
+    build_annotated(root)
+    return root
+
+
+def test_train_samples_gain_variants_that_keep_their_split_and_parent(annotated, tmp_path):
+    out = tmp_path / "data" / "augmented"
+    report = augment_dataset(annotated, out, AugmentParams(variants_per_sample=2, garment_flip=True))
+    df = read_manifest(out)
+
+    assert report.variants == 4 and len(df) == 4 + 4
+    parents = df[df["parent_id"].isna()]
+    children = df[df["parent_id"].notna()]
+    assert set(children["parent_id"]) == {"0000000000000001", "0000000000000002"}  # never the test sample
+    assert (children["split"] == "train").all() and (children["status"] == "ok").all()
+    # Input rows point back into the annotated directory; every file of every ok row exists.
+    assert parents["person_path"].dropna().str.startswith("../annotated/").all()
+    for _, row in df[df["status"] == "ok"].iterrows():
+        for col in ("person_path", "garment_path", "parse_path", "keypoints_path", "agnostic_mask_path",
+                    "densepose_path", "cloth_mask_path", "keypoints_coco18_path"):
+            assert resolve_path(out, row[col]).is_file(), (row["sample_id"], col)
+    how = json.loads(children.iloc[0]["augmentation"])
+    assert {"seed", "variant", "flip", "person", "garment", "photometric"} <= set(how)
+    assert children["keypoint_count"].notna().all() and children["person_mask_area"].gt(0).all()
+
+
+def test_augmentation_is_deterministic_given_the_seed(annotated, tmp_path):
+    a, b, c = (tmp_path / n for n in ("a", "b", "c"))
+    augment_dataset(annotated, a, AugmentParams(seed=5))
+    augment_dataset(annotated, b, AugmentParams(seed=5))
+    augment_dataset(annotated, c, AugmentParams(seed=6))
+    da, db, dc = (read_manifest(d) for d in (a, b, c))
+    kids = da[da["parent_id"].notna()]
+    assert da["sample_id"].tolist() == db["sample_id"].tolist()
+    for rel in kids["person_path"]:
+        assert (a / rel).read_bytes() == (b / rel).read_bytes()
+    assert set(kids["sample_id"]) != set(dc[dc["parent_id"].notna()]["sample_id"])
+
+
+def test_garments_are_not_mirrored_unless_configured(annotated, tmp_path):
+    augment_dataset(annotated, tmp_path / "o", AugmentParams(flip_p=1.0, variants_per_sample=3))
+    kids = read_manifest(tmp_path / "o").dropna(subset=["parent_id"])
+    assert not any(json.loads(a)["flip"] for a in kids["augmentation"])
+    with pytest.raises(ConfigError, match="HorizontalFlip is not allowed"):
+        augment_dataset(annotated, tmp_path / "p", AugmentParams(person_transforms=[TransformSpec(name="HorizontalFlip")]))
+    with pytest.raises(ConfigError, match="not a colour transform"):
+        augment_dataset(annotated, tmp_path / "p", AugmentParams(photometric=[TransformSpec(name="Affine")]))
+
+
+def test_disabled_augmentation_passes_rows_through(annotated, tmp_path):
+    augment_dataset(annotated, tmp_path / "o", AugmentParams(enabled=False))
+    df = read_manifest(tmp_path / "o")
+    assert len(df) == 4 and df["parent_id"].isna().all()
