@@ -35,12 +35,15 @@ class RetrainSummary:
     root: Path
     stages: list[StageResult] = field(default_factory=list)
     promotion: str = "not run"
+    no_op: bool = False
 
     def where_to_look(self) -> str:
         """A short, copy-pasteable guide to the results."""
         ran = ", ".join(f"{s.stage}={s.status}" for s in self.stages) or "none"
         lines = [
             f"retrain ({self.profile}) finished: {ran}",
+            *(["  no-op:          no new data and no code change: DVC skipped every stage, nothing registered"]
+              if self.no_op else []),
             f"  promotion:      {self.promotion}",
             f"  MLflow run:     {self.mlflow_run_id} (experiment {self.mlflow_experiment_id})",
         ]
@@ -77,11 +80,14 @@ def _is_transient(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's re
 
 
 @task(name="prepare-data")
-def prepare_raw_data(root: Path) -> str:
-    """Make sure data/raw holds the data data.dvc names: pull it from the DVC remote, else materialise the sample."""
+def prepare_raw_data(root: Path, refresh: bool = False) -> str:
+    """Make sure data/raw holds the data data.dvc names: pull it from the DVC remote, else materialise the sample.
+
+    `refresh` (scheduled runs) pulls even when data/raw exists, so a data.dvc updated in git brings its data.
+    """
     logger = get_run_logger()
     raw = root / "data" / "raw"
-    if raw.is_dir() and any(raw.iterdir()):
+    if raw.is_dir() and any(raw.iterdir()) and not refresh:
         return "present"
     pulled = subprocess.run(
         [sys.executable, "-m", "dvc", "pull", "data.dvc"], cwd=root, capture_output=True, text=True
@@ -153,6 +159,21 @@ def _publish_summary(summary: RetrainSummary) -> None:
     )
 
 
+def always_changed_stages(root: Path) -> set[str]:
+    """Stages dvc.yaml marks always_changed (e.g. scrape re-checks its sites every run)."""
+    import yaml
+
+    path = root / "dvc.yaml"
+    stages = (yaml.safe_load(path.read_text()) or {}).get("stages", {}) if path.is_file() else {}
+    return {name for name, spec in stages.items() if isinstance(spec, dict) and spec.get("always_changed")}
+
+
+def is_no_op(stages: list[StageResult], root: Path) -> bool:
+    """True when DVC skipped every stage (stages that always run, like scrape, count only if later ones ran)."""
+    volatile = always_changed_stages(root)
+    return bool(stages) and all(s.status == "skipped" or s.stage in volatile for s in stages)
+
+
 @flow(name="retrain", log_prints=True)
 def retrain_flow(
     profile: str | None = None,
@@ -160,6 +181,7 @@ def retrain_flow(
     force: bool = False,
     root: str | None = None,
     stage_deployments: dict[str, str] | None = None,
+    refresh_data: bool = False,
 ) -> RetrainSummary:
     """Reproduce the pipeline for `profile`, logging to one MLflow run, and finish with promotion."""
     import mlflow
@@ -168,7 +190,7 @@ def retrain_flow(
     if profile:
         set_active_profile(base / "params.yaml", profile)
     params = load_params(base / "params.yaml")
-    prepare_raw_data(base)
+    prepare_raw_data(base, refresh_data)
     run_id, exp_id = start_tracking_run(base, params.profile, params.project.mlflow_experiment, flow_run.get_id())
     summary = RetrainSummary(
         profile=params.profile,
@@ -195,7 +217,11 @@ def retrain_flow(
             except StageFailed as exc:
                 summary.stages.append(StageResult(stage, "failed", 0.0, exc.message))
                 raise
+        summary.no_op = is_no_op(summary.stages, base)
         summary.promotion = promote_candidate(base, run_id, summary.stages)
+        if summary.no_op:
+            summary.promotion = "skipped: no-op (no new data, no code change)"
+            get_run_logger().info("no-op: no new data and no code change; DVC skipped every stage, nothing registered")
     except BaseException:
         status = "FAILED"
         raise
@@ -203,6 +229,7 @@ def retrain_flow(
         mlflow.set_tracking_uri(tracking_uri(base))
         client = mlflow.MlflowClient()
         client.set_tag(run_id, "vton.stages", ", ".join(f"{s.stage}={s.status}" for s in summary.stages))
+        client.set_tag(run_id, "vton.noop", str(summary.no_op).lower())
         if (base / "dvc.lock").is_file():
             client.log_artifact(run_id, str(base / "dvc.lock"))
         client.set_terminated(run_id, status=status)
