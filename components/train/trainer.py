@@ -189,6 +189,9 @@ class Trainer:
         )
         self.position = DataPosition()
         self.deepspeed = acc.distributed_type == DistributedType.DEEPSPEED
+        if self.deepspeed:
+            # No dataloader goes through prepare() (the bucketed sampler is ours), so DeepSpeed needs the size here.
+            acc.state.deepspeed_plugin.deepspeed_config["train_micro_batch_size_per_gpu"] = params.batch_size
         if not self.deepspeed:
             acc.register_save_state_pre_hook(self._save_hook)
             acc.register_load_state_pre_hook(self._load_hook)

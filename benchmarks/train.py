@@ -1,0 +1,139 @@
+"""Smoke-profile training speed: our Trainer beside a bare diffusers + peft loop on the same tiny model and data.
+
+    python benchmarks/train.py [--steps 60] [--threads 1]
+
+Both loops train the same LoRA on the same cached latents with the same batch size; the difference is the
+pipeline's overhead (accelerate wrapping, bucketed loader, progress, position tracking, final checkpoint).
+Also prints the data loader's samples/s over the cached latents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def _dataset(tmp: Path, n: int) -> Path:
+    import numpy as np
+    import skimage.data
+    from PIL import Image
+
+    from tests.train.conftest import make_dataset
+
+    photos = {
+        "astronaut": Image.fromarray(skimage.data.astronaut()),
+        "camera": Image.fromarray(np.asarray(skimage.data.camera())).convert("RGB"),
+        "grace_hopper": Image.fromarray(skimage.data.coffee()),
+    }
+    return make_dataset(tmp / "augmented", photos, n_train=n)
+
+
+def bare_loop(trainer, steps: int) -> float:
+    """A minimal diffusers+peft loop (pipeline helpers only, no accelerate): steps/s on the same latents."""
+    from diffusers import FluxFillPipeline
+    from diffusers.training_utils import compute_density_for_timestep_sampling
+    from peft import LoraConfig
+
+    from components.train.tiny import build_tiny_fill_pipeline
+
+    p = trainer.params
+    pipe = build_tiny_fill_pipeline(p.tiny)
+    tr = pipe.transformer
+    tr.requires_grad_(False)
+    tr.add_adapter(LoraConfig(r=p.lora_rank, lora_alpha=p.lora_alpha, init_lora_weights="gaussian",
+                              target_modules=list(p.lora_target_modules)))
+    params = [q for q in tr.parameters() if q.requires_grad]
+    opt = torch.optim.AdamW(params, lr=p.learning_rate)
+    items = [trainer.dataset[i] for i in range(len(trainer.dataset))]
+    text = trainer.text
+    s = trainer.base.vae_scale_factor
+
+    def step(item) -> None:
+        lat = item["latents"][None]
+        b, c, h, w = lat.shape
+        noise = torch.randn_like(lat)
+        sig = compute_density_for_timestep_sampling("logit_normal", b, 0.0, 1.0)
+        xt = (1 - sig.view(-1, 1, 1, 1)) * lat + sig.view(-1, 1, 1, 1) * noise
+        pack = FluxFillPipeline._pack_latents
+        m = item["mask"][None].float()[:, 0].view(b, h, s, w, s).permute(0, 2, 4, 1, 3).reshape(b, s * s, h, w)
+        hidden = torch.cat([pack(xt, b, c, h, w), pack(item["masked_latents"][None], b, c, h, w),
+                            pack(m, b, s * s, h, w)], -1)
+        cat = item["category"]
+        pred = tr(hidden_states=hidden, encoder_hidden_states=text["prompt_embeds"][cat][None],
+                  pooled_projections=text["pooled"][cat][None], timestep=sig, guidance=torch.full((b,), 30.0),
+                  img_ids=FluxFillPipeline._prepare_latent_image_ids(b, h // 2, w // 2, "cpu", torch.float32),
+                  txt_ids=torch.zeros(text["prompt_embeds"].shape[1], 3), return_dict=False)[0]
+        target = pack(noise - lat, b, c, h, w)
+        per_tok = ((pred - target) ** 2).mean(-1).view(b, h // 2, w // 2)
+        loss = per_tok[:, :, (w // 2) // 2:].mean()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    for i in range(5):
+        step(items[i % len(items)])
+    t0 = time.perf_counter()
+    for i in range(steps):
+        step(items[i % len(items)])
+    return steps / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    """Print steps/s of both loops, the overhead and the loader's samples/s."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--samples", type=int, default=6)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    import os
+
+    os.environ["VTON_QUIET"] = "1"
+    from components.config.params import load_params
+    from components.train.data import select_samples
+    from components.train.trainer import Trainer
+
+    tmp = Path(tempfile.mkdtemp(prefix="bench-train-"))
+    dataset = _dataset(tmp, args.samples)
+    smoke = load_params(Path(__file__).resolve().parents[1] / "params.yaml", profile="smoke").train
+    params = smoke.model_copy(update={
+        "cache_dir": str(tmp / "cache"), "num_threads": args.threads, "device": "cpu",
+        "checkpoint_every": 10**9, "buckets": [(64, 64)],
+    })
+    samples = select_samples(dataset).samples
+    ours, bare = [], []
+    for r in range(args.repeats):
+        trainer = Trainer(params.model_copy(update={"max_steps": 5}), samples, tmp / f"ckpt{r}")
+        trainer.fit()  # warm-up (same 5 steps as the bare loop's)
+        trainer.params = params.model_copy(update={"max_steps": 5 + args.steps})
+        t0 = time.perf_counter()
+        trainer.fit()
+        ours.append(args.steps / (time.perf_counter() - t0))
+        bare.append(bare_loop(trainer, args.steps))
+    best_ours, best_bare = max(ours), max(bare)
+    loader, _ = trainer._loader(0, 0)
+    n, t0 = 0, time.perf_counter()
+    for _ in range(20):
+        for batch in trainer._loader(0, 0)[0]:
+            n += batch["latents"].shape[0]
+    loader_rate = n / (time.perf_counter() - t0)
+    print(f"panel 64x64 (canvas 128x64), tiny FLUX Fill + LoRA r={params.lora_rank}, batch {params.batch_size}, "
+          f"{args.threads} thread(s), {args.steps} steps, best of {args.repeats}")
+    print(f"  trainer (ours):          {best_ours:7.2f} steps/s   runs {[round(x, 2) for x in ours]}")
+    print(f"  bare diffusers+peft:     {best_bare:7.2f} steps/s   runs {[round(x, 2) for x in bare]}")
+    print(f"  overhead:                {100 * (best_bare - best_ours) / best_bare:+7.1f} %")
+    print(f"  data loader (cached):    {loader_rate:7.0f} samples/s")
+    print(f"  latent cache: {trainer.cache_report.encoded} encoded, {trainer.cache_report.cached} reused")
+
+
+if __name__ == "__main__":
+    main()
