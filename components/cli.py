@@ -53,6 +53,27 @@ def retrain(
     typer.echo(summary.where_to_look())
 
 
+@app.command()
+def schedule(
+    profile: Optional[str] = ProfileOption,
+    cron: Optional[str] = typer.Option(None, "--cron", help="Cron expression (default: params.schedule.cron, weekly)."),
+    work_pool: Optional[str] = typer.Option(None, "--work-pool", help="Prefect work pool (default: params.schedule)."),
+    stages: Optional[list[str]] = typer.Option(None, "--stage", "-s", help="Run only these stages (repeatable)."),
+    paused: bool = typer.Option(False, "--paused", help="Create the deployment with its schedule paused."),
+    run_now: bool = typer.Option(False, "--run-now", help="Also schedule one run due now."),
+) -> None:
+    """Deploy the retrain flow to Prefect (PREFECT_API_URL) with a cron schedule and concurrency one."""
+    from components.config.params import load_params
+    from components.project import project_root
+    from flows.schedule import deploy_retrain, schedule_run_now  # the CLI is the one place that reaches into flows/
+
+    root = project_root()
+    created = deploy_retrain(load_params(profile=profile), root, cron, work_pool, stages, paused)
+    typer.echo(created.describe())
+    if run_now:
+        typer.echo(f"scheduled run {schedule_run_now(created.deployment_id)} (due now)")
+
+
 def _register_steps() -> None:
     for module in STEP_CLIS:
         importlib.import_module(module).register(app)
