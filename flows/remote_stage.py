@@ -13,12 +13,17 @@ from pathlib import Path
 from prefect import flow, get_run_logger, task
 
 from components.project import project_root
-from components.stage.runner import RemoteStageFailed, fetch_run_lock, push_source_inputs, run_remote_stage
+from components.stage.runner import (
+    STATUS_TAG,
+    RemoteStageFailed,
+    fetch_run_lock,
+    push_source_inputs,
+    run_remote_stage,
+)
 from components.storage.dvc_remote import remote_from_env
 from components.tracking.mlflow_run import tracking_uri
 from flows.dvc_stage import StageFailed, StageResult
 
-STATUS_TAG = "vton.stage_status.{stage}"
 # `vton` exits 2 for user-fixable errors and 3 for failed gates; neither is worth a retry.
 _NOT_TRANSIENT = re.compile(r"exited with (2|3)\b")
 
@@ -37,16 +42,11 @@ def deployment_for(stage: str, stage_deployments: dict[str, str] | None) -> str 
 @flow(name="vton-stage", log_prints=True)
 def stage_flow(stage: str, mlflow_run_id: str | None = None, force: bool = False, remote: str | None = None) -> str:
     """Run one DVC stage on this worker: pull its inputs, reproduce it, push its outputs and dvc.lock."""
-    import mlflow
-
     root = project_root()
     try:
         result = run_remote_stage(root, stage, remote, mlflow_run_id, force)
     except RemoteStageFailed as exc:
         raise StageFailed(stage, exc.message, transient=False) from None
-    if mlflow_run_id:
-        mlflow.set_tracking_uri(tracking_uri(root))
-        mlflow.MlflowClient().set_tag(mlflow_run_id, STATUS_TAG.format(stage=stage), result.status)
     print(result.summary())
     return result.summary()
 

@@ -20,6 +20,7 @@ from components.stage.lock import merge_locks, read_lock, write_lock
 
 LOCK_ARTIFACT_DIR = "dvc"
 LOCK_ARTIFACT = f"{LOCK_ARTIFACT_DIR}/dvc.lock"
+STATUS_TAG = "vton.stage_status.{stage}"  # on the retrain's MLflow run: ran | skipped, per stage
 
 
 class RemoteStageFailed(VtonError):
@@ -159,5 +160,8 @@ def run_remote_stage(
     if outputs:
         _dvc(["push", *remote_args, stage], root, f"pushing the outputs of {stage}")
     if run_id:
+        import mlflow
+
         publish_run_lock(run_id, root)
+        mlflow.MlflowClient().set_tag(run_id, STATUS_TAG.format(stage=stage), status)
     return RemoteStageResult(stage, status, inputs, outputs, time.monotonic() - start)
