@@ -58,7 +58,7 @@ class TryOnModel(PythonModel):
     def _mask_for(self, person, category: str):
         """The agnostic mask computed by the annotate masker (when that component is installed)."""
         try:
-            from components.annotate.automask import agnostic_mask_for_image  # optional dependency
+            from components.train.automask import agnostic_mask_for_image  # needs the annotate component
         except ImportError as exc:
             raise ValueError(
                 "row has no `mask` and the annotate masker is not available here; pass the agnostic mask "

@@ -1,0 +1,27 @@
+"""The agnostic mask of a bare person photo, from the annotate step's own annotators (for serving without a mask).
+
+Optional at serving time: it needs the annotate component and its models (MediaPipe by default).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+
+def agnostic_mask_for_image(person: Image.Image, category: str, settings=None) -> Image.Image:
+    """An L-mode mask (255 = repaint) at the photo's size, built like `vton annotate` builds it."""
+    from components.annotate.agnostic import agnostic_mask
+    from components.annotate.annotators import build_annotators
+    from components.annotate.params import AnnotateParams
+    from components.annotate.person import annotate_person
+    from components.errors import Quarantine
+
+    settings = settings or AnnotateParams()
+    try:
+        _, maps, box = annotate_person(person, build_annotators(settings), settings.width, settings.height)
+        mask = agnostic_mask(category, maps, settings.mask, valid=box.region())
+    except Quarantine as exc:
+        raise ValueError(f"cannot build an agnostic mask for this photo: {exc.reason}") from None
+    crop = Image.fromarray((np.asarray(mask) > 0).astype(np.uint8) * 255).crop((box.x0, box.y0, box.x1, box.y1))
+    return crop.resize(person.size, Image.NEAREST)
