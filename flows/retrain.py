@@ -133,7 +133,8 @@ def dvc_stage(stage: str, root: Path, run_id: str, force: bool, reports: Path) -
 @task(name="promote")
 def promote_candidate(root: Path, run_id: str, stages: list[StageResult]) -> str:
     """Hand the evaluated candidate to the registry's gates (issue: promotion); report the decision."""
-    ran = {s.stage for s in stages}
+    # Only an evaluate that ran in this retrain logged its figures to this run (skipped/restored did not).
+    ran = {s.stage for s in stages if s.status == "ran"}
     if "evaluate" not in ran:
         return "skipped: no evaluated candidate in this retrain"
     proc = subprocess.run(

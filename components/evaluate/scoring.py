@@ -126,8 +126,9 @@ def score_model(
                 truth_region, pair.own_width_ratio, pair.own_length_ratio, pair.new_width_ratio, pair.new_length_ratio
             )
             ssim = lpips = None
-        file = out_dir / f"{pair.pair_id.replace('/', '_')}.png"
-        result.save(file)
+        # JPEG: the figures use the in-memory image; PNG is kept for the grids the flow shows as artifacts.
+        file = out_dir / f"{pair.pair_id.replace('/', '_')}.jpg"
+        result.save(file, quality=95)
         results[pair.pair_id] = result
         truths.setdefault(pair.person_id, person)
         scores.append(
