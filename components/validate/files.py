@@ -26,17 +26,17 @@ def _listing(directory: str) -> frozenset[str]:
 
 def missing_file_mask(paths: pd.Series, dataset_dir: Path) -> pd.Series:
     """True where a non-null manifest path (relative to `dataset_dir`) names no existing file."""
-    present = paths.notna()
     out = pd.Series(False, index=paths.index)
-    if not present.any():
-        return out
-    rel = paths[present].astype(str)
-    parts = rel.str.rpartition("/")
-    dirs, names = parts[0], parts[2]
-    for d in dirs.unique():
-        listing = _listing(os.path.normpath(os.path.join(dataset_dir, d)))
-        in_dir = dirs == d
-        out.loc[in_dir[in_dir].index] = ~names[in_dir].isin(listing)
+    present = paths.notna()
+    listings: dict[str, frozenset[str]] = {}
+    flags = []
+    for rel in paths[present].astype(str).tolist():  # a plain loop beats pandas' string accessors here
+        folder, _, name = rel.rpartition("/")
+        if folder not in listings:
+            listings[folder] = _listing(os.path.normpath(os.path.join(dataset_dir, folder)))
+        flags.append(name not in listings[folder])
+    if flags:
+        out[present] = flags
     return out
 
 

@@ -1,0 +1,121 @@
+"""Time the data-quality gate on synthetic manifests of 1k, 10k and 100k samples (statistics precomputed, as
+annotate stores them) and print the figures and their growth.
+
+Files: every row names six files that exist (a pool of 1,000 per folder, reused across rows, so the benchmark
+does not write 600k files); existence is checked for every row, 200 files per column are decoded (the
+default `decode_sample`). A last figure shows the per-sample cost when validate must compute the keypoint
+and cloth-mask statistics from files itself (annotate did not store them).
+
+    python benchmarks/validate.py [--sizes 1000 10000 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("VTON_QUIET", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from components.manifest.schema import conform  # noqa: E402
+from components.validate.params import ValidateParams  # noqa: E402
+
+POOL = 1000
+W, H = 384, 512
+COLUMNS = {
+    "person_path": ("image", "png"), "garment_path": ("cloth", "png"), "keypoints_path": ("openpose_json", "json"),
+    "parse_path": ("image-parse", "png"), "agnostic_mask_path": ("agnostic-mask", "png"),
+    "cloth_mask_path": ("cloth-mask", "png"),
+}
+
+
+def make_pool(root: Path) -> None:
+    """POOL small real files per folder."""
+    img = Image.new("RGB", (W // 8, H // 8), (120, 90, 60))
+    mask = Image.new("L", (W // 8, H // 8), 0)
+    mask.paste(255, (4, 4, W // 8 - 4, H // 8 - 4))
+    doc = json.dumps({"version": 1.3, "people": [{"pose_keypoints_2d": [10.0, 10.0, 0.9] * 25}]})
+    for folder, ext in COLUMNS.values():
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        for i in range(POOL):
+            path = root / folder / f"{i:05d}.{ext}"
+            if ext == "json":
+                path.write_text(doc)
+            else:
+                (mask if "mask" in folder else img).save(path)
+
+
+def synthetic_manifest(n: int, rng: np.random.Generator, precomputed: bool = True) -> pd.DataFrame:
+    """`n` ok samples over three categories, 20% test, distinct random perceptual hashes, stats filled."""
+    ids = np.array([f"s{i:07d}" for i in range(n)])
+    pool = np.arange(n) % POOL
+    df = pd.DataFrame({
+        "sample_id": ids,
+        "category": rng.choice(["upper_body", "lower_body", "dresses"], n),
+        "split": np.where(rng.random(n) < 0.2, "test", "train"),
+        "status": "ok", "source": "synthetic", "licence": "CC0",
+        "source_url": [f"https://example.invalid/{i}" for i in ids],
+        "person_sha256": [f"{i}p" for i in ids], "garment_sha256": [f"{i}g" for i in ids],
+        "person_phash": [f"{v:016x}" for v in rng.integers(0, 2**63, n, dtype=np.uint64) * np.uint64(2)],
+        "garment_phash": [f"{v:016x}" for v in rng.integers(0, 2**63, n, dtype=np.uint64) * np.uint64(2)],
+        "person_width": W, "person_height": H, "garment_width": W, "garment_height": H,
+        "keypoint_count": 20.0, "keypoint_confidence_mean": rng.uniform(0.6, 1.0, n),
+        "cloth_mask_area": W * H * rng.uniform(0.2, 0.5, n), "agnostic_mask_area": W * H * rng.uniform(0.1, 0.4, n),
+        "keypoint_visible_mask": (1 << 25) - 1 if precomputed else None,
+        "cloth_mask_border_sides": 0 if precomputed else None,
+    })
+    for col, (folder, ext) in COLUMNS.items():
+        df[col] = [f"{folder}/{i:05d}.{ext}" for i in pool]
+    return conform(df)  # what read_manifest hands the stage
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    args = ap.parse_args()
+    from components.validate.facts import build_facts
+    from components.validate.gate import run_gate
+
+    t = time.perf_counter()
+    import great_expectations  # noqa: F401 - one-off import cost, reported separately
+
+    print(f"import great_expectations: {time.perf_counter() - t:.1f} s (once per process)")
+    params = ValidateParams.model_validate({"distribution": {"min_samples": {"train": 10, "test": 2}}})
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        make_pool(root)
+        rows = []
+        for n in args.sizes:
+            df = synthetic_manifest(n, rng)
+            t0 = time.perf_counter()
+            facts = build_facts(df, root, params, float(W * H))
+            t1 = time.perf_counter()
+            result = run_gate(facts, params)
+            t2 = time.perf_counter()
+            rows.append((n, t1 - t0, t2 - t1, t2 - t0, result.passed))
+        print(f"{'samples':>9} {'facts s':>8} {'GX gate s':>9} {'total s':>8} {'us/sample':>9} {'growth':>7}  gate")
+        prev = None
+        for n, f, g, total, ok in rows:
+            growth = f"x{total / prev[1]:.1f}/x{n / prev[0]:.0f}" if prev else "-"
+            print(f"{n:>9,} {f:>8.2f} {g:>9.2f} {total:>8.2f} {total / n * 1e6:>9.1f} {growth:>7}  {'passed' if ok else 'FAILED'}")
+            prev = (n, total)
+        n = 1_000
+        df = synthetic_manifest(n, rng, precomputed=False)
+        t0 = time.perf_counter()
+        build_facts(df, root, params, float(W * H))
+        print(f"statistics computed from files (annotate did not store them): "
+              f"{(time.perf_counter() - t0) / n * 1e3:.2f} ms/sample on {n:,} samples")
+
+
+if __name__ == "__main__":
+    main()
