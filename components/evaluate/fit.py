@@ -31,7 +31,7 @@ def mask_boundary(mask: np.ndarray) -> np.ndarray:
 
 
 def directed_boundary_distance(source: np.ndarray, target: np.ndarray) -> float:
-    """Mean Euclidean distance (pixels) from each boundary pixel of `source` to the nearest boundary pixel of `target`."""
+    """Mean Euclidean distance (pixels) from each boundary pixel of `source` to the nearest one of `target`."""
     src, tgt = mask_boundary(source), mask_boundary(target)
     if not src.any() or not tgt.any():
         raise ValueError("both masks need a boundary")

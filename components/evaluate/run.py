@@ -61,7 +61,9 @@ def evaluate_models(
     evaluation.notes += networks.notes
     if champion is not None:
         version, generate = champion
-        champ = score_model(pairs, generate, networks, size, results / "champion", settings.colour_tolerance, "champion")
+        champ = score_model(
+            pairs, generate, networks, size, results / "champion", settings.colour_tolerance, "champion"
+        )
         evaluation.champion_version = version
         evaluation.champion = champ
         evaluation.champion_metrics = scope_metrics(champ, networks, settings.kid_subset_size)
@@ -186,7 +188,7 @@ def mlflow_metrics(evaluation: Evaluation) -> dict[str, float]:
 
 def log_evaluation(evaluation: Evaluation, out_dir: Path, candidate_name: str | None, candidate_version: str | None,
                    experiment: str, root: Path) -> str:
-    """Log figures, tags and reports to the stage's MLflow run and tag the candidate's model version; returns the run id."""
+    """Log figures, tags and reports to the stage's MLflow run and tag the candidate's model version; its run id."""
     import mlflow
 
     from components.tracking.mlflow_run import stage_run
@@ -205,7 +207,8 @@ def log_evaluation(evaluation: Evaluation, out_dir: Path, candidate_name: str | 
         mlflow.set_tags(tags)
         for name in ("metrics.json", "evaluation.json", "report.md"):
             mlflow.log_artifact(str(out_dir / name), artifact_path="evaluate")
-        for name in ("review_grid.png", "worst_cases.json", *sorted(p.name for p in (out_dir / "images").glob("worst_*.png"))):
+        galleries = sorted(p.name for p in (out_dir / "images").glob("worst_*.png"))
+        for name in ("review_grid.png", "worst_cases.json", *galleries):
             mlflow.log_artifact(str(out_dir / "images" / name), artifact_path="evaluate/images")
     if candidate_name and candidate_version:
         client = mlflow.MlflowClient()

@@ -111,7 +111,8 @@ def score_model(
         agnostic_arr = np.asarray(agnostic) > 127
         torso = torso_pixels(pair, person_full.height, size, agnostic_arr)
 
-        new_centres = colour_centres(garment_pixels(garment_full, load_mask(pair.garment_cloth_mask, garment_full.size)))
+        new_mask = load_mask(pair.garment_cloth_mask, garment_full.size)
+        new_centres = colour_centres(garment_pixels(garment_full, new_mask))
         result_region = garment_region(result, agnostic, new_centres, colour_tolerance)
         with Image.open(pair.own_garment) as im:
             own_garment = im.convert("RGB")
@@ -154,7 +155,9 @@ def _mean(values: list[float | None]) -> float:
     return float(np.mean(vals)) if vals else math.nan
 
 
-def scope_metrics(scored: ScoredSet, networks: MetricNetworks, kid_subset_size: int = 50) -> dict[str, dict[str, float]]:
+def scope_metrics(
+    scored: ScoredSet, networks: MetricNetworks, kid_subset_size: int = 50
+) -> dict[str, dict[str, float]]:
     """Per-category and overall figures of one model: means of the pair figures plus FID/KID per kind."""
     categories = sorted({s.category for s in scored.scores})
     out: dict[str, dict[str, float]] = {}

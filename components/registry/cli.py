@@ -6,7 +6,9 @@ from typing import Optional
 
 import typer
 
-registry_app = typer.Typer(help="Model registry: promotion gates, human review, ledger, rollback.", no_args_is_help=True)
+registry_app = typer.Typer(
+    help="Model registry: promotion gates, human review, ledger, rollback.", no_args_is_help=True
+)
 
 ProfileOption = typer.Option(None, "--profile", "-p", help="smoke | test | full (default: params.yaml's `profile`).")
 

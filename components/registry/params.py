@@ -55,7 +55,9 @@ class ScheduleParams(Section):
     cron: str = Field(default="0 3 * * 1", description="When the retrain runs (default: Mondays 03:00).")
     timezone: str = "UTC"
     deployment_name: str = Field(default="weekly-retrain")
-    work_pool: str = Field(default="vton-process", description="Prefect work pool (created as a process pool if absent).")
+    work_pool: str = Field(
+        default="vton-process", description="Prefect work pool (created as a process pool if absent)."
+    )
     profile: str | None = Field(default=None, description="Profile of scheduled runs (default: the active one).")
     refresh_data: bool = Field(default=True, description="Pull the data version data.dvc names before each run.")
     concurrency_limit: int = Field(default=1, ge=1, description="Retrains allowed at once.")

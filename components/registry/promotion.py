@@ -145,7 +145,9 @@ def _set_version_tags(client, name: str, version: str, tags: dict[str, str]) -> 
         client.set_model_version_tag(name, version, key, value)
 
 
-def promote_run(client, name: str, run_id: str, params: PromoteParams, root: Path, by: str = "gate:promote") -> Decision:
+def promote_run(
+    client, name: str, run_id: str, params: PromoteParams, root: Path, by: str = "gate:promote"
+) -> Decision:
     """Make the version registered by `run_id` the challenger and, if every gate passes, the champion."""
     version = find_version_for_run(client, name, run_id, root)
     run = client.get_run(run_id)
@@ -187,8 +189,8 @@ def promote_run(client, name: str, run_id: str, params: PromoteParams, root: Pat
             return Decision("pending", version, champion, champion,
                             f"pending: v{version} passed every gate and awaits review "
                             f"(`vton registry review`, then `vton registry approve {version} --by NAME`)", checks)
-        _move(client, name, CHAMPION, version,
-              LedgerEntry("promote", CHAMPION, champion, version, by, _evidence(run, version, checks), champion), run_id)
+        entry = LedgerEntry("promote", CHAMPION, champion, version, by, _evidence(run, version, checks), champion)
+        _move(client, name, CHAMPION, version, entry, run_id)
         return Decision("promoted", version, champion, version,
                         f"promoted: v{version} is champion (was {('v' + champion) if champion else 'none'})", checks)
 

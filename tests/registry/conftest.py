@@ -64,7 +64,7 @@ def figures(lpips: float, ssim: float = 0.8, gfd: float = 0.1, n: int = 4, categ
 
 def register_candidate(registry, mine: dict, champion: dict | None = None, champion_version: str | None = None,
                        lineage: bool = True, data_gate: str | None = "passed") -> tuple[str, str]:
-    """A retrain-like run with eval metrics, lineage tags and params.yaml, plus a registered version; (run id, version)."""
+    """A retrain-like run (eval metrics, lineage tags, params.yaml) and its registered version: (run id, version)."""
     import tempfile
     from pathlib import Path
 
