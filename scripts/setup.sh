@@ -3,6 +3,7 @@
 # Re-running is cheap: the install is skipped when requirements.lock and pyproject.toml are unchanged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/setup-services.sh  # server binaries for the infra integration tests (PostgreSQL); quiet, idempotent
 PYTHON=${PYTHON:-python3}
 VENV=.venv
 stamp="$VENV/.vton-installed"
