@@ -25,7 +25,11 @@ def _decode_image(value, mode: str = "RGB"):
         raw = bytes(value)
     else:
         text = str(value)
-        if len(text) < 4096 and Path(text).is_file():
+        try:
+            is_path = len(text) < 4096 and Path(text).is_file()
+        except OSError:  # base64 text can be an over-long or otherwise impossible file name
+            is_path = False
+        if is_path:
             with Image.open(text) as im:
                 return im.convert(mode)
         raw = base64.b64decode(text.split(",", 1)[-1])
