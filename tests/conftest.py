@@ -21,6 +21,8 @@ os.environ.update(
         "VTON_QUIET": "1",
         "PREFECT_HOME": str(_SESSION_HOME / "prefect"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        # A loaded 2-core CI machine can take longer than Prefect's default 20 s to start its temporary server.
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180",
         "PREFECT_LOGGING_LEVEL": "WARNING",
         "DVC_NO_ANALYTICS": "1",
         "HF_HUB_OFFLINE": "1",
