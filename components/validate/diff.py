@@ -202,3 +202,27 @@ def diff_against_run(tags: dict[str, str], manifest: str, repo: Path, new_rev: s
     if tags.get("vton.data_version"):
         label += f" (raw data {tags['vton.data_version'][:8]})"
     return diff_manifests(old, new, label, new_rev)
+
+
+def champion_data_diff(registered_model: str, manifest: str, repo: Path, alias: str = "champion") -> DatasetDiff | None:
+    """Diff the workspace data against the data the `alias` model version was trained on; None when there is none."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    client = mlflow.MlflowClient()
+    try:
+        version = client.get_model_version_by_alias(registered_model, alias)
+    except MlflowException:  # no registered model or no champion yet: nothing to compare against
+        return None
+    return diff_against_run(client.get_run(version.run_id).data.tags, manifest, repo)
+
+
+def log_diff(diff: DatasetDiff, artifact_dir: str = "data_diff") -> None:
+    """Log the diff to the active MLflow run: Markdown and JSON artifacts plus added/removed counts."""
+    import mlflow
+
+    mlflow.log_text(render_markdown(diff), f"{artifact_dir}/diff.md")
+    mlflow.log_dict(diff.to_dict(), f"{artifact_dir}/diff.json")
+    mlflow.log_metrics({"data_diff.added": diff.added, "data_diff.removed": diff.removed,
+                        "data_diff.new_quarantine_reasons": len(diff.new_reasons)})
+    mlflow.set_tag("vton.data_diff", diff.summary()[:500])

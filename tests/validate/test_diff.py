@@ -96,3 +96,40 @@ def test_vton_data_diff_compares_two_revisions_of_a_git_dvc_repo(tmp_path: Path)
     missing = subprocess.run([*cli[:5], "nosuchrev", "HEAD", "--manifest", "data/augmented"], cwd=repo,
                              capture_output=True, text=True, env={**os.environ, **env})
     assert missing.returncode == 2 and "cannot read data/augmented/manifest.parquet at revision 'nosuchrev'" in missing.stderr
+
+
+def test_champion_data_diff_reads_the_champions_commit_and_logs_to_mlflow(tmp_path: Path, mlflow_uri: str) -> None:
+    import mlflow
+
+    from components.validate.diff import champion_data_diff, log_diff
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    run(["git", "init", "-q", "-b", "main"], repo)
+    run([sys.executable, "-m", "dvc", "init", "-q"], repo)
+    old, new = _old_new()
+    write_manifest(old, repo / "data" / "augmented")
+    run([sys.executable, "-m", "dvc", "add", "-q", "data/augmented"], repo)
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-qm", "champion data"], repo)
+    commit = run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
+    write_manifest(new, repo / "data" / "augmented")  # the workspace now holds newer data
+
+    mlflow.set_tracking_uri(mlflow_uri)
+    assert champion_data_diff("tryon", "data/augmented", repo) is None  # no champion yet
+    with mlflow.start_run(tags={"vton.code_version": f"{commit}-dirty", "vton.data_version": "abcdef12"}) as champ:
+        mlflow.log_text("model", "model/MLmodel")
+    client = mlflow.MlflowClient()
+    client.create_registered_model("tryon")
+    mv = client.create_model_version("tryon", f"runs:/{champ.info.run_id}/model", run_id=champ.info.run_id)
+    client.set_registered_model_alias("tryon", "champion", mv.version)
+
+    diff = champion_data_diff("tryon", "data/augmented", repo)
+    assert diff is not None and (diff.added, diff.removed) == (2, 1)
+    assert diff.old_label == f"champion@{commit[:8]} (raw data abcdef12)" and diff.new_label == "workspace"
+    with mlflow.start_run() as retrain:
+        log_diff(diff)
+    logged = client.get_run(retrain.info.run_id)
+    assert logged.data.metrics["data_diff.added"] == 2.0
+    assert {a.path for a in client.list_artifacts(retrain.info.run_id, "data_diff")} == {
+        "data_diff/diff.md", "data_diff/diff.json"}
