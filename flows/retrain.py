@@ -6,6 +6,7 @@ the run history, UI artifacts and the schedule; MLflow holds the figures of ever
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ class RetrainSummary:
     stages: list[StageResult] = field(default_factory=list)
     promotion: str = "not run"
     no_op: bool = False
+    data_diff: str = "not computed"
 
     def where_to_look(self) -> str:
         """A short, copy-pasteable guide to the results."""
@@ -45,6 +47,7 @@ class RetrainSummary:
             *(["  no-op:          no new data and no code change: DVC skipped every stage, nothing registered"]
               if self.no_op else []),
             f"  promotion:      {self.promotion}",
+            f"  data vs champion: {self.data_diff.splitlines()[0] if self.data_diff else ''}",
             f"  MLflow run:     {self.mlflow_run_id} (experiment {self.mlflow_experiment_id})",
         ]
         if self.tracking_uri.startswith("sqlite:"):
@@ -56,12 +59,16 @@ class RetrainSummary:
         else:
             lines.append(f"  MLflow server:  {self.tracking_uri}")
         if self.prefect_flow_run_id:
-            lines.append(f"  Prefect run:    {self.prefect_flow_run_id} (`prefect server start` to browse it)")
+            home = os.environ.get("PREFECT_HOME", "~/.prefect")
+            lines.append(f"  Prefect run:    {self.prefect_flow_run_id}")
+            lines.append(f"  Prefect UI:     PREFECT_HOME={home} prefect server start   (then http://127.0.0.1:4200)")
         reports = self.root / "reports"
         for label, path in (
             ("data quality", reports / "validate" / "report.html"),
-            ("evaluation", reports / "evaluate"),
-            ("annotations", self.root / "data" / "annotated"),
+            ("evaluation", reports / "evaluate" / "report.md"),
+            ("review grid", reports / "evaluate" / "images"),
+            ("annotations", reports / "annotate"),
+            ("dataset", self.root / "data" / "augmented"),
         ):
             if path.exists():
                 lines.append(f"  {label + ':':<15} {path}")
@@ -142,11 +149,33 @@ def promote_candidate(root: Path, run_id: str, stages: list[StageResult]) -> str
         cwd=root,
         capture_output=True,
         text=True,
-        env={**__import__("os").environ, "MLFLOW_TRACKING_URI": tracking_uri(root)},
+        env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri(root)},
     )
     if proc.returncode not in (0, 3):
         raise StageFailed("promote", proc.stderr.strip() or proc.stdout.strip(), transient=False)
     return (proc.stdout.strip().splitlines() or ["no decision printed"])[-1]
+
+
+@task(name="data-diff")
+def log_champion_data_diff(root: Path, run_id: str, registered_model: str, manifest: str) -> str:
+    """Diff this retrain's data against the current champion's, on the MLflow run and as a Prefect artifact."""
+    import mlflow
+
+    from components.validate.diff import champion_data_diff, log_diff, render_markdown
+
+    mlflow.set_tracking_uri(tracking_uri(root))
+    try:
+        diff = champion_data_diff(registered_model, manifest, root)
+    except Exception as exc:  # noqa: BLE001 - the diff informs a reviewer; it must never fail a retrain
+        get_run_logger().warning("could not diff against the champion's data: %s", exc)
+        return f"unavailable: {exc}"[:300]
+    if diff is None:
+        return "no champion yet"
+    with mlflow.start_run(run_id=run_id):
+        log_diff(diff)
+    create_markdown_artifact(key="data-diff", markdown=render_markdown(diff),
+                             description="This retrain's data against the champion's")
+    return diff.summary()
 
 
 def _publish_summary(summary: RetrainSummary) -> None:
@@ -219,6 +248,10 @@ def retrain_flow(
                 summary.stages.append(StageResult(stage, "failed", 0.0, exc.message))
                 raise
         summary.no_op = is_no_op(summary.stages, base)
+        if not summary.no_op and (base / params.paths.augmented).is_dir():
+            summary.data_diff = log_champion_data_diff(
+                base, run_id, params.project.registered_model, params.paths.augmented
+            )
         summary.promotion = promote_candidate(base, run_id, summary.stages)
         if summary.no_op:
             summary.promotion = "skipped: no-op (no new data, no code change)"
