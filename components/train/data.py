@@ -117,22 +117,55 @@ def epoch_batches(
     return batches
 
 
-class CachedLatentDataset(torch.utils.data.Dataset):
-    """Reads one sample's cached latents (safetensors) plus its category index and size ratios."""
+def batch_stream(
+    buckets: list[tuple[int, int]], batch_size: int, seed: int, epoch: int, start: int, rank: int = 0, world: int = 1
+):
+    """Endless (epoch, batch index after this batch, batch) from a data position onwards, epoch after epoch."""
+    while True:
+        batches = epoch_batches(buckets, batch_size, seed, epoch, rank, world)
+        for k in range(start, len(batches)):
+            yield epoch, k + 1, batches[k]
+        epoch, start = epoch + 1, 0
 
-    def __init__(self, files: list[Path], categories: list[int], ratios: list[tuple[float, ...]]) -> None:
+
+class StreamBatchSampler:
+    """A DataLoader batch sampler over `batch_stream` (one loader, and one set of workers, for the whole run)."""
+
+    def __init__(self, stream_args: tuple) -> None:
+        self.stream_args = stream_args
+
+    def __iter__(self):
+        for _, _, batch in batch_stream(*self.stream_args):
+            yield batch
+
+
+class CachedLatentDataset(torch.utils.data.Dataset):
+    """Reads one sample's cached latents (safetensors) plus its category index and size ratios.
+
+    With `in_memory` (single-process loading) each file is read once and kept: a smoke or test set is small,
+    and re-reading it every epoch would be pure overhead.
+    """
+
+    def __init__(self, files: list[Path], categories: list[int], ratios: list[tuple[float, ...]],
+                 in_memory: bool = False) -> None:
         self.files, self.categories, self.ratios = files, categories, ratios
+        self.in_memory = in_memory
+        self._kept: dict[int, dict[str, torch.Tensor]] = {}
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        if i in self._kept:
+            return self._kept[i]
         from safetensors.torch import load_file
 
         item = load_file(str(self.files[i]))
         item["category"] = torch.tensor(self.categories[i])
         item["ratios"] = torch.tensor(self.ratios[i], dtype=torch.float32)
         item["index"] = torch.tensor(i)
+        if self.in_memory:
+            self._kept[i] = item
         return item
 
 

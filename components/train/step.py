@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 
@@ -27,6 +28,12 @@ class StepConfig:
     vae_scale_factor: int
 
 
+@lru_cache(maxsize=64)
+def _positions(h: int, w: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """RoPE ids and person-half weights of an (h, w) latent canvas: the same for every step of a bucket."""
+    return latent_image_ids(h, w, device, dtype), person_token_weights(h, w, device)
+
+
 def flow_matching_loss(
     transformer: torch.nn.Module,
     batch: dict[str, torch.Tensor],
@@ -49,6 +56,7 @@ def flow_matching_loss(
         sigmas = sample_sigmas(b, seq_len, cfg.timesteps, generator)
     sigmas = sigmas.to(device)
     x_t = noisy_latents(latents, noise.to(device), sigmas)
+    img_ids, token_weights = _positions(h, w, device, dtype)
     hidden = torch.cat(
         [
             pack_latents(x_t),
@@ -67,10 +75,10 @@ def flow_matching_loss(
         encoder_hidden_states=prompt_embeds.to(dtype),
         pooled_projections=pooled.to(dtype),
         timestep=sigmas.to(dtype),
-        img_ids=latent_image_ids(h, w, device, dtype),
+        img_ids=img_ids,
         txt_ids=torch.zeros(prompt_embeds.shape[1], 3, device=device, dtype=dtype),
         guidance=torch.full((b,), cfg.guidance_scale, device=device, dtype=dtype),
         return_dict=False,
     )[0]
     target = pack_latents(noise.to(device) - latents)
-    return person_half_loss(pred, target, person_token_weights(h, w, device))
+    return person_half_loss(pred, target, token_weights)

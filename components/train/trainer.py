@@ -21,7 +21,14 @@ from components.progress import progress_bar, quiet
 from components.train.adapters import SizeConditioner, apply_adapters
 from components.train.base_model import BaseModel, load_base
 from components.train.cache import CacheReport, cache_latents, encode_prompts
-from components.train.data import CachedLatentDataset, TrainSample, bucket_of, collate, epoch_batches
+from components.train.data import (
+    CachedLatentDataset,
+    StreamBatchSampler,
+    TrainSample,
+    batch_stream,
+    bucket_of,
+    collate,
+)
 from components.train.gate import GateResult, enforce, run_overfit_gate
 from components.train.params import TrainParams
 from components.train.step import StepConfig, flow_matching_loss
@@ -177,7 +184,7 @@ class Trainer:
             files, self.cache_report = cache_latents(samples, self.panels, self.base, cache_dir, params.mask_threshold)
             self.text = encode_prompts(self.base, [params.prompts[c] for c in CATEGORIES], cache_dir)
         self.dataset = CachedLatentDataset(files, [CATEGORIES.index(s.category) for s in samples],
-                                           [s.ratios or (1.0,) for s in samples])
+                                           [s.ratios or (1.0,) for s in samples], in_memory=params.num_workers == 0)
 
         self.optimizer, self.optimizer_name = _make_optimizer(params, self.trainable, acc.device)
         from diffusers.optimization import get_scheduler
@@ -279,17 +286,19 @@ class Trainer:
         enforce(result)
         return result
 
-    def _loader(self, epoch: int, start: int):
-        acc = self.accelerator
-        buckets = self.panels
-        batches = epoch_batches(buckets, self.params.batch_size, self.seed, epoch, acc.process_index,
-                                acc.num_processes)
-        loader = torch.utils.data.DataLoader(
-            self.dataset, batch_sampler=batches[start:], collate_fn=collate, num_workers=self.params.num_workers,
-            pin_memory=self.params.pin_memory and acc.device.type == "cuda",
-            persistent_workers=False,
+    def _stream_args(self) -> tuple:
+        acc, pos = self.accelerator, self.position
+        return (self.panels, self.params.batch_size, self.seed, pos.epoch, pos.batch_in_epoch, acc.process_index,
+                acc.num_processes)
+
+    def _loader(self):
+        """One DataLoader for the rest of the run (workers prefetch across epoch boundaries)."""
+        w = self.params.num_workers
+        return torch.utils.data.DataLoader(
+            self.dataset, batch_sampler=StreamBatchSampler(self._stream_args()), collate_fn=collate,
+            num_workers=w, pin_memory=self.params.pin_memory and self.accelerator.device.type == "cuda",
+            prefetch_factor=4 if w else None,
         )
-        return loader, len(batches)
 
     def fit(self, on_step: Callable[[int, float], None] | None = None) -> TrainResult:
         """Train to `max_steps` from the current position, checkpointing every `checkpoint_every` steps."""
@@ -300,9 +309,9 @@ class Trainer:
         bar.update(pos.step)
         t0, samples_seen, step_times = time.perf_counter(), 0, []
         last_log = time.perf_counter()
-        while pos.step < p.max_steps:
-            loader, n_batches = self._loader(pos.epoch, pos.batch_in_epoch)
-            for batch in loader:
+        if pos.step < p.max_steps:
+            # The loader and this position stream walk the same deterministic batch order in lockstep.
+            for (epoch, next_index, _), batch in zip(batch_stream(*self._stream_args()), self._loader()):
                 t_step = time.perf_counter()
                 with acc.accumulate(self.model):
                     loss = self.loss_on(batch, pos.step * p.gradient_accumulation_steps + pos.batch_in_epoch)
@@ -312,7 +321,7 @@ class Trainer:
                     self.optimizer.step()
                     self.lr_scheduler.step()
                     self.optimizer.zero_grad(set_to_none=True)
-                pos.batch_in_epoch += 1
+                pos.epoch, pos.batch_in_epoch = epoch, next_index
                 samples_seen += batch["latents"].shape[0] * acc.num_processes
                 if not acc.sync_gradients:
                     continue
@@ -347,9 +356,6 @@ class Trainer:
                     self.save_checkpoint()
                 if pos.step >= p.max_steps:
                     break
-            else:
-                pos.epoch += 1
-                pos.batch_in_epoch = 0
         bar.close()
         del last_log
         elapsed = time.perf_counter() - t0
