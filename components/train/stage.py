@@ -53,7 +53,7 @@ def train_stage(params: Params, root: Path, resume: bool = False, register: bool
     """Run the whole stage for `params` (profile already applied); returns where everything went."""
     import mlflow
 
-    from components.tracking.mlflow_run import stage_run
+    from components.tracking.mlflow_run import lineage_tags, stage_run
     from components.train.base_model import load_base, preflight
     from components.train.data import require_samples, select_samples
     from components.train.package import log_and_register, model_config, save_base_snapshot, write_candidate
@@ -81,7 +81,8 @@ def train_stage(params: Params, root: Path, resume: bool = False, register: bool
         mlflow.log_params({"train.profile": params.profile, "train.dataset_version": data_version,
                            "train.samples": len(samples), "train.skipped_no_mask": selection.skipped_no_mask,
                            "train.run_key": key})
-        mlflow.set_tags({"vton.train.dataset_version": data_version, "vton.train.run_key": key})
+        mlflow.set_tags({**lineage_tags(params.profile, root), "vton.train.dataset_version": data_version,
+                         "vton.train.run_key": key})
 
         base = load_base(tp, device="cuda" if _use_cuda(tp) else "cpu")
         base_dir = save_base_snapshot(base.pipe, cache_dir, base.fingerprint) if base.spec["kind"] == "tiny" else None

@@ -308,7 +308,6 @@ class Trainer:
         bar = progress_bar(total=p.max_steps, desc="train", unit="step")
         bar.update(pos.step)
         t0, samples_seen, step_times = time.perf_counter(), 0, []
-        last_log = time.perf_counter()
         if pos.step < p.max_steps:
             # The loader and this position stream walk the same deterministic batch order in lockstep.
             for (epoch, next_index, _), batch in zip(batch_stream(*self._stream_args()), self._loader()):
@@ -349,7 +348,6 @@ class Trainer:
                         "train/samples_per_s": samples_seen / max(now - t0, 1e-9),
                         "train/peak_memory_mb": peak_memory_mb(acc.device),
                     }, pos.step)
-                    last_log = now
                 if on_step:
                     on_step(pos.step, value)
                 if pos.step % p.checkpoint_every == 0 or pos.step == p.max_steps:
@@ -357,7 +355,6 @@ class Trainer:
                 if pos.step >= p.max_steps:
                     break
         bar.close()
-        del last_log
         elapsed = time.perf_counter() - t0
         done = pos.step - start_step
         return TrainResult(
