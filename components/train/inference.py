@@ -64,6 +64,10 @@ class TryOnPipeline:
         pipe.set_progress_bar_config(disable=True)
         return cls(pipe, config, size)
 
+    def use_prompt_embeddings(self, category: str, prompt_embeds, pooled) -> None:
+        """Use precomputed embeddings for `category` (the trainer's cache) instead of running the text encoders."""
+        self._prompt_cache[category] = (prompt_embeds, pooled)
+
     def _prompt(self, category: str) -> tuple:
         if category not in self.config["prompts"]:
             raise ConfigError(f"unknown category {category!r}; expected one of {sorted(self.config['prompts'])}")

@@ -145,6 +145,7 @@ def _log_grid(trainer, config: dict, samples, tp: TrainParams, step: int) -> Non
     from components.tracking.mlflow_run import log_image_artifact
     from components.train.inference import TryOnPipeline
     from components.train.report import validation_grid
+    from components.train.trainer import CATEGORIES
 
     model = trainer.unwrapped_transformer()
     pipe = trainer.base.pipe
@@ -153,7 +154,12 @@ def _log_grid(trainer, config: dict, samples, tp: TrainParams, step: int) -> Non
     pipe.transformer = model
     pipe.set_progress_bar_config(disable=True)
     size = trainer.accelerator.unwrap_model(trainer.size) if trainer.size is not None else None
-    sheet = validation_grid(TryOnPipeline(pipe, config, size), samples, tp.tracking.validation_per_category,
+    tryon = TryOnPipeline(pipe, config, size)
+    dtype = next(model.parameters()).dtype
+    for i, category in enumerate(CATEGORIES):  # cached embeddings: the text encoders may be off the GPU
+        tryon.use_prompt_embeddings(category, trainer.text["prompt_embeds"][i:i + 1].to(model.device, dtype),
+                                    trainer.text["pooled"][i:i + 1].to(model.device, dtype))
+    sheet = validation_grid(tryon, samples, tp.tracking.validation_per_category,
                             tp.tracking.validation_steps, seed=0)
     if sheet is not None:
         log_image_artifact(sheet, f"train/validation_step{step:06d}.png")

@@ -183,6 +183,10 @@ class Trainer:
         with acc.main_process_first():
             files, self.cache_report = cache_latents(samples, self.panels, self.base, cache_dir, params.mask_threshold)
             self.text = encode_prompts(self.base, [params.prompts[c] for c in CATEGORIES], cache_dir)
+        if acc.device.type == "cuda":
+            # Everything the encoders produce is cached: keep T5-XXL (~9.5 GB) and CLIP off the GPU while training.
+            pipe.text_encoder.to("cpu")
+            pipe.text_encoder_2.to("cpu")
         self.dataset = CachedLatentDataset(files, [CATEGORIES.index(s.category) for s in samples],
                                            [s.ratios or (1.0,) for s in samples], in_memory=params.num_workers == 0)
 
