@@ -10,8 +10,12 @@ from pathlib import Path
 
 from prefect.artifacts import create_link_artifact, create_markdown_artifact
 
-MAX_INLINE_BYTES = 2 * 2**20  # keep the Prefect database small: larger pictures are linked, not embedded
+# Prefect refuses events over 1.5 MB; base64 adds a third, so inline at most 1 MB of pictures per artifact
+# and link the rest.
+MAX_INLINE_BYTES = 1_000_000
 MAX_IMAGES = 8
+PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")
+_MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 
 
 def _slug(text: str) -> str:
@@ -19,19 +23,24 @@ def _slug(text: str) -> str:
 
 
 def publish_stage_pictures(stage: str, reports_dir: Path) -> int:
-    """Publish `reports_dir/<stage>`'s PNGs (inline) and HTML reports (links); return how many were published."""
+    """Publish `reports_dir/<stage>`'s pictures (inline) and HTML reports (links); return how many were published."""
     folder = reports_dir / stage
     if not folder.is_dir():
         return 0
     published = 0
-    images = sorted(folder.rglob("*.png"))[:MAX_IMAGES]
+    # Pictures directly in the stage's folder or one level down (e.g. evaluate/images/); not per-sample dumps.
+    candidates = [*folder.glob("*"), *folder.glob("*/*")]
+    images = sorted(p for p in candidates if p.is_file() and p.suffix.lower() in PICTURE_SUFFIXES)[:MAX_IMAGES]
     if images:
         parts = [f"## {stage}: pictures\n"]
+        budget = MAX_INLINE_BYTES
         for path in images:
             rel = path.relative_to(folder).as_posix()
-            if path.stat().st_size <= MAX_INLINE_BYTES:
+            size = path.stat().st_size
+            if size <= budget:
+                budget -= size
                 data = base64.b64encode(path.read_bytes()).decode()
-                parts.append(f"### {rel}\n\n![{rel}](data:image/png;base64,{data})\n")
+                parts.append(f"### {rel}\n\n![{rel}](data:{_MIME[path.suffix.lower()]};base64,{data})\n")
             else:
                 parts.append(f"### {rel}\n\n[{path}]({path.resolve().as_uri()})\n")
         create_markdown_artifact(key=_slug(f"{stage}-pictures"), markdown="\n".join(parts),

@@ -61,9 +61,7 @@ def annotate_command(
 
 def _log_to_mlflow(params, result, sheets: dict) -> None:
     """Overlay sheets and counts into the retrain's MLflow run (or a standalone `annotate` run)."""
-    from PIL import Image
-
-    from components.tracking.mlflow_run import log_image_artifact, stage_run
+    from components.tracking.mlflow_run import stage_run
 
     import mlflow
 
@@ -73,9 +71,8 @@ def _log_to_mlflow(params, result, sheets: dict) -> None:
             "annotate_samples": report.total, "annotate_new": report.done, "annotate_cached": report.cached,
             "annotate_quarantined": report.quarantined, "annotate_model_calls": report.model_calls,
         })
-        for category, path in sheets.items():
-            with Image.open(path) as img:
-                log_image_artifact(img.copy(), f"annotate/overlay_{category}.png")
+        for path in sheets.values():
+            mlflow.log_artifact(str(path), artifact_path="annotate")
 
 
 def export_command(

@@ -115,7 +115,7 @@ def _annotate_rows(df: pd.DataFrame, in_dir: Path, out_dir: Path, settings: Anno
 
 
 def write_overlays(result: AnnotateResult, target: Path, max_samples: int) -> dict[str, Path]:
-    """Save one overlay sheet PNG per category that has ok samples; return {category: path}."""
+    """Save one overlay sheet per category that has ok samples (JPEG: photos, small enough to show inline)."""
     from components.annotate.overlay import overlay_sheet
 
     target.mkdir(parents=True, exist_ok=True)
@@ -123,7 +123,7 @@ def write_overlays(result: AnnotateResult, target: Path, max_samples: int) -> di
     for category in CATEGORIES:
         sheet = overlay_sheet(result.out_dir, result.manifest, category, max_samples)
         if sheet is not None:
-            path = target / f"overlay_{category}.png"
-            sheet.save(path, format="PNG")
+            path = target / f"overlay_{category}.jpg"
+            sheet.convert("RGB").save(path, format="JPEG", quality=88)
             written[category] = path
     return written

@@ -40,3 +40,29 @@ def test_stage_pngs_and_reports_become_prefect_artifacts(tmp_path, real_photos):
 
 def test_a_stage_without_reports_publishes_nothing(tmp_path):
     assert publish_stage_pictures("import", tmp_path / "reports") == 0
+
+
+def test_pictures_beyond_prefects_event_budget_are_linked_not_inlined(tmp_path):
+    import numpy as np
+
+    stage_dir = tmp_path / "reports" / "evaluate" / "images"
+    stage_dir.mkdir(parents=True)
+    noise = np.random.default_rng(0).integers(0, 255, (700, 700, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(stage_dir / "big.png")  # ~1.4 MB: over the inline budget
+    Image.new("RGB", (8, 8)).save(stage_dir / "small.jpg")
+
+    @flow
+    def show() -> int:
+        return publish_stage_pictures("evaluate", tmp_path / "reports")
+
+    assert show() == 2
+    from prefect.client.orchestration import get_client
+
+    async def read():
+        async with get_client() as client:
+            return await client.read_artifacts()
+
+    data = next(a.data for a in asyncio.run(read()) if a.key == "evaluate-pictures" and "big.png" in a.data)
+    assert "data:image/jpeg;base64," in data
+    assert "data:image/png;base64," not in data
+    assert "images/big.png](file://" in data
