@@ -77,6 +77,15 @@ def person_key(person_sha: str, settings: AnnotateParams, identities: dict[str, 
     rules = {"pose_rules": settings.pose_rules.model_dump()}
     if settings.parsing == "pose_geometry":
         rules["mask"] = settings.mask.model_dump()  # the geometric parser reads the limb widths
+    # The research backends' settings change their maps (input size, scales, score cut-offs, float16);
+    # where they run and in what batches does not.
+    placement = {"device", "batch_size"}
+    if settings.parsing == "schp_lip+schp_atr":
+        rules["schp"] = settings.schp.model_dump(exclude=placement)
+    if settings.densepose == "densepose_r50":
+        rules["densepose"] = settings.densepose_model.model_dump(exclude=placement)
+    if settings.pose == "openpose":
+        rules["openpose"] = settings.openpose.model_dump(exclude=placement)
     return digest({"person": person_sha, "size": [settings.width, settings.height], "annotators": identities, **rules})
 
 

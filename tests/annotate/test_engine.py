@@ -113,3 +113,18 @@ def test_a_killed_run_resumes_without_redoing_finished_samples(real_photos, tmp_
     assert resumed.report.cached == finished
     assert resumed.report.done == n - finished
     assert (resumed.manifest["status"] == "ok").all()
+
+
+def test_person_cache_key_follows_the_selected_research_backends_settings_but_not_their_placement():
+    from components.annotate.engine import person_key
+
+    ids = {"pose": "mediapipe_pose:1"}
+    schp = AnnotateParams(parsing="schp_lip+schp_atr")
+    bigger_input = schp.model_copy(update={"schp": schp.schp.model_copy(update={"input_size": 640})})
+    other_device = schp.model_copy(update={"schp": schp.schp.model_copy(update={"device": "cpu", "batch_size": 2})})
+    assert person_key("a" * 64, schp, ids) != person_key("a" * 64, bigger_input, ids)
+    assert person_key("a" * 64, schp, ids) == person_key("a" * 64, other_device, ids)
+    # An unselected backend's settings do not invalidate the cache.
+    geometry = AnnotateParams()
+    tweaked = geometry.model_copy(update={"schp": geometry.schp.model_copy(update={"input_size": 640})})
+    assert person_key("a" * 64, geometry, ids) == person_key("a" * 64, tweaked, ids)
