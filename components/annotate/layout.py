@@ -41,6 +41,7 @@ PATHS: dict[str, str] = {
     "agnostic_mask_path": "{split}/agnostic-mask/{id}_mask.png",
     "agnostic_path": "{split}/agnostic-v3.2/{id}.png",
     "densepose_path": "{split}/image-densepose/{id}.png",
+    "densepose_iuv_path": "{split}/densepose-iuv/{id}.png",
 }
 LAYOUT_DIRS: tuple[str, ...] = tuple(sorted({t.split("/")[1] for t in PATHS.values()}))
 
@@ -82,6 +83,17 @@ def save_labels(labels: np.ndarray, path: Path) -> None:
     img = Image.fromarray(labels.astype(np.uint8), mode="P")
     img.putpalette(label_palette())
     img.save(path, format="PNG", optimize=False, compress_level=6)
+
+
+def render_densepose(parts: np.ndarray) -> np.ndarray:
+    """`image-densepose` as IDM-VTON feeds it: the I map through the Parula colour map at alpha 0.7 on black, RGB."""
+    import cv2
+
+    scaled = (parts.astype(np.float32) * (255.0 / 24)).clip(0, 255).astype(np.uint8)
+    colour_bgr = cv2.applyColorMap(scaled, cv2.COLORMAP_PARULA)
+    out = (colour_bgr.astype(np.float64) * 0.7).astype(np.uint8)
+    out[parts == 0] = 0
+    return np.ascontiguousarray(out[:, :, ::-1])
 
 
 def densepose_image(parts: np.ndarray, uv: np.ndarray | None) -> np.ndarray:

@@ -87,7 +87,8 @@ def render_sample(task: SampleTask, frame: np.ndarray, box: Letterbox, maps: Bod
     if maps.parse_atr is not None:
         layout.save_labels(maps.parse_atr, out("parse_atr_path"))
     if maps.densepose_parts is not None:
-        layout.save_png(layout.densepose_image(maps.densepose_parts, maps.densepose_uv), out("densepose_path"))
+        layout.save_png(layout.render_densepose(maps.densepose_parts), out("densepose_path"))
+        layout.save_png(layout.densepose_image(maps.densepose_parts, maps.densepose_uv), out("densepose_iuv_path"))
 
     body = body_measurements(kp, maps.person_mask)
     garment = garment_measurements(cmask)

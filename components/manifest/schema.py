@@ -29,7 +29,8 @@ ANNOTATION_PATH_COLUMNS: tuple[str, ...] = (
     "cloth_mask_path",
     "parse_path",  # LIP label map PNG
     "parse_atr_path",  # ATR label map PNG (SCHP only)
-    "densepose_path",
+    "densepose_path",  # image-densepose: the I map rendered as IDM-VTON feeds it
+    "densepose_iuv_path",  # raw IUV dump (R = part id, G/B = U/V x 255), for code that needs part ids
     "agnostic_mask_path",
     "agnostic_path",
 )

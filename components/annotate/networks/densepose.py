@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from components.annotate.layout import render_densepose  # noqa: F401 - the image-densepose rendering
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -555,14 +557,3 @@ def run_densepose(model: DensePoseRCNN, images_rgb: list[np.ndarray], min_score:
         results.append(DensePoseResult(parts, uv, tuple(box.tolist()), float(scores[0]), n_people))
         row += 1
     return results
-
-
-def render_densepose(parts: np.ndarray) -> np.ndarray:
-    """`image-densepose` as IDM-VTON feeds it: the I map through the Parula colour map at alpha 0.7 on black, RGB."""
-    import cv2
-
-    scaled = (parts.astype(np.float32) * (255.0 / 24)).clip(0, 255).astype(np.uint8)
-    colour_bgr = cv2.applyColorMap(scaled, cv2.COLORMAP_PARULA)
-    out = (colour_bgr.astype(np.float64) * 0.7).astype(np.uint8)
-    out[parts == 0] = 0
-    return np.ascontiguousarray(out[:, :, ::-1])

@@ -57,7 +57,9 @@ def relink(df: pd.DataFrame, src: Path, dst: Path) -> pd.DataFrame:
 def _write(sample: SampleArrays, row: dict, split: str, sid: str, out_dir: Path) -> dict:
     """Write an augmented sample in the annotate layout; return its manifest path columns and statistics."""
     from components.annotate.keypoints import dresscode_json, openpose_json, render_skeleton, write_json
-    from components.annotate.layout import densepose_image, path_for, save_labels, save_mask, save_png
+    from components.annotate.layout import (
+        densepose_image, path_for, render_densepose, save_labels, save_mask, save_png,
+    )
     from components.annotate.measure import body_measurements, garment_measurements, keypoint_stats, size_ratios
 
     cols: dict = {}
@@ -75,7 +77,9 @@ def _write(sample: SampleArrays, row: dict, split: str, sid: str, out_dir: Path)
         if name in ("agnostic",):
             save_png(arr, place(column))
         elif name == "densepose":
-            save_png(densepose_image(arr[..., 0], None) if arr.ndim == 2 else arr, place(column))
+            iuv = densepose_image(arr, None) if arr.ndim == 2 else arr
+            save_png(iuv, place(column))
+            save_png(render_densepose(iuv[..., 0]), place("densepose_path"))
         elif arr.dtype == bool:
             save_mask(arr, place(column))
         else:

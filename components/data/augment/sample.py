@@ -31,7 +31,7 @@ MAP_COLUMNS = {
     "agnostic_mask_path": "agnostic_mask",
     "parse_path": "parse",
     "parse_atr_path": "parse_atr",
-    "densepose_path": "densepose",
+    "densepose_iuv_path": "densepose",  # the IUV dump carries part ids; image-densepose is re-rendered from it
     "cloth_mask_path": "cloth_mask",
 }
 LABEL_MAPS = ("parse", "parse_atr")

@@ -15,7 +15,9 @@ import pandas as pd
 from PIL import Image, ImageDraw
 
 from components.annotate.keypoints import dresscode_json, openpose_json, write_json
-from components.annotate.layout import densepose_image, path_for, save_labels, save_mask, save_png
+from components.annotate.layout import (
+    densepose_image, path_for, render_densepose, save_labels, save_mask, save_png,
+)
 from components.manifest.schema import write_manifest
 
 W, H = 96, 128
@@ -82,7 +84,8 @@ def build_annotated(root: Path, n_train: int = 2) -> pd.DataFrame:
             ("person_path", save_png, arr["image"]), ("garment_path", save_png, garment),
             ("cloth_mask_path", save_mask, cloth), ("person_mask_path", save_mask, arr["mask"]),
             ("agnostic_mask_path", save_mask, arr["agnostic_mask"]), ("agnostic_path", save_png, arr["agnostic"]),
-            ("parse_path", save_labels, arr["parse"]), ("densepose_path", save_png, arr["densepose"]),
+            ("parse_path", save_labels, arr["parse"]), ("densepose_iuv_path", save_png, arr["densepose"]),
+            ("densepose_path", save_png, render_densepose(arr["densepose"][..., 0])),
         ):
             row[col] = path_for(col, split, sid)
             writer(data, root / row[col])

@@ -34,7 +34,7 @@ def test_train_samples_gain_variants_that_keep_their_split_and_parent(annotated,
     assert parents["person_path"].dropna().str.startswith("../annotated/").all()
     for _, row in df[df["status"] == "ok"].iterrows():
         for col in ("person_path", "garment_path", "parse_path", "keypoints_path", "agnostic_mask_path",
-                    "densepose_path", "cloth_mask_path", "keypoints_coco18_path"):
+                    "densepose_path", "densepose_iuv_path", "cloth_mask_path", "keypoints_coco18_path"):
             assert resolve_path(out, row[col]).is_file(), (row["sample_id"], col)
     how = json.loads(children.iloc[0]["augmentation"])
     assert {"seed", "variant", "flip", "person", "garment", "photometric"} <= set(how)
@@ -68,3 +68,19 @@ def test_disabled_augmentation_passes_rows_through(annotated, tmp_path):
     augment_dataset(annotated, tmp_path / "o", AugmentParams(enabled=False))
     df = read_manifest(tmp_path / "o")
     assert len(df) == 4 and df["parent_id"].isna().all()
+
+
+def test_augmented_image_densepose_is_the_idm_vton_rendering_of_the_moved_part_map(annotated, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from components.annotate.layout import render_densepose
+
+    out = tmp_path / "out"
+    augment_dataset(annotated, out, AugmentParams(variants_per_sample=1, seed=3))
+    df = read_manifest(out)
+    child = df[df["parent_id"].notna()].iloc[0]
+    iuv = np.asarray(Image.open(resolve_path(out, child["densepose_iuv_path"])).convert("RGB"))
+    shown = np.asarray(Image.open(resolve_path(out, child["densepose_path"])).convert("RGB"))
+    assert iuv[..., 0].max() > 0, "the moved part map keeps its part ids"
+    assert np.array_equal(shown, render_densepose(iuv[..., 0]))
