@@ -32,7 +32,6 @@ class SchpParsing(Annotator):
         for ds, weights in ((LIP, "schp_lip"), (ATR, "schp_atr")):
             model = load_schp(ensure_weights(weights), ds, self.device)
             self.models[ds.name] = (model.to(dtype=self.dtype), self._input_size(ds.input_size))
-        torch.set_grad_enabled(False)
 
     def _input_size(self, published: tuple[int, int]) -> tuple[int, int]:
         side = self.params.input_size

@@ -64,11 +64,18 @@ def official_store(tmp_path_factory) -> dict[str, Path]:
     torch.set_num_threads(1)
     torch.manual_seed(0)
     root = tmp_path_factory.mktemp("model-store")
+    # Only while resolving the store paths: a session-wide VTON_MODEL_CACHE would leak into every later test.
     old = os.environ.get("VTON_MODEL_CACHE")
     os.environ["VTON_MODEL_CACHE"] = str(root)
-    catalog = Catalog.load()
-    paths = {name: local_path(catalog.get(name)) for name in
-             ("schp_lip", "schp_atr", "densepose_r50_fpn_s1x", "openpose_body_pose_model")}
+    try:
+        catalog = Catalog.load()
+        paths = {name: local_path(catalog.get(name)) for name in
+                 ("schp_lip", "schp_atr", "densepose_r50_fpn_s1x", "openpose_body_pose_model")}
+    finally:
+        if old is None:
+            os.environ.pop("VTON_MODEL_CACHE", None)
+        else:
+            os.environ["VTON_MODEL_CACHE"] = old
     for p in paths.values():
         p.parent.mkdir(parents=True, exist_ok=True)
     torch.save(official_schp_checkpoint(20), paths["schp_lip"])
@@ -76,11 +83,7 @@ def official_store(tmp_path_factory) -> dict[str, Path]:
     torch.save(official_openpose_state(), paths["openpose_body_pose_model"])
     with open(paths["densepose_r50_fpn_s1x"], "wb") as fh:
         pickle.dump(official_densepose_pickle(), fh, protocol=2)
-    yield paths
-    if old is None:
-        os.environ.pop("VTON_MODEL_CACHE", None)
-    else:
-        os.environ["VTON_MODEL_CACHE"] = old
+    return paths
 
 
 @pytest.fixture
