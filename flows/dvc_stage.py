@@ -53,7 +53,11 @@ def stage_error_message(output: str) -> str:
     picked = [ln for ln in lines if ln.startswith(("error:", "  fix:", "gate failed"))]
     if picked:
         return "\n".join(picked)
-    tail = [ln for ln in lines if not ln.startswith(("ERROR: failed to reproduce", "Traceback"))]
+    # No message from `vton` itself: DVC's own complaint (a missing dependency, a bad dvc.yaml) says most.
+    dvc_errors = [ln.removeprefix("ERROR: ") for ln in lines if ln.startswith("ERROR:")]
+    if dvc_errors:
+        return "\n".join(dvc_errors)
+    tail = [ln for ln in lines if not ln.startswith("Traceback")]
     return "\n".join(tail[-8:]) if tail else "no output"
 
 
