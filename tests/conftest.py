@@ -36,6 +36,9 @@ os.environ.update(
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "2"),
     }
 )
+# MLflow's SQLite store puts the default experiment's artifacts in ./mlruns (here: the repo) unless this
+# (private, server-side) variable names a root; tests must not write into the checkout.
+os.environ["_MLFLOW_SERVER_ARTIFACT_ROOT"] = (_SESSION_HOME / "mlruns").as_uri()
 os.environ.pop("VTON_MLFLOW_RUN_ID", None)
 os.environ.pop("VTON_PROJECT_ROOT", None)
 
@@ -44,6 +47,19 @@ WORKSPACE_PATHS = (
     "params.yaml", "dvc.yaml", "dvc.lock", "data.dvc", ".dvc/config", ".dvcignore",
     "components", "flows", "mlflow", "configs",
 )
+
+
+@pytest.fixture(autouse=True)
+def _forget_mlflow_fluent_state():
+    """End runs a test left open and forget the cached active experiment (stale under another store)."""
+    yield
+    if "mlflow" in sys.modules:
+        import mlflow
+        from mlflow.tracking import fluent
+
+        while mlflow.active_run() is not None:
+            mlflow.end_run()
+        fluent._active_experiment_id = None
 
 
 @pytest.fixture
