@@ -37,6 +37,17 @@ class StageFailed(VtonError):
         self.transient = transient
 
 
+def is_transient_failure(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's retry_condition_fn signature
+    """Retry only failures that may pass on a second try (a network blip), not bad params, bad data or a failed gate."""
+    try:
+        state.result()
+    except StageFailed as exc:
+        return exc.transient
+    except Exception:  # noqa: BLE001 - unknown errors are worth one retry
+        return True
+    return False
+
+
 def stage_environment(extra: dict[str, str]) -> dict[str, str]:
     """The environment for a stage: this interpreter's bin dir on PATH (so `vton` resolves), plus `extra`."""
     env = dict(os.environ)

@@ -22,7 +22,7 @@ from components.stage.runner import (
 )
 from components.storage.dvc_remote import remote_from_env
 from components.tracking.mlflow_run import tracking_uri
-from flows.dvc_stage import StageFailed, StageResult
+from flows.dvc_stage import StageFailed, StageResult, is_transient_failure
 
 # `vton` exits 2 for user-fixable errors and 3 for failed gates; neither is worth a retry.
 _NOT_TRANSIENT = re.compile(r"exited with (2|3)\b")
@@ -79,18 +79,7 @@ def _dispatch(stage: str, root: Path, run_id: str, force: bool, deployment: str)
     return StageResult(stage, status, time.monotonic() - start, f"on {deployment} ({flow_run.name})")
 
 
-def _retry_if_transient(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's retry_condition_fn signature
-    """Retry only failures that may pass on a second try (a network blip), not bad data or a failed gate."""
-    try:
-        state.result()
-    except StageFailed as exc:
-        return exc.transient
-    except Exception:  # noqa: BLE001 - unknown errors are worth one retry
-        return True
-    return False
-
-
-@task(name="remote-stage", task_run_name="{stage}", retry_condition_fn=_retry_if_transient)
+@task(name="remote-stage", task_run_name="{stage}", retry_condition_fn=is_transient_failure)
 def remote_stage(
     stage: str, root: Path, run_id: str, force: bool, stage_deployments: dict[str, str] | None = None
 ) -> StageResult:

@@ -20,7 +20,7 @@ from components.config.params import load_params, set_active_profile
 from components.project import project_root
 from components.tracking.mlflow_run import RUN_ID_ENV, configure_mlflow, lineage_tags, tracking_uri
 from flows.artifacts import publish_stage_pictures
-from flows.dvc_stage import StageFailed, StageResult, run_dvc_stage
+from flows.dvc_stage import StageFailed, StageResult, is_transient_failure, run_dvc_stage
 from flows.remote_stage import remote_stage, uses_remote
 
 
@@ -75,17 +75,6 @@ class RetrainSummary:
         return "\n".join(lines)
 
 
-def _is_transient(task, task_run, state) -> bool:  # noqa: ANN001 - Prefect's retry_condition_fn signature
-    """Retry only failures that may pass on a second try (not bad params, bad data or a failed gate)."""
-    try:
-        state.result()
-    except StageFailed as exc:
-        return exc.transient
-    except Exception:  # noqa: BLE001 - unknown errors are worth one retry
-        return True
-    return False
-
-
 @task(name="prepare-data")
 def prepare_raw_data(root: Path, refresh: bool = False) -> str:
     """Make sure data/raw holds the data data.dvc names: pull it from the DVC remote, else materialise the sample.
@@ -127,7 +116,7 @@ def start_tracking_run(root: Path, profile: str, experiment: str, flow_run_id: s
         return run.info.run_id, exp_id
 
 
-@task(name="dvc-stage", task_run_name="{stage}", retry_condition_fn=_is_transient)
+@task(name="dvc-stage", task_run_name="{stage}", retry_condition_fn=is_transient_failure)
 def dvc_stage(stage: str, root: Path, run_id: str, force: bool, reports: Path) -> StageResult:
     """One DVC stage; the stage attaches to the retrain's MLflow run through the environment."""
     result = run_dvc_stage(stage, root, {RUN_ID_ENV: run_id, "MLFLOW_TRACKING_URI": tracking_uri(root)}, force)

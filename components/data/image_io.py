@@ -78,15 +78,20 @@ def decode_image_bytes(data: bytes, limits: DecodeLimits = DecodeLimits()) -> De
     return DecodedImage(rgb, sha256_bytes(data), mode, fmt, transposed)
 
 
-def decode_image_file(path: Path, limits: DecodeLimits = DecodeLimits()) -> DecodedImage:
-    """Decode the file at `path` (see decode_image_bytes); a missing or unreadable file is quarantined."""
+def read_image_file(path: Path, limits: DecodeLimits = DecodeLimits()) -> bytes:
+    """The bytes of the file at `path`, refused (Quarantine) when missing, unreadable or over the size limit."""
     try:
         size = path.stat().st_size
+        if size > limits.max_bytes:
+            raise Quarantine(f"file too large ({size / 2**20:.1f} MB > {limits.max_bytes / 2**20:.0f} MB)")
+        return path.read_bytes()
     except OSError as exc:
         raise Quarantine(f"file not found or unreadable: {exc.strerror}") from None
-    if size > limits.max_bytes:
-        raise Quarantine(f"file too large ({size / 2**20:.1f} MB > {limits.max_bytes / 2**20:.0f} MB)")
-    return decode_image_bytes(path.read_bytes(), limits)
+
+
+def decode_image_file(path: Path, limits: DecodeLimits = DecodeLimits()) -> DecodedImage:
+    """Decode the file at `path` (see decode_image_bytes); a missing or unreadable file is quarantined."""
+    return decode_image_bytes(read_image_file(path, limits), limits)
 
 
 def _orientation(img: Image.Image) -> int | None:

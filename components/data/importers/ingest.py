@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
-from components.data.image_io import DecodeLimits, decode_image_bytes, sha256_bytes
+from components.data.image_io import DecodeLimits, decode_image_bytes, read_image_file, sha256_bytes
 from components.data.importers.candidate import Candidate
 from components.data.importers.normalised_cache import NormalisedImage, NormalisedImageCache
 from components.data.params import ImportParams, ImportSource
@@ -72,14 +72,7 @@ def _normalise(item: Path | Image.Image | bytes | None, limits: DecodeLimits, ca
     """The checked, normalised image for `item`: from the cache when its bytes were seen before."""
     if item is None:
         raise Quarantine("missing image")
-    if isinstance(item, Path):
-        try:
-            size = item.stat().st_size
-        except OSError as exc:
-            raise Quarantine(f"file not found or unreadable: {exc.strerror}") from None
-        if size > limits.max_bytes:
-            raise Quarantine(f"file too large ({size / 2**20:.1f} MB > {limits.max_bytes / 2**20:.0f} MB)")
-    data = _raw_bytes(item) or b""
+    data = read_image_file(item, limits) if isinstance(item, Path) else _raw_bytes(item) or b""
     return cache.lookup(sha256_bytes(data)) or cache.store(decode_image_bytes(data, limits))
 
 
