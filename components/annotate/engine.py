@@ -2,9 +2,11 @@
 
 Samples are grouped by person image (one model pass serves every garment paired with that person) and
 cut into shards of about annotate.shard_size samples. With one worker the shards run in this process
-(no pool overhead); with more, a spawn pool builds the annotators once per worker. Every finished sample
-is recorded in the cache at once, so a killed run resumes from there. Per-sample failures quarantine
-that sample with the error; they never stop the run.
+(no pool overhead); with more, a spawn pool builds the annotators once per worker. Each process encodes
+and writes its files on a small thread pool (Pillow and zlib release the GIL), so writing one person's
+files overlaps the next person's inference. A sample is recorded in the cache only once all its files
+are on disk, so a killed run resumes from there and never trusts a half-written sample. Per-sample
+failures quarantine that sample with the error; they never stop the run.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ import json
 import os
 import traceback
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from components.annotate.annotators import annotator_class, backends_for, build_annotators
-from components.annotate.cache import AnnotateCache, digest
+from components.annotate.cache import AnnotateCache, FileDigests, digest
 from components.annotate.layout import LAYOUT_VERSION
 from components.annotate.params import AnnotateParams
 from components.annotate.sample import SampleTask, render_sample
@@ -64,12 +66,37 @@ def file_sha256(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def annotator_identities(settings: AnnotateParams) -> dict[str, str]:
-    """{role: name:version@weights} for the annotators these params select (no model is loaded)."""
+def annotator_identities(settings: AnnotateParams, digests: FileDigests | None = None) -> dict[str, str]:
+    """{role: name:version@weights} for the annotators these params select (no model is loaded).
+
+    With `digests`, an identity is remembered against its weights files' size and mtime, so unchanged
+    weights are not hashed again on every run."""
     from components.annotate.preflight import check_weights
 
     check_weights(settings)  # before any work: one error naming every missing weights file
-    return {role: annotator_class(role, backend).identity() for role, backend in backends_for(settings)}
+    out = {}
+    for role, backend in backends_for(settings):
+        cls = annotator_class(role, backend)
+        files = _weights_files(cls) if digests is not None else []
+        fact = f"identity:{cls.name}:{cls.version}"
+        known = {digests.get(f, fact) for f in files} if files else {None}
+        if len(known) == 1 and None not in known:
+            out[role] = known.pop()
+            continue
+        out[role] = cls.identity()
+        for f in files:
+            digests.put(f, fact, out[role])
+    return out
+
+
+def _weights_files(cls) -> list[Path]:
+    """The local files of an annotator's catalogued weights (all present: check_weights ran)."""
+    if not cls.weights:
+        return []
+    from components.models.store import Catalog, local_path
+
+    catalog = Catalog.load()
+    return [local_path(catalog.get(name)) for name in cls.weights]
 
 
 def person_key(person_sha: str, settings: AnnotateParams, identities: dict[str, str]) -> str:
@@ -130,6 +157,11 @@ def shards_of(tasks: list[SampleTask], shard_size: int) -> list[list[SampleTask]
 # ---- worker side -------------------------------------------------------------------------------------
 
 _WORKER: dict = {}
+# Threads per process that encode and write files: two keep up with MediaPipe at 768x1024, more
+# would only compete with inference for the same cores.
+WRITER_THREADS = 2
+# Persons whose files may be queued at once; past this the shard waits, so memory stays bounded.
+MAX_PENDING_PERSONS = 2
 
 
 def _init_worker(settings: AnnotateParams, cache_root: str, out_dir: str, versions: dict[str, str]) -> None:
@@ -137,7 +169,17 @@ def _init_worker(settings: AnnotateParams, cache_root: str, out_dir: str, versio
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     _WORKER.clear()
     _WORKER.update(settings=settings, cache=AnnotateCache(Path(cache_root)), out_dir=Path(out_dir),
-                   versions=versions, annotators=None)
+                   versions=versions, annotators=None,
+                   writer=ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="annotate-write"))
+
+
+def _close_worker() -> None:
+    """Release the models and the writer threads of this process (after its last shard)."""
+    for a in _WORKER.get("annotators") or []:
+        a.close()
+    if _WORKER.get("writer") is not None:
+        _WORKER["writer"].shutdown(wait=True)
+    _WORKER.clear()
 
 
 def _annotators() -> list:
@@ -150,6 +192,30 @@ def _quarantine_row(reason: str) -> dict:
     return {"status": "quarantined", "quarantine_reason": reason}
 
 
+@dataclass
+class _Pending:
+    """A rendered sample whose files are still being written."""
+
+    task: SampleTask
+    row: dict
+    files: list[str]
+    writes: list[Future]
+    model_calls: int
+
+
+def _finish(pending: _Pending, cache: AnnotateCache, out_dir: Path) -> SampleResult:
+    """Wait for a sample's writes, then record it in the cache (a failed write quarantines it, uncached)."""
+    try:
+        for w in pending.writes:
+            w.result()
+    except Exception as exc:  # noqa: BLE001 - a failed write must not stop the run; the sample is not cached
+        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        row = _quarantine_row(f"annotate error: {detail}")
+        return SampleResult(pending.task.sample_id, row, model_calls=pending.model_calls)
+    cache.save_record(pending.task.sample_key, pending.row, out_dir, pending.files)
+    return SampleResult(pending.task.sample_id, pending.row, model_calls=pending.model_calls)
+
+
 def run_shard(shard: list[SampleTask]) -> list[SampleResult]:
     """Annotate one shard in this process (models loaded once per process) and record each sample."""
     from PIL import Image, ImageOps
@@ -160,11 +226,15 @@ def run_shard(shard: list[SampleTask]) -> list[SampleResult]:
     settings: AnnotateParams = _WORKER["settings"]
     cache: AnnotateCache = _WORKER["cache"]
     out_dir: Path = _WORKER["out_dir"]
-    results = []
+    writer: ThreadPoolExecutor = _WORKER["writer"]
+    results: list[SampleResult] = []
+    queued: list[list[_Pending]] = []  # per person, oldest first
     by_person: dict[str, list[SampleTask]] = defaultdict(list)
     for t in shard:
         by_person[t.person_key].append(t)
     for pkey, tasks in by_person.items():
+        while len(queued) >= MAX_PENDING_PERSONS:
+            results.extend(_finish(p, cache, out_dir) for p in queued.pop(0))
         calls = 0
         maps = cache.load_maps(pkey)
         frame = box = None
@@ -184,6 +254,7 @@ def run_shard(shard: list[SampleTask]) -> list[SampleResult]:
                     frame, _, box = letterbox(img, settings.width, settings.height)
         except Exception as exc:  # noqa: BLE001 - an unreadable person file quarantines its samples
             maps = f"person image unreadable: {type(exc).__name__}: {exc}"
+        person_pending = []
         for i, task in enumerate(tasks):
             model_calls = calls if i == 0 else 0
             if isinstance(maps, str):
@@ -191,16 +262,24 @@ def run_shard(shard: list[SampleTask]) -> list[SampleResult]:
                 cache.save_record(task.sample_key, row, out_dir, [])
                 results.append(SampleResult(task.sample_id, row, model_calls=model_calls))
                 continue
+            writes: list[Future] = []
             try:
-                row, files = render_sample(task, frame, box, maps, settings, out_dir, _WORKER["versions"])
-                cache.save_record(task.sample_key, row, out_dir, files)
+                row, files = render_sample(task, frame, box, maps, settings, out_dir, _WORKER["versions"],
+                                           write=lambda fn, *args: writes.append(writer.submit(fn, *args)))
+                person_pending.append(_Pending(task, row, files, writes, model_calls))
             except Quarantine as q:
+                for w in writes:  # let queued files finish before the sample is recorded without them
+                    w.exception()
                 row = _quarantine_row(q.reason)
                 cache.save_record(task.sample_key, row, out_dir, [])
+                results.append(SampleResult(task.sample_id, row, model_calls=model_calls))
             except Exception as exc:  # noqa: BLE001 - a bug on one sample must not stop the run; not cached
                 detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
                 row = _quarantine_row(f"annotate error: {detail}")
-            results.append(SampleResult(task.sample_id, row, model_calls=model_calls))
+                results.append(SampleResult(task.sample_id, row, model_calls=model_calls))
+        queued.append(person_pending)
+    for person_pending in queued:
+        results.extend(_finish(p, cache, out_dir) for p in person_pending)
     return results
 
 
@@ -241,9 +320,7 @@ def run_engine(tasks: list[SampleTask], settings: AnnotateParams, out_dir: Path,
             for shard in shards:
                 collect(run_shard(shard))
         finally:
-            for a in _WORKER.get("annotators") or []:
-                a.close()
-            _WORKER.clear()
+            _close_worker()
     else:
         import multiprocessing
 

@@ -1,8 +1,8 @@
 """The VITON-HD directory layout the annotate stage writes (plus the DressCode-style extras), one place.
 
     <out>/manifest.parquet
-    <out>/<split>/image/<id>.png                 person, letterboxed to annotate.width x height
-    <out>/<split>/cloth/<id>.png                 garment, same frame
+    <out>/<split>/image/<id>.jpg                 person, letterboxed to annotate.width x height
+    <out>/<split>/cloth/<id>.jpg                 garment, same frame
     <out>/<split>/cloth-mask/<id>.png            0/255
     <out>/<split>/image-parse-v3/<id>.png        LIP ids, palette PNG (pose_geometry or SCHP)
     <out>/<split>/image-parse-atr/<id>.png       ATR ids (SCHP only)
@@ -11,11 +11,13 @@
     <out>/<split>/keypoints/<id>.json            DressCode COCO-18
     <out>/<split>/person-mask/<id>.png           0/255
     <out>/<split>/agnostic-mask/<id>_mask.png    0/255
-    <out>/<split>/agnostic-v3.2/<id>.png         person with the mask filled grey
+    <out>/<split>/agnostic-v3.2/<id>.jpg         person with the mask filled grey
     <out>/<split>/image-densepose/<id>.png       DensePose IUV (when a DensePose annotator ran)
     <out>/<split>_pairs.txt                      "<person file> <cloth file>" per ok sample
 
-PNG everywhere (lossless, byte-stable); `vton export` writes the exact file names other trainers expect.
+Colour photos (image, cloth, agnostic-v3.2) are JPEG at quality 95, as VITON-HD ships them (encoding is
+deterministic: the same pixels give the same bytes); label maps, masks and renders are PNG (lossless: pixel
+values are ids). `vton export` writes the exact file names other trainers expect.
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-LAYOUT_VERSION = "1"
+LAYOUT_VERSION = "2"  # 2: colour photos as JPEG
 
 # manifest column -> path template (relative to the dataset directory)
 PATHS: dict[str, str] = {
-    "person_path": "{split}/image/{id}.png",
-    "garment_path": "{split}/cloth/{id}.png",
+    "person_path": "{split}/image/{id}.jpg",
+    "garment_path": "{split}/cloth/{id}.jpg",
     "cloth_mask_path": "{split}/cloth-mask/{id}.png",
     "parse_path": "{split}/image-parse-v3/{id}.png",
     "parse_atr_path": "{split}/image-parse-atr/{id}.png",
@@ -39,7 +41,7 @@ PATHS: dict[str, str] = {
     "keypoints_coco18_path": "{split}/keypoints/{id}.json",
     "person_mask_path": "{split}/person-mask/{id}.png",
     "agnostic_mask_path": "{split}/agnostic-mask/{id}_mask.png",
-    "agnostic_path": "{split}/agnostic-v3.2/{id}.png",
+    "agnostic_path": "{split}/agnostic-v3.2/{id}.jpg",
     "densepose_path": "{split}/image-densepose/{id}.png",
     "densepose_iuv_path": "{split}/densepose-iuv/{id}.png",
 }
@@ -72,6 +74,20 @@ def save_png(array: np.ndarray, path: Path) -> None:
     Image.fromarray(array).save(path, format="PNG", optimize=False, compress_level=1)  # fast; still lossless
 
 
+def save_jpeg(array: np.ndarray, path: Path) -> None:
+    """Write an RGB array as JPEG quality 95 without chroma subsampling (the layout's colour photos)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(array).save(path, format="JPEG", quality=95, subsampling=0)
+
+
+def save_image(array: np.ndarray, path: Path) -> None:
+    """Write an RGB or L array in the format its file name says (.jpg/.jpeg: JPEG 95, else PNG)."""
+    if path.suffix.lower() in (".jpg", ".jpeg"):
+        save_jpeg(array, path)
+    else:
+        save_png(array, path)
+
+
 def save_mask(mask: np.ndarray, path: Path) -> None:
     """Write a bool mask as a 0/255 greyscale PNG."""
     save_png(np.where(mask, 255, 0).astype(np.uint8), path)
@@ -82,7 +98,7 @@ def save_labels(labels: np.ndarray, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     img = Image.fromarray(labels.astype(np.uint8), mode="P")
     img.putpalette(label_palette())
-    img.save(path, format="PNG", optimize=False, compress_level=6)
+    img.save(path, format="PNG", optimize=False, compress_level=1)
 
 
 def render_densepose(parts: np.ndarray) -> np.ndarray:

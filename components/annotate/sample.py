@@ -4,9 +4,11 @@ and image, measurements, and the VITON-HD files. No model runs here."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -40,11 +42,13 @@ def garment_frame(task: SampleTask, settings: AnnotateParams, frame: np.ndarray,
     if task.garment_file is None:
         if maps.parse_lip is None:
             raise Quarantine("no garment image and no parse to cut the worn garment from")
-        worn = np.isin(maps.parse_lip, GARMENT_LABELS[task.category])
+        garment_ids = np.zeros(256, bool)  # a lookup table: np.isin sorts the whole map
+        garment_ids[list(GARMENT_LABELS[task.category])] = True
+        worn = garment_ids[maps.parse_lip]
         if not worn.any():
             raise Quarantine(f"no {task.category} garment found on the person to cut out")
         cloth = np.full_like(frame, PAD_RGB)
-        cloth[worn] = frame[worn]
+        cv2.copyTo(frame, worn.view(np.uint8), cloth)  # ~100x faster than boolean-index assignment
         return cloth, worn
     try:
         with Image.open(task.garment_file) as img:
@@ -58,9 +62,19 @@ def garment_frame(task: SampleTask, settings: AnnotateParams, frame: np.ndarray,
     return cloth, mask
 
 
+def write_now(writer: Callable, *args) -> None:
+    """The default file writer of render_sample: call `writer(*args)` here and now."""
+    writer(*args)
+
+
 def render_sample(task: SampleTask, frame: np.ndarray, box: Letterbox, maps: BodyMaps, settings: AnnotateParams,
-                  out_dir: Path, versions: dict[str, str]) -> tuple[dict, list[str]]:
-    """Write one sample's layout files; return (manifest row updates, relative files written)."""
+                  out_dir: Path, versions: dict[str, str], write: Callable = write_now) -> tuple[dict, list[str]]:
+    """Write one sample's layout files; return (manifest row updates, relative files written).
+
+    Every file goes through `write(writer, data, path)`; the engine passes one that queues it on a thread
+    pool, so encoding overlaps the next image's inference (and must wait for those writes before it
+    records the sample as finished). The arrays handed over are never modified afterwards.
+    """
     cloth, cmask = garment_frame(task, settings, frame, maps)
     mask = agnostic_mask(task.category, maps, settings.mask, shape=frame.shape[:2], valid=box.region())
     kp = maps.keypoints_body25
@@ -71,24 +85,24 @@ def render_sample(task: SampleTask, frame: np.ndarray, box: Letterbox, maps: Bod
         files.append(rel[col])
         return out_dir / rel[col]
 
-    layout.save_png(frame, out("person_path"))
-    layout.save_png(cloth, out("garment_path"))
-    layout.save_mask(cmask, out("cloth_mask_path"))
-    write_json(openpose_json(kp), out("keypoints_path"))
-    write_json(dresscode_json(kp), out("keypoints_coco18_path"))
-    layout.save_png(render_skeleton(kp, frame.shape[1], frame.shape[0]), out("pose_render_path"))
-    layout.save_mask(maps.person_mask, out("person_mask_path"))
-    layout.save_mask(mask, out("agnostic_mask_path"))
-    layout.save_png(agnostic_image(frame, mask), out("agnostic_path"))
+    write(layout.save_image, frame, out("person_path"))
+    write(layout.save_image, cloth, out("garment_path"))
+    write(layout.save_mask, cmask, out("cloth_mask_path"))
+    write(write_json, openpose_json(kp), out("keypoints_path"))
+    write(write_json, dresscode_json(kp), out("keypoints_coco18_path"))
+    write(layout.save_png, render_skeleton(kp, frame.shape[1], frame.shape[0]), out("pose_render_path"))
+    write(layout.save_mask, maps.person_mask, out("person_mask_path"))
+    write(layout.save_mask, mask, out("agnostic_mask_path"))
+    write(layout.save_image, agnostic_image(frame, mask), out("agnostic_path"))
     parsing_source = settings.parsing if maps.parse_lip is not None else None
     if maps.parse_lip is not None:
         parse = relabel_for_category(maps.parse_lip, task.category) if parsing_source == "pose_geometry" else maps.parse_lip
-        layout.save_labels(parse, out("parse_path"))
+        write(layout.save_labels, parse, out("parse_path"))
     if maps.parse_atr is not None:
-        layout.save_labels(maps.parse_atr, out("parse_atr_path"))
+        write(layout.save_labels, maps.parse_atr, out("parse_atr_path"))
     if maps.densepose_parts is not None:
-        layout.save_png(layout.render_densepose(maps.densepose_parts), out("densepose_path"))
-        layout.save_png(layout.densepose_image(maps.densepose_parts, maps.densepose_uv), out("densepose_iuv_path"))
+        write(layout.save_png, layout.render_densepose(maps.densepose_parts), out("densepose_path"))
+        write(layout.save_png, layout.densepose_image(maps.densepose_parts, maps.densepose_uv), out("densepose_iuv_path"))
 
     body = body_measurements(kp, maps.person_mask)
     garment = garment_measurements(cmask)

@@ -12,10 +12,10 @@ from pathlib import Path
 import pandas as pd
 
 from components.annotate import layout
+from components.annotate.cache import FileDigests
 from components.annotate.engine import (
     EngineReport,
     annotator_identities,
-    file_sha256,
     person_key,
     render_code_digest,
     run_engine,
@@ -55,21 +55,33 @@ def annotate_folder(photos: Path, out_dir: Path, settings: AnnotateParams, cache
     from components.data.importers.ingest import split_for
     from components.errors import Quarantine
 
+    digests = FileDigests(cache_dir)
     rows = []
     for path in sorted(p for p in photos.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES):
         base = {"source": photos.name, "source_url": _relative(path, photos), "licence": licence}
-        for category in categories:
+        # A photo that decoded before and is unchanged (size, mtime) is not decoded again.
+        facts = digests.get(path, "decoded")
+        if facts is None:
             try:
                 decoded = decode_image_file(path, DecodeLimits())
-                sid = sample_id_for(decoded.sha256, "worn-garment", category)
-                rows.append({**base, "sample_id": sid, "person_path": _relative(path, out_dir), "garment_path": None,
-                             "category": category, "split": split_for(decoded.sha256, 0.2), "status": "ok",
-                             "person_sha256": decoded.sha256, "person_width": decoded.image.width,
-                             "person_height": decoded.image.height})
+                facts = {"sha256": decoded.sha256, "width": decoded.image.width, "height": decoded.image.height}
+                digests.put(path, "decoded", facts)
+                digests.put(path, "sha256", decoded.sha256)
             except Quarantine as q:
-                sid = "q" + sample_id_for(file_sha256(path), "worn-garment", category)[:15]
+                facts = {"quarantine": q.reason}
+        for category in categories:
+            if "quarantine" in facts:
+                sid = "q" + sample_id_for(digests.sha256(path), "worn-garment", category)[:15]
                 rows.append({**base, "sample_id": sid, "person_path": _relative(path, out_dir), "category": category,
-                             "split": "train", "status": "quarantined", "quarantine_reason": f"person image: {q.reason}"})
+                             "split": "train", "status": "quarantined",
+                             "quarantine_reason": f"person image: {facts['quarantine']}"})
+                continue
+            sid = sample_id_for(facts["sha256"], "worn-garment", category)
+            rows.append({**base, "sample_id": sid, "person_path": _relative(path, out_dir), "garment_path": None,
+                         "category": category, "split": split_for(facts["sha256"], 0.2), "status": "ok",
+                         "person_sha256": facts["sha256"], "person_width": facts["width"],
+                         "person_height": facts["height"]})
+    digests.save()
     df = pd.DataFrame(rows, columns=list(rows[0]) if rows else ["sample_id"])
     return _annotate_rows(df, out_dir, out_dir, settings, cache_dir, paths_relative_to=out_dir)
 
@@ -78,18 +90,24 @@ def _annotate_rows(df: pd.DataFrame, in_dir: Path, out_dir: Path, settings: Anno
                    paths_relative_to: Path | None = None) -> AnnotateResult:
     base = paths_relative_to or in_dir
     out_dir.mkdir(parents=True, exist_ok=True)
-    identities = annotator_identities(settings)
+    digests = FileDigests(cache_dir)  # inputs and weights are hashed once, not on every run
+    identities = annotator_identities(settings, digests)
     code = render_code_digest()
-    tasks, person_sha_cache = [], {}
-    for _, r in df[df["status"] == "ok"].iterrows():
-        pfile = (base / r["person_path"]).resolve()
-        gfile = (base / r["garment_path"]).resolve() if isinstance(r.get("garment_path"), str) else None
-        if pfile not in person_sha_cache:
-            person_sha_cache[pfile] = file_sha256(pfile) if pfile.is_file() else f"missing:{pfile}"
-        pkey = person_key(person_sha_cache[pfile], settings, identities)
-        gsha = (file_sha256(gfile) if gfile.is_file() else f"missing:{gfile}") if gfile else None
-        tasks.append(SampleTask(r["sample_id"], r["category"], r["split"], str(pfile), str(gfile) if gfile else None,
-                                pkey, sample_key(pkey, gsha, r["sample_id"], r["category"], r["split"], settings, code)))
+
+    def sha(path: Path) -> str:
+        return digests.sha256(path) if path.is_file() else f"missing:{path}"
+
+    tasks = []
+    ok = df[df["status"] == "ok"]
+    garments = ok["garment_path"] if "garment_path" in ok.columns else [None] * len(ok)
+    for sid, pp, gp, category, split in zip(ok["sample_id"], ok["person_path"], garments, ok["category"], ok["split"]):
+        pfile = (base / pp).resolve()
+        gfile = (base / gp).resolve() if isinstance(gp, str) else None
+        pkey = person_key(sha(pfile), settings, identities)
+        gsha = sha(gfile) if gfile else None
+        tasks.append(SampleTask(sid, category, split, str(pfile), str(gfile) if gfile else None,
+                                pkey, sample_key(pkey, gsha, sid, category, split, settings, code)))
+    digests.save()
     rows, report = run_engine(tasks, settings, out_dir, cache_dir, identities)
 
     out = df.copy()

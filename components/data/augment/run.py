@@ -58,7 +58,7 @@ def _write(sample: SampleArrays, row: dict, split: str, sid: str, out_dir: Path)
     """Write an augmented sample in the annotate layout; return its manifest path columns and statistics."""
     from components.annotate.keypoints import dresscode_json, openpose_json, render_skeleton, write_json
     from components.annotate.layout import (
-        densepose_image, path_for, render_densepose, save_labels, save_mask, save_png,
+        densepose_image, path_for, render_densepose, save_image, save_labels, save_mask, save_png,
     )
     from components.annotate.measure import body_measurements, garment_measurements, keypoint_stats, size_ratios
 
@@ -68,14 +68,15 @@ def _write(sample: SampleArrays, row: dict, split: str, sid: str, out_dir: Path)
         cols[column] = path_for(column, split, sid)
         return out_dir / cols[column]
 
-    save_png(sample.person, place("person_path"))
-    save_png(sample.garment, place("garment_path"))
+    # save_image: the format the layout's file name says (colour photos are JPEG, maps PNG).
+    save_image(sample.person, place("person_path"))
+    save_image(sample.garment, place("garment_path"))
     for column, name in MAP_COLUMNS.items():
         if name not in sample.maps:
             continue
         arr = sample.maps[name]
         if name in ("agnostic",):
-            save_png(arr, place(column))
+            save_image(arr, place(column))
         elif name == "densepose":
             iuv = densepose_image(arr, None) if arr.ndim == 2 else arr
             save_png(iuv, place(column))

@@ -16,7 +16,7 @@ from PIL import Image, ImageDraw
 
 from components.annotate.keypoints import dresscode_json, openpose_json, write_json
 from components.annotate.layout import (
-    densepose_image, path_for, render_densepose, save_labels, save_mask, save_png,
+    densepose_image, path_for, render_densepose, save_image, save_labels, save_mask, save_png,
 )
 from components.manifest.schema import write_manifest
 
@@ -81,9 +81,9 @@ def build_annotated(root: Path, n_train: int = 2) -> pd.DataFrame:
         row = {"sample_id": sid, "category": "upper_body", "split": split, "status": "ok", "source": "synthetic",
                "licence": "CC0", "n_people": 1.0}
         for col, writer, data in (
-            ("person_path", save_png, arr["image"]), ("garment_path", save_png, garment),
+            ("person_path", save_image, arr["image"]), ("garment_path", save_image, garment),
             ("cloth_mask_path", save_mask, cloth), ("person_mask_path", save_mask, arr["mask"]),
-            ("agnostic_mask_path", save_mask, arr["agnostic_mask"]), ("agnostic_path", save_png, arr["agnostic"]),
+            ("agnostic_mask_path", save_mask, arr["agnostic_mask"]), ("agnostic_path", save_image, arr["agnostic"]),
             ("parse_path", save_labels, arr["parse"]), ("densepose_iuv_path", save_png, arr["densepose"]),
             ("densepose_path", save_png, render_densepose(arr["densepose"][..., 0])),
         ):
