@@ -68,7 +68,7 @@ class Catalog:
     def load(cls, path: Path | None = None) -> "Catalog":
         """Read and check a catalog file (default: the committed one)."""
         path = Path(path or os.environ.get("VTON_MODEL_CATALOG") or CATALOG_PATH)
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = _parsed_yaml(path)
         entries = []
         for i, row in enumerate(raw.get("models") or []):
             try:
@@ -90,6 +90,21 @@ class Catalog:
             return self.entries[name]
         except KeyError:
             raise ConfigError(f"model {name!r} is not in {self.path}", hint=f"known: {sorted(self.entries)}") from None
+
+
+_PARSED: dict[tuple[str, int, int], dict] = {}
+
+
+def _parsed_yaml(path: Path) -> dict:
+    """The YAML document at `path`, parsed once per process while its size and mtime stay the same."""
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _PARSED:
+        # libyaml's loader when present: the pure-Python one takes ~0.1 s for the catalog, and every
+        # annotator identity and weights check loads it.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        _PARSED[key] = yaml.load(path.read_text(), Loader=loader) or {}  # noqa: S506 - a safe loader
+    return _PARSED[key]
 
 
 def cache_root() -> Path:
