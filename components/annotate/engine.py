@@ -325,7 +325,13 @@ def run_engine(tasks: list[SampleTask], settings: AnnotateParams, out_dir: Path,
         import multiprocessing
 
         workers = min(settings.workers, len(shards))
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+        # forkserver: one server process imports mediapipe and the engine once; each worker is then a cheap
+        # fork of it instead of a fresh interpreter importing everything (spawn). Fork from this process
+        # would copy whatever threads and state the caller holds.
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["components.annotate.engine", "components.annotate.person",
+                                    "mediapipe.python.solutions.pose", "mediapipe.python.solutions.selfie_segmentation"])
+        with ProcessPoolExecutor(workers, mp_context=ctx,
                                  initializer=_init_worker, initargs=init_args) as pool:
             for results in pool.map(run_shard, shards):
                 collect(results)
