@@ -60,6 +60,7 @@ def _forget_mlflow_fluent_state():
         while mlflow.active_run() is not None:
             mlflow.end_run()
         fluent._active_experiment_id = None
+    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)  # mlflow.set_experiment exports it; stale under another store
 
 
 @pytest.fixture

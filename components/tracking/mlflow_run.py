@@ -34,7 +34,7 @@ def artifact_root(root: Path | None = None) -> str:
 
 
 def configure_mlflow(experiment: str, root: Path | None = None) -> str:
-    """Point mlflow at the configured store and make sure `experiment` exists; return its id."""
+    """Point mlflow at the configured store, make sure `experiment` exists and make it active; return its id."""
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri(root))
@@ -44,11 +44,13 @@ def configure_mlflow(experiment: str, root: Path | None = None) -> str:
         # A server with --serve-artifacts picks its own artifact root; only set one for local stores.
         location = None if os.environ.get("MLFLOW_TRACKING_URI", "").startswith("http") else artifact_root(root)
         try:
-            return client.create_experiment(experiment, artifact_location=location)
+            client.create_experiment(experiment, artifact_location=location)
         except Exception:  # another process created it first
-            exp = client.get_experiment_by_name(experiment)
-            if exp is None:
-                raise
+            pass
+        exp = client.get_experiment_by_name(experiment)
+        if exp is None:
+            raise RuntimeError(f"MLflow experiment {experiment!r} could not be created at {tracking_uri(root)}")
+    # Also exports MLFLOW_EXPERIMENT_ID, so the stages this process starts log to the same experiment.
     mlflow.set_experiment(experiment_id=exp.experiment_id)
     return exp.experiment_id
 
