@@ -109,7 +109,7 @@ def person_key(person_sha: str, settings: AnnotateParams, identities: dict[str, 
     placement = {"device", "batch_size"}
     if settings.parsing == "schp_lip+schp_atr":
         rules["schp"] = settings.schp.model_dump(exclude=placement)
-    if settings.densepose == "densepose_r50":
+    if settings.densepose != "none":
         rules["densepose"] = settings.densepose_model.model_dump(exclude=placement)
     if settings.pose == "openpose":
         rules["openpose"] = settings.openpose.model_dump(exclude=placement)

@@ -71,14 +71,16 @@ class SchpParams(Section):
 
 
 class DensePoseParams(Section):
-    """DensePose R50-FPN s1x (backend densepose_r50; weights densepose_r50_fpn_s1x from the model store)."""
+    """DensePose R50-FPN s1x (backend densepose_r50: the .pkl in PyTorch; densepose_r50_onnx: its ONNX export in
+    onnxruntime). Weights densepose_r50_fpn_s1x, or densepose_r50_fpn_s1x_onnx.* from the model store."""
 
     min_score: float = Field(default=0.8, ge=0, le=1)  # person score CatVTON keeps
     min_size: int = Field(default=800, gt=0)  # detectron2 test resize (short side / long-side cap)
     max_size: int = Field(default=1333, gt=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    half: bool = False  # the detector's box regression is sensitive; float16 only when asked
+    half: bool = False  # the detector's box regression is sensitive; float16 only when asked (PyTorch runtime)
     batch_size: int = Field(default=8, gt=0)
+    onnx_threads: int = Field(default=0, ge=0)  # onnxruntime intra-op threads; 0 = its default (all cores)
 
 
 class OpenPoseParams(Section):
@@ -95,7 +97,7 @@ class AnnotateParams(Section):
 
     pose: Literal["mediapipe", "openpose"] = "mediapipe"
     parsing: Literal["pose_geometry", "schp_lip+schp_atr"] = "pose_geometry"
-    densepose: Literal["none", "densepose_r50"] = "none"
+    densepose: Literal["none", "densepose_r50", "densepose_r50_onnx"] = "none"
     width: int = Field(default=384, gt=0)
     height: int = Field(default=512, gt=0)
     workers: int = Field(default=1, ge=1)

@@ -19,7 +19,9 @@ def missing_weights(settings) -> list[str]:
                 continue  # shipped inside an installed package; the annotator checks its bytes itself
             path = local_path(entry)
             if not path.is_file():
-                lines.append(f"{entry.filename} ({name}, for annotate.{role}={backend}): expected at {path}, source {entry.source}")
+                origin = (f"made by `vton models export-onnx {entry.exported_from}`" if entry.exported_from
+                          else f"source {entry.source}")
+                lines.append(f"{entry.filename} ({name}, for annotate.{role}={backend}): expected at {path}, {origin}")
     return lines
 
 

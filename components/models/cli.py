@@ -63,6 +63,27 @@ def verify_command(
         raise MissingWeightsError(f"not in the model store: {missing}", hint="run `vton models pull " + " ".join(missing) + "`")
 
 
+# Catalog names that can be converted into other runtimes' formats: name -> "module:function" writing the exports.
+EXPORTERS = {"densepose_r50_fpn_s1x": "components.annotate.networks.densepose_onnx:export_to_store"}
+
+
+@models_app.command("export-onnx")
+def export_onnx_command(
+    name: str = typer.Argument(..., help=f"The model to convert (one of: {', '.join(EXPORTERS)})."),
+) -> None:
+    """Convert a model in the store to ONNX graphs for onnxruntime, recorded in the store with their checksums."""
+    import importlib
+
+    from components.errors import ConfigError
+
+    if name not in EXPORTERS:
+        raise ConfigError(f"no ONNX exporter for {name!r}", hint=f"exportable: {', '.join(EXPORTERS)}")
+    module, func = EXPORTERS[name].split(":")
+    typer.echo(f"{name}: exporting to ONNX (about half a minute on CPU)")
+    for exported, path in getattr(importlib.import_module(module), func)().items():
+        typer.echo(f"{exported}: {path}")
+
+
 def register(app: typer.Typer) -> None:
     """Add `vton models` to the main CLI."""
     app.add_typer(models_app, name="models")

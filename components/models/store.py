@@ -40,6 +40,7 @@ class ModelEntry:
     size: int | None
     licence: str
     used_by: tuple[str, ...]
+    exported_from: str | None = None  # a catalog name this file is converted from (`vton models export-onnx`)
 
     @property
     def scheme(self) -> str:
@@ -75,7 +76,7 @@ class Catalog:
                 entry = ModelEntry(
                     name=str(row["name"]), version=str(row["version"]), source=str(row["source"]),
                     sha256=str(row["sha256"]).lower(), size=row.get("size"), licence=str(row["licence"]),
-                    used_by=tuple(row.get("used_by") or ()),
+                    used_by=tuple(row.get("used_by") or ()), exported_from=row.get("exported_from"),
                 )
             except KeyError as exc:
                 raise ConfigError(f"{path}: model #{i + 1} lacks {exc.args[0]!r}") from None
@@ -171,7 +172,7 @@ def verify_file(entry: ModelEntry, path: Path, force: bool = False) -> str:
             hint=f"delete it and run `vton models pull {entry.name}`, or fix the catalog if upstream changed",
         )
     if entry.scheme != "package":
-        stamp.write_text(json.dumps({"sha256": actual, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}))
+        _write_stamp(path, actual)
     return actual
 
 
@@ -179,6 +180,12 @@ def how_to_place(entry: ModelEntry) -> str:
     """The manual-placement instructions for `entry`."""
     target = local_path(entry)
     sha = entry.sha256 if entry.sha_known else "not yet recorded in the catalog"
+    if entry.exported_from:
+        return (
+            f"run `vton models export-onnx {entry.exported_from}` (converts the verified {entry.exported_from} "
+            f"weights into {target.parent}), or `vton models pull {entry.name}` where your team uploaded an export "
+            f"to {entry.source}; set {CACHE_ENV} to use another cache folder"
+        )
     return (
         f"run `vton models pull {entry.name}` where {entry.source} is reachable, or download it by hand and "
         f"copy it to {target} (sha256 {sha}); set {CACHE_ENV} to use another cache folder"
@@ -242,9 +249,31 @@ def pull_model(entry: ModelEntry) -> Path:
         partial.unlink(missing_ok=True)
         raise ChecksumMismatch(f"{entry.name}: downloaded {partial.stat().st_size} bytes, the catalog expects {entry.size}")
     partial.replace(target)
-    stat = target.stat()
-    _stamp_path(target).write_text(json.dumps({"sha256": actual, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}))
+    _write_stamp(target, actual)
     return target
+
+
+def _write_stamp(path: Path, sha: str) -> None:
+    stat = path.stat()
+    _stamp_path(path).write_text(json.dumps({"sha256": sha, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}))
+
+
+def record_local_file(entry: ModelEntry, path: Path) -> str:
+    """Adopt a file this machine produced (an export) as `entry`'s cached copy; returns its sha256.
+
+    The catalog's sha256 must match when it is known; otherwise the checksum is recorded beside the file
+    (trust on first use), exactly as a first pull does.
+    """
+    actual = sha256_file(path)
+    if entry.sha_known and actual != entry.sha256:
+        raise ChecksumMismatch(f"{entry.name}: {path} has sha256 {actual}, the catalog expects {entry.sha256}",
+                               hint="exports differ between torch versions; update the catalog or export with the pinned torch")
+    target = local_path(entry)
+    if path != target:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.replace(target)
+    _write_stamp(target, actual)
+    return actual
 
 
 def status(entry: ModelEntry) -> str:

@@ -19,6 +19,7 @@ REGISTRY: dict[tuple[str, str], str] = {
     ("pose", "openpose"): "components.annotate.annotators.openpose:OpenPoseBody",
     ("parsing", "schp_lip+schp_atr"): "components.annotate.annotators.schp:SchpParsing",
     ("densepose", "densepose_r50"): "components.annotate.annotators.densepose:DensePoseR50",
+    ("densepose", "densepose_r50_onnx"): "components.annotate.annotators.densepose:DensePoseR50Onnx",
 }
 
 

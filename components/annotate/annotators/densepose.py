@@ -1,4 +1,5 @@
-"""DensePose R50-FPN s1x: part-index (I) and U/V maps of the best-scoring person, from the official .pkl."""
+"""DensePose R50-FPN s1x: part-index (I) and U/V maps of the best-scoring person, from the official .pkl
+(PyTorch) or from its ONNX export (onnxruntime)."""
 
 from __future__ import annotations
 
@@ -21,13 +22,16 @@ class DensePoseR50(Annotator):
 
     def __init__(self, settings=None) -> None:
         super().__init__(settings)
-        from components.annotate.networks.densepose import load_densepose
-        from components.models.store import ensure_weights
-
         self.params: DensePoseParams = settings.densepose_model if settings is not None else DensePoseParams()
         self.device = resolve_device(self.params.device)
         self.dtype = resolve_dtype(self.device, self.params.half)
-        self.model = load_densepose(ensure_weights("densepose_r50_fpn_s1x"), self.device).to(dtype=self.dtype)
+        self.model = self._load()
+
+    def _load(self):
+        from components.annotate.networks.densepose import load_densepose
+        from components.models.store import ensure_weights
+
+        return load_densepose(ensure_weights("densepose_r50_fpn_s1x"), self.device).to(dtype=self.dtype)
 
     def annotate(self, image: np.ndarray, prior: BodyMaps) -> BodyMaps:
         """DensePose maps for one image; Quarantine when nobody scores min_score."""
@@ -45,3 +49,20 @@ class DensePoseR50(Annotator):
                     raise Quarantine(f"no person: DensePose found nobody with score >= {p.min_score}")
                 out.append(BodyMaps(densepose_parts=r.parts, densepose_uv=r.uv))
         return out
+
+
+class DensePoseR50Onnx(DensePoseR50):
+    """The same DensePose through onnxruntime, from the graphs `vton models export-onnx densepose_r50_fpn_s1x` writes."""
+
+    name = "densepose_r50_fpn_s1x_onnx"
+    weights = ("densepose_r50_fpn_s1x_onnx.trunk", "densepose_r50_fpn_s1x_onnx.box_head",
+               "densepose_r50_fpn_s1x_onnx.chart_head")
+
+    def _load(self):
+        from components.annotate.networks.densepose_onnx import catalog_names, load_densepose_onnx
+        from components.models.store import ensure_weights
+
+        paths = {part: ensure_weights(name) for part, name in catalog_names().items()}
+        model = load_densepose_onnx(paths, self.params.device, self.params.onnx_threads)
+        self.dtype = model.dtype  # the exported graphs are float32 whatever `half` says
+        return model

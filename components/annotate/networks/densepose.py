@@ -289,8 +289,22 @@ class DetectorConfig:
     size_divisibility: int = 32
 
 
+@dataclass
+class TrunkOutputs:
+    """What the fully convolutional part computes once per batch: FPN levels P2-P6 and the RPN's raw outputs."""
+
+    features: list[torch.Tensor]
+    rpn_logits: list[torch.Tensor]
+    rpn_deltas: list[torch.Tensor]
+    chart_base: torch.Tensor | None = None  # the DensePose decoder's output when a runtime computes it eagerly
+
+
 class DensePoseRCNN(nn.Module):
-    """Person detector + DensePose chart head; `forward` takes a normalised-on-the-fly BGR 0-255 batch."""
+    """Person detector + DensePose chart head; `forward` takes a normalised-on-the-fly BGR 0-255 batch.
+
+    The network parts (`trunk`, `box_outputs`, `chart_features`, `chart_outputs`) are what an ONNX export
+    holds; the box logic between them (anchors, NMS, ROIAlign) is `detect_and_chart`, shared by both runtimes.
+    """
 
     def __init__(self, decoder: bool = True, config: DetectorConfig = DetectorConfig()):
         super().__init__()
@@ -306,109 +320,158 @@ class DensePoseRCNN(nn.Module):
         self.register_buffer("pixel_mean", torch.tensor(PIXEL_MEAN_BGR).view(3, 1, 1), persistent=False)
         self.register_buffer("pixel_std", torch.tensor(PIXEL_STD_BGR).view(3, 1, 1), persistent=False)
 
-    # -- detection ------------------------------------------------------------------------------------
-    def _anchors(self, feats: list[torch.Tensor]) -> list[torch.Tensor]:
-        out = []
-        for f, size, stride in zip(feats, self.config.anchor_sizes, self.config.strides):
-            cell = []
-            for r in self.config.aspect_ratios:
-                w = math.sqrt(size * size / r)
-                h = r * w
-                cell.append([-w / 2, -h / 2, w / 2, h / 2])
-            cell_t = torch.tensor(cell, device=f.device, dtype=torch.float32)
-            hh, ww = f.shape[-2:]
-            ys, xs = torch.meshgrid(torch.arange(hh, device=f.device) * stride,
-                                    torch.arange(ww, device=f.device) * stride, indexing="ij")
-            shifts = torch.stack([xs, ys, xs, ys], dim=-1).reshape(-1, 1, 4).float()
-            out.append((shifts + cell_t.view(1, -1, 4)).reshape(-1, 4))
-        return out
+    @property
+    def device(self) -> torch.device:
+        """Where the weights live."""
+        return self.pixel_mean.device
 
-    @staticmethod
-    def _decode(deltas: torch.Tensor, boxes: torch.Tensor, weights: tuple[float, ...]) -> torch.Tensor:
-        wx, wy, ww, wh = weights
-        widths, heights = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
-        cx, cy = boxes[:, 0] + 0.5 * widths, boxes[:, 1] + 0.5 * heights
-        clamp = math.log(1000.0 / 16)
-        dx, dy = deltas[:, 0] / wx, deltas[:, 1] / wy
-        dw, dh = (deltas[:, 2] / ww).clamp(max=clamp), (deltas[:, 3] / wh).clamp(max=clamp)
-        pcx, pcy = dx * widths + cx, dy * heights + cy
-        pw, ph = torch.exp(dw) * widths, torch.exp(dh) * heights
-        return torch.stack([pcx - 0.5 * pw, pcy - 0.5 * ph, pcx + 0.5 * pw, pcy + 0.5 * ph], dim=1)
+    @property
+    def dtype(self) -> torch.dtype:
+        """The weights' precision (float16 after `.half()` on GPU)."""
+        return next(self.parameters()).dtype
 
-    def _proposals(self, feats, image_hw) -> list[torch.Tensor]:
-        cfg = self.config
+    def trunk(self, images: torch.Tensor) -> TrunkOutputs:
+        """Normalise a padded BGR 0-255 batch and run ResNet-50, FPN and the RPN head."""
+        x = (images - self.pixel_mean.to(images.dtype)) / self.pixel_std.to(images.dtype)
+        feats = self.fpn(self.resnet(x))
         logits, deltas = self.rpn(feats)
-        anchors = self._anchors(feats)
-        n = feats[0].shape[0]
-        result = []
-        for i in range(n):
-            boxes_l, scores_l, level_l = [], [], []
-            for lvl, (lg, dl, an) in enumerate(zip(logits, deltas, anchors)):
-                a = lg.shape[1]
-                score = lg[i].permute(1, 2, 0).reshape(-1)  # (H*W*A), location-major like the anchors
-                delta = dl[i].view(a, 4, *dl.shape[-2:]).permute(2, 3, 0, 1).reshape(-1, 4)
-                k = min(cfg.pre_nms_topk, score.numel())
-                top_s, idx = score.float().topk(k)
-                boxes_l.append(self._decode(delta[idx].float(), an[idx], (1.0, 1.0, 1.0, 1.0)))
-                scores_l.append(top_s)
-                level_l.append(torch.full((k,), lvl, device=score.device))
-            boxes, scores, levels = torch.cat(boxes_l), torch.cat(scores_l), torch.cat(level_l)
-            boxes = _clip(boxes, image_hw[i])
-            keep = ((boxes[:, 2] - boxes[:, 0]) > 0) & ((boxes[:, 3] - boxes[:, 1]) > 0) & torch.isfinite(boxes).all(1)
-            boxes, scores, levels = boxes[keep], scores[keep], levels[keep]
-            keep = batched_nms(boxes, scores, levels, cfg.rpn_nms)[: cfg.post_nms_topk]
-            result.append(boxes[keep])
-        return result
+        return TrunkOutputs(feats, logits, deltas)
 
-    def _pool_multilevel(self, feats: list[torch.Tensor], boxes: list[torch.Tensor], size: int) -> torch.Tensor:
-        rois = _rois(boxes)
-        area = ((rois[:, 3] - rois[:, 1]) * (rois[:, 4] - rois[:, 2])).clamp(min=0)
-        levels = torch.floor(4 + torch.log2(torch.sqrt(area) / 224 + 1e-8)).clamp(2, 5).long() - 2
-        out = feats[0].new_zeros((len(rois), feats[0].shape[1], size, size))
-        for lvl in range(4):
-            idx = (levels == lvl).nonzero(as_tuple=True)[0]
-            if len(idx):
-                out[idx] = roi_align(feats[lvl], rois[idx].to(feats[lvl].dtype), size, 1.0 / 2 ** (lvl + 2), 2, aligned=False)
-        return out
+    def box_outputs(self, pooled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Class logits and box deltas for ROI features pooled to 7x7."""
+        return self.box_predictor(self.box_head(pooled))
 
-    def _detect(self, feats, proposals, image_hw) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        cfg = self.config
-        pooled = self._pool_multilevel(feats[:4], proposals, 7)
-        logits, deltas = self.box_predictor(self.box_head(pooled))
-        probs = F.softmax(logits.float(), dim=-1)[:, 0]  # column 0 = person, last = background
-        out, start = [], 0
-        for i, props in enumerate(proposals):
-            end = start + len(props)
-            boxes = _clip(self._decode(deltas[start:end].float(), props, cfg.box_weights), image_hw[i])
-            scores = probs[start:end]
-            keep = scores > cfg.score_threshold
-            boxes, scores = boxes[keep], scores[keep]
-            keep = batched_nms(boxes, scores, torch.zeros_like(scores, dtype=torch.long), cfg.box_nms)[: cfg.max_detections]
-            out.append((boxes[keep], scores[keep]))
-            start = end
-        return out
+    def chart_features(self, trunk: TrunkOutputs) -> torch.Tensor | None:
+        """The decoder's stride-4 map the DensePose ROIs are pooled from; None for decoder-less checkpoints."""
+        if trunk.chart_base is not None:
+            return trunk.chart_base
+        return self.dp_decoder(trunk.features[:4]) if self.dp_decoder is not None else None
 
-    def densepose_outputs(self, feats: list[torch.Tensor], boxes: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
-        """Chart outputs (coarse, fine, U, V), each (R, C, 112, 112), for the given boxes."""
-        if self.dp_decoder is not None:
-            base = self.dp_decoder(feats[:4])
-            pooled = roi_align(base, _rois(boxes).to(base.dtype), 28, 0.25, 2, aligned=False)
-        else:  # without the decoder detectron2 pools each box from its own pyramid level
-            pooled = self._pool_multilevel(feats[:4], boxes, 28)
+    def chart_outputs(self, pooled: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Chart outputs (coarse, fine, U, V), each (R, C, 112, 112), for ROI features pooled to 28x28."""
         return self.dp_predictor(self.dp_head(pooled))
 
     def forward(self, images: torch.Tensor, image_hw: list[tuple[int, int]], min_score: float = 0.8):
-        """For a padded BGR 0-255 batch (image_hw = each image's valid size): per image all detections
-        (boxes, scores) and, for the best person scoring >= min_score (or None), the chart outputs.
-        """
-        x = (images - self.pixel_mean.to(images.dtype)) / self.pixel_std.to(images.dtype)
-        feats = self.fpn(self.resnet(x))
-        proposals = self._proposals(feats, image_hw)
-        detections = self._detect(feats, proposals, image_hw)
-        # Only the best person per image gets the (expensive) DensePose head: the pipeline keeps one person.
-        best = [b[:1] if len(s) and float(s[0]) >= min_score else b[:0] for b, s in detections]
-        charts = self.densepose_outputs(feats, [b.to(feats[0].dtype) for b in best]) if sum(map(len, best)) else None
-        return detections, best, charts
+        """See `detect_and_chart`."""
+        return detect_and_chart(self, images, image_hw, min_score)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Box logic between the network parts (detectron2's RPN, Fast R-CNN and ROI pooling at inference), written once for
+# any `nets` with config, trunk, box_outputs, chart_features and chart_outputs: the PyTorch model or the ONNX runtime.
+
+
+def anchors_for(feats: list[torch.Tensor], config: DetectorConfig) -> list[torch.Tensor]:
+    """Per level, the (H*W*A, 4) anchor boxes in location-major order, as detectron2's DefaultAnchorGenerator."""
+    out = []
+    for f, size, stride in zip(feats, config.anchor_sizes, config.strides):
+        cell = []
+        for r in config.aspect_ratios:
+            w = math.sqrt(size * size / r)
+            h = r * w
+            cell.append([-w / 2, -h / 2, w / 2, h / 2])
+        cell_t = torch.tensor(cell, device=f.device, dtype=torch.float32)
+        hh, ww = f.shape[-2:]
+        ys, xs = torch.meshgrid(torch.arange(hh, device=f.device) * stride,
+                                torch.arange(ww, device=f.device) * stride, indexing="ij")
+        shifts = torch.stack([xs, ys, xs, ys], dim=-1).reshape(-1, 1, 4).float()
+        out.append((shifts + cell_t.view(1, -1, 4)).reshape(-1, 4))
+    return out
+
+
+def decode_boxes(deltas: torch.Tensor, boxes: torch.Tensor, weights: tuple[float, ...]) -> torch.Tensor:
+    """detectron2's Box2BoxTransform.apply_deltas (dx, dy, dw, dh; scale clamped at log(1000/16))."""
+    wx, wy, ww, wh = weights
+    widths, heights = boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1]
+    cx, cy = boxes[:, 0] + 0.5 * widths, boxes[:, 1] + 0.5 * heights
+    clamp = math.log(1000.0 / 16)
+    dx, dy = deltas[:, 0] / wx, deltas[:, 1] / wy
+    dw, dh = (deltas[:, 2] / ww).clamp(max=clamp), (deltas[:, 3] / wh).clamp(max=clamp)
+    pcx, pcy = dx * widths + cx, dy * heights + cy
+    pw, ph = torch.exp(dw) * widths, torch.exp(dh) * heights
+    return torch.stack([pcx - 0.5 * pw, pcy - 0.5 * ph, pcx + 0.5 * pw, pcy + 0.5 * ph], dim=1)
+
+
+def rpn_proposals(trunk: TrunkOutputs, image_hw: list[tuple[int, int]], config: DetectorConfig) -> list[torch.Tensor]:
+    """Per image, the RPN's proposals: top-k per level, decoded, clipped, NMS across levels (level-aware)."""
+    feats, logits, deltas = trunk.features, trunk.rpn_logits, trunk.rpn_deltas
+    anchors = anchors_for(feats, config)
+    result = []
+    for i in range(feats[0].shape[0]):
+        boxes_l, scores_l, level_l = [], [], []
+        for lvl, (lg, dl, an) in enumerate(zip(logits, deltas, anchors)):
+            a = lg.shape[1]
+            score = lg[i].permute(1, 2, 0).reshape(-1)  # (H*W*A), location-major like the anchors
+            delta = dl[i].view(a, 4, *dl.shape[-2:]).permute(2, 3, 0, 1).reshape(-1, 4)
+            k = min(config.pre_nms_topk, score.numel())
+            top_s, idx = score.float().topk(k)
+            boxes_l.append(decode_boxes(delta[idx].float(), an[idx], (1.0, 1.0, 1.0, 1.0)))
+            scores_l.append(top_s)
+            level_l.append(torch.full((k,), lvl, device=score.device))
+        boxes, scores, levels = torch.cat(boxes_l), torch.cat(scores_l), torch.cat(level_l)
+        boxes = _clip(boxes, image_hw[i])
+        keep = ((boxes[:, 2] - boxes[:, 0]) > 0) & ((boxes[:, 3] - boxes[:, 1]) > 0) & torch.isfinite(boxes).all(1)
+        boxes, scores, levels = boxes[keep], scores[keep], levels[keep]
+        keep = batched_nms(boxes, scores, levels, config.rpn_nms)[: config.post_nms_topk]
+        result.append(boxes[keep])
+    return result
+
+
+def pool_multilevel(feats: list[torch.Tensor], boxes: list[torch.Tensor], size: int) -> torch.Tensor:
+    """ROIAlign each box from its FPN level (P2-P5, chosen by box size as detectron2's ROIPooler does)."""
+    rois = _rois(boxes)
+    area = ((rois[:, 3] - rois[:, 1]) * (rois[:, 4] - rois[:, 2])).clamp(min=0)
+    levels = torch.floor(4 + torch.log2(torch.sqrt(area) / 224 + 1e-8)).clamp(2, 5).long() - 2
+    out = feats[0].new_zeros((len(rois), feats[0].shape[1], size, size))
+    for lvl in range(4):
+        idx = (levels == lvl).nonzero(as_tuple=True)[0]
+        if len(idx):
+            out[idx] = roi_align(feats[lvl], rois[idx].to(feats[lvl].dtype), size, 1.0 / 2 ** (lvl + 2), 2, aligned=False)
+    return out
+
+
+def detect_people(nets, trunk: TrunkOutputs, proposals: list[torch.Tensor], image_hw: list[tuple[int, int]]
+                  ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Per image, the person detections (boxes, scores) after the box head, score cut-off and NMS."""
+    cfg = nets.config
+    pooled = pool_multilevel(trunk.features[:4], proposals, 7)
+    logits, deltas = nets.box_outputs(pooled)
+    probs = F.softmax(logits.float(), dim=-1)[:, 0]  # column 0 = person, last = background
+    out, start = [], 0
+    for i, props in enumerate(proposals):
+        end = start + len(props)
+        boxes = _clip(decode_boxes(deltas[start:end].float(), props, cfg.box_weights), image_hw[i])
+        scores = probs[start:end]
+        keep = scores > cfg.score_threshold
+        boxes, scores = boxes[keep], scores[keep]
+        keep = batched_nms(boxes, scores, torch.zeros_like(scores, dtype=torch.long), cfg.box_nms)[: cfg.max_detections]
+        out.append((boxes[keep], scores[keep]))
+        start = end
+    return out
+
+
+def densepose_charts(nets, trunk: TrunkOutputs, boxes: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
+    """Chart outputs (coarse, fine, U, V), each (R, C, 112, 112), for the given boxes."""
+    base = nets.chart_features(trunk)
+    if base is not None:
+        pooled = roi_align(base, _rois(boxes).to(base.dtype), 28, 0.25, 2, aligned=False)
+    else:  # without the decoder detectron2 pools each box from its own pyramid level
+        pooled = pool_multilevel(trunk.features[:4], boxes, 28)
+    return nets.chart_outputs(pooled)
+
+
+def detect_and_chart(nets, images: torch.Tensor, image_hw: list[tuple[int, int]], min_score: float = 0.8):
+    """For a padded BGR 0-255 batch (image_hw = each image's valid size): per image all detections
+    (boxes, scores) and, for the best person scoring >= min_score (or None), the chart outputs.
+    """
+    trunk = nets.trunk(images)
+    proposals = rpn_proposals(trunk, image_hw, nets.config)
+    detections = detect_people(nets, trunk, proposals, image_hw)
+    # Only the best person per image gets the (expensive) DensePose head: the pipeline keeps one person.
+    best = [b[:1] if len(s) and float(s[0]) >= min_score else b[:0] for b, s in detections]
+    dtype = trunk.features[0].dtype
+    charts = densepose_charts(nets, trunk, [b.to(dtype) for b in best]) if sum(map(len, best)) else None
+    return detections, best, charts
 
 
 def _clip(boxes: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
@@ -536,11 +599,14 @@ def prepare_batch(images_rgb: list[np.ndarray], min_size: int = 800, max_size: i
 
 
 @torch.no_grad()
-def run_densepose(model: DensePoseRCNN, images_rgb: list[np.ndarray], min_score: float = 0.8, min_size: int = 800,
+def run_densepose(model, images_rgb: list[np.ndarray], min_score: float = 0.8, min_size: int = 800,
                   max_size: int = 1333, dtype: torch.dtype | None = None) -> list[DensePoseResult]:
-    """DensePose for a batch of RGB images: the highest-scoring person per image (as CatVTON/IDM-VTON keep)."""
-    device = next(model.parameters()).device
-    dtype = dtype or next(model.parameters()).dtype
+    """DensePose for a batch of RGB images: the highest-scoring person per image (as CatVTON/IDM-VTON keep).
+
+    `model` is a DensePoseRCNN or an OnnxDensePose (networks/densepose_onnx.py): the same box logic runs around both.
+    """
+    device = model.device
+    dtype = dtype or model.dtype
     batch, sizes, scales = prepare_batch(images_rgb, min_size, max_size, model.config.size_divisibility, device, dtype)
     detections, best, charts = model(batch, sizes, min_score)
     results, row = [], 0
