@@ -2,7 +2,8 @@
 
 Samples are grouped by person image (one model pass serves every garment paired with that person) and
 cut into shards of about annotate.shard_size samples. With one worker the shards run in this process
-(no pool overhead); with more, a spawn pool builds the annotators once per worker. Each process encodes
+(no pool overhead); with more, a forkserver pool builds the annotators once per worker. On CUDA the
+research models see several person photos per pass (their batch_size). Each process encodes
 and writes its files on a small thread pool (Pillow and zlib release the GIL), so writing one person's
 files overlaps the next person's inference. A sample is recorded in the cache only once all its files
 are on disk, so a killed run resumes from there and never trusts a half-written sample. Per-sample
@@ -216,13 +217,72 @@ def _finish(pending: _Pending, cache: AnnotateCache, out_dir: Path) -> SampleRes
     return SampleResult(pending.task.sample_id, pending.row, model_calls=pending.model_calls)
 
 
-def run_shard(shard: list[SampleTask]) -> list[SampleResult]:
-    """Annotate one shard in this process (models loaded once per process) and record each sample."""
+def engine_batch_size(settings: AnnotateParams) -> int:
+    """Person photos annotated together: a research model's batch_size on CUDA, else 1 (the worker pool
+    parallelises on CPU). Decided from the params, so a fully cached shard never loads a model to ask."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return 1
+    sizes = [1]
+    if settings.parsing == "schp_lip+schp_atr" and settings.schp.device != "cpu":
+        sizes.append(settings.schp.batch_size)
+    if settings.densepose != "none" and settings.densepose_model.device != "cpu":
+        sizes.append(settings.densepose_model.batch_size)
+    return max(sizes)
+
+
+@dataclass
+class _Person:
+    """One person photo of a shard: its samples and, once known, its maps (or a quarantine reason)."""
+
+    key: str
+    tasks: list[SampleTask]
+    maps: object = None  # BodyMaps in the output frame | str (quarantine reason) | None (not annotated yet)
+    frame: object = None
+    box: object = None
+    model_calls: int = 0
+
+
+def _annotate_group(people: list[_Person], settings: AnnotateParams, cache: AnnotateCache) -> None:
+    """Fill in maps for a group of persons: from the cache, else one batched pass of the annotators."""
     from PIL import Image, ImageOps
 
     from components.annotate.frame import letterbox
-    from components.annotate.person import annotate_person
+    from components.annotate.person import annotate_people
 
+    todo: list[tuple[_Person, object]] = []
+    for person in people:
+        person.maps = cache.load_maps(person.key)
+        if isinstance(person.maps, str):
+            continue
+        try:
+            with Image.open(person.tasks[0].person_file) as raw:
+                img = ImageOps.exif_transpose(raw)  # imported photos are upright already; plain folders may not be
+                img.load()
+        except Exception as exc:  # noqa: BLE001 - an unreadable person file quarantines its samples
+            person.maps = f"person image unreadable: {type(exc).__name__}: {exc}"
+            continue
+        if person.maps is None:
+            todo.append((person, img))
+        else:
+            person.frame, _, person.box = letterbox(img, settings.width, settings.height)
+    if not todo:
+        return
+    annotators = _annotators()
+    before = sum(a.calls for a in annotators)
+    results = annotate_people([img for _, img in todo], annotators, settings.width, settings.height)
+    todo[0][0].model_calls = sum(a.calls for a in annotators) - before  # the group's calls, counted once
+    for (person, _), result in zip(todo, results):
+        if isinstance(result, Quarantine):
+            person.maps = result.reason
+        else:
+            person.frame, person.maps, person.box = result
+        cache.save_maps(person.key, person.maps)
+
+
+def run_shard(shard: list[SampleTask]) -> list[SampleResult]:
+    """Annotate one shard in this process (models loaded once per process) and record each sample."""
     settings: AnnotateParams = _WORKER["settings"]
     cache: AnnotateCache = _WORKER["cache"]
     out_dir: Path = _WORKER["out_dir"]
@@ -232,55 +292,51 @@ def run_shard(shard: list[SampleTask]) -> list[SampleResult]:
     by_person: dict[str, list[SampleTask]] = defaultdict(list)
     for t in shard:
         by_person[t.person_key].append(t)
-    for pkey, tasks in by_person.items():
-        while len(queued) >= MAX_PENDING_PERSONS:
-            results.extend(_finish(p, cache, out_dir) for p in queued.pop(0))
-        calls = 0
-        maps = cache.load_maps(pkey)
-        frame = box = None
-        try:
-            with Image.open(tasks[0].person_file) as raw:
-                img = ImageOps.exif_transpose(raw)  # imported photos are upright already; plain folders may not be
-                if maps is None:
-                    annotators = _annotators()
-                    before = sum(a.calls for a in annotators)
-                    try:
-                        frame, maps, box = annotate_person(img, annotators, settings.width, settings.height)
-                    except Quarantine as q:
-                        maps = q.reason
-                    calls = sum(a.calls for a in annotators) - before
-                    cache.save_maps(pkey, maps)
-                elif not isinstance(maps, str):
-                    frame, _, box = letterbox(img, settings.width, settings.height)
-        except Exception as exc:  # noqa: BLE001 - an unreadable person file quarantines its samples
-            maps = f"person image unreadable: {type(exc).__name__}: {exc}"
-        person_pending = []
-        for i, task in enumerate(tasks):
-            model_calls = calls if i == 0 else 0
-            if isinstance(maps, str):
-                row = _quarantine_row(maps)
-                cache.save_record(task.sample_key, row, out_dir, [])
-                results.append(SampleResult(task.sample_id, row, model_calls=model_calls))
-                continue
-            writes: list[Future] = []
-            try:
-                row, files = render_sample(task, frame, box, maps, settings, out_dir, _WORKER["versions"],
-                                           write=lambda fn, *args: writes.append(writer.submit(fn, *args)))
-                person_pending.append(_Pending(task, row, files, writes, model_calls))
-            except Quarantine as q:
-                for w in writes:  # let queued files finish before the sample is recorded without them
-                    w.exception()
-                row = _quarantine_row(q.reason)
-                cache.save_record(task.sample_key, row, out_dir, [])
-                results.append(SampleResult(task.sample_id, row, model_calls=model_calls))
-            except Exception as exc:  # noqa: BLE001 - a bug on one sample must not stop the run; not cached
-                detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-                row = _quarantine_row(f"annotate error: {detail}")
-                results.append(SampleResult(task.sample_id, row, model_calls=model_calls))
-        queued.append(person_pending)
+    people = [_Person(key, tasks) for key, tasks in by_person.items()]
+    batch = engine_batch_size(settings)
+    for start in range(0, len(people), batch):
+        group = people[start : start + batch]
+        _annotate_group(group, settings, cache)
+        for person in group:
+            while len(queued) >= MAX_PENDING_PERSONS:
+                results.extend(_finish(p, cache, out_dir) for p in queued.pop(0))
+            pending, done = _render_person(person, settings, cache, out_dir, writer)
+            results.extend(done)
+            queued.append(pending)
+            person.frame = person.maps = None  # rendered: let the group's pixels go
     for person_pending in queued:
         results.extend(_finish(p, cache, out_dir) for p in person_pending)
     return results
+
+
+def _render_person(person: _Person, settings: AnnotateParams, cache: AnnotateCache, out_dir: Path,
+                   writer: ThreadPoolExecutor) -> tuple[list[_Pending], list[SampleResult]]:
+    """Queue the files of every sample of one annotated person; (samples still writing, samples finished)."""
+    pending: list[_Pending] = []
+    done: list[SampleResult] = []
+    for i, task in enumerate(person.tasks):
+        model_calls = person.model_calls if i == 0 else 0
+        if isinstance(person.maps, str):
+            row = _quarantine_row(person.maps)
+            cache.save_record(task.sample_key, row, out_dir, [])
+            done.append(SampleResult(task.sample_id, row, model_calls=model_calls))
+            continue
+        writes: list[Future] = []
+        try:
+            row, files = render_sample(task, person.frame, person.box, person.maps, settings, out_dir, _WORKER["versions"],
+                                       write=lambda fn, *args: writes.append(writer.submit(fn, *args)))
+            pending.append(_Pending(task, row, files, writes, model_calls))
+        except Quarantine as q:
+            for w in writes:  # let queued files finish before the sample is recorded without them
+                w.exception()
+            row = _quarantine_row(q.reason)
+            cache.save_record(task.sample_key, row, out_dir, [])
+            done.append(SampleResult(task.sample_id, row, model_calls=model_calls))
+        except Exception as exc:  # noqa: BLE001 - a bug on one sample must not stop the run; not cached
+            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            row = _quarantine_row(f"annotate error: {detail}")
+            done.append(SampleResult(task.sample_id, row, model_calls=model_calls))
+    return pending, done
 
 
 # ---- driver ------------------------------------------------------------------------------------------

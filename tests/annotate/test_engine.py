@@ -128,3 +128,29 @@ def test_person_cache_key_follows_the_selected_research_backends_settings_but_no
     geometry = AnnotateParams()
     tweaked = geometry.model_copy(update={"schp": geometry.schp.model_copy(update={"input_size": 640})})
     assert person_key("a" * 64, geometry, ids) == person_key("a" * 64, tweaked, ids)
+
+
+def test_photos_annotated_in_groups_give_the_same_files_as_one_by_one(imported, tmp_path, monkeypatch):
+    import components.annotate.engine as engine
+
+    one_by_one = annotate_dataset(imported, tmp_path / "single", AnnotateParams(), tmp_path / "cache1")
+    # What CUDA does with the research models' batch_size: several person photos per annotator pass.
+    monkeypatch.setattr(engine, "engine_batch_size", lambda settings: 4)
+    grouped = annotate_dataset(imported, tmp_path / "grouped", AnnotateParams(), tmp_path / "cache4")
+    assert grouped.manifest.equals(one_by_one.manifest)
+    assert grouped.report.model_calls == one_by_one.report.model_calls
+    for rel in one_by_one.manifest.loc[one_by_one.manifest["status"] == "ok", "agnostic_mask_path"]:
+        assert (tmp_path / "grouped" / rel).read_bytes() == (tmp_path / "single" / rel).read_bytes(), rel
+
+
+def test_batch_size_comes_from_the_research_models_only_on_cuda():
+    import torch
+
+    from components.annotate.engine import engine_batch_size
+    from components.annotate.params import DensePoseParams
+
+    research = AnnotateParams(densepose="densepose_r50", densepose_model=DensePoseParams(batch_size=16))
+    assert engine_batch_size(AnnotateParams()) == 1
+    assert engine_batch_size(research) == (16 if torch.cuda.is_available() else 1)
+    pinned = AnnotateParams(densepose="densepose_r50", densepose_model=DensePoseParams(batch_size=16, device="cpu"))
+    assert engine_batch_size(pinned) == 1

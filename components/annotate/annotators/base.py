@@ -13,6 +13,7 @@ from typing import ClassVar
 import numpy as np
 
 from components.annotate.maps import BodyMaps
+from components.errors import Quarantine
 
 # The roles a pipeline of annotators fills, in the order they run (later roles may read earlier maps:
 # pose reads the person mask to count people, pose-geometry parsing reads both).
@@ -70,10 +71,30 @@ class Annotator(ABC):
 
     def __call__(self, image: np.ndarray, prior: BodyMaps | None = None) -> BodyMaps:
         """Check the input, count the call and run `annotate`."""
+        image = self._checked(image)
+        self.calls += 1
+        return self._stamped(self.annotate(image, prior if prior is not None else BodyMaps()))
+
+    def annotate_many(self, images: list[np.ndarray], priors: list[BodyMaps]) -> list[BodyMaps | Quarantine]:
+        """One result per image: its maps, or the Quarantine it raised. Default: `__call__` per image."""
+        results: list[BodyMaps | Quarantine] = []
+        for image, prior in zip(images, priors):
+            try:
+                results.append(self(image, prior))
+            except Quarantine as q:
+                results.append(q)
+        return results
+
+    def preferred_batch(self) -> int:
+        """How many images this annotator wants per `annotate_many` call (1: no gain from batching)."""
+        return 1
+
+    def _checked(self, image: np.ndarray) -> np.ndarray:
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"{self.name}: expected an RGB uint8 HxWx3 array, got {image.dtype} {image.shape}")
-        self.calls += 1
-        result = self.annotate(np.ascontiguousarray(image), prior if prior is not None else BodyMaps())
+        return np.ascontiguousarray(image)
+
+    def _stamped(self, result: BodyMaps) -> BodyMaps:
         for produced in self.provides:
             result.sources.setdefault(produced, self.name)
         return result
@@ -86,3 +107,32 @@ class Annotator(ABC):
 
     def close(self) -> None:
         """Release the model (file handles, graphs); default: nothing to release."""
+
+
+class BatchedAnnotator(Annotator):
+    """An annotator whose network takes a batch of images per forward pass (the PyTorch/ONNX research models).
+
+    Subclasses implement `annotate_batch` (per image: maps, or a Quarantine instance, never raised) and set
+    `self.device` and `self.params.batch_size`; on CUDA the engine then hands them that many photos at once.
+    """
+
+    @abstractmethod
+    def annotate_batch(self, images: list[np.ndarray]) -> list[BodyMaps | Quarantine]:
+        """Maps (or the reason to quarantine) for each of `images`, batched `params.batch_size` per pass."""
+
+    def annotate(self, image: np.ndarray, prior: BodyMaps) -> BodyMaps:
+        """Maps for one image; raises its Quarantine."""
+        (result,) = self.annotate_batch([image])
+        if isinstance(result, Quarantine):
+            raise result
+        return result
+
+    def annotate_many(self, images: list[np.ndarray], priors: list[BodyMaps]) -> list[BodyMaps | Quarantine]:
+        """One batched pass over all `images` (these networks read no earlier maps)."""
+        checked = [self._checked(im) for im in images]
+        self.calls += len(checked)
+        return [r if isinstance(r, Quarantine) else self._stamped(r) for r in self.annotate_batch(checked)]
+
+    def preferred_batch(self) -> int:
+        """`batch_size` on CUDA; 1 on CPU, where the engine's worker processes are the parallelism."""
+        return self.params.batch_size if getattr(self, "device", None) is not None and self.device.type == "cuda" else 1

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from components.annotate.annotators.base import Annotator
+from components.annotate.annotators.base import BatchedAnnotator
 from components.annotate.annotators.torch_device import chunks, resolve_device, resolve_dtype
 from components.annotate.maps import BodyMaps
 from components.annotate.params import DensePoseParams
 from components.errors import Quarantine
 
 
-class DensePoseR50(Annotator):
+class DensePoseR50(BatchedAnnotator):
     """DensePose chart outputs (I 0-24, U, V) for the person CatVTON/IDM-VTON would keep (score >= min_score)."""
 
     name = "densepose_r50_fpn_s1x"
@@ -33,12 +33,9 @@ class DensePoseR50(Annotator):
 
         return load_densepose(ensure_weights("densepose_r50_fpn_s1x"), self.device).to(dtype=self.dtype)
 
-    def annotate(self, image: np.ndarray, prior: BodyMaps) -> BodyMaps:
-        """DensePose maps for one image; Quarantine when nobody scores min_score."""
-        return self.annotate_batch([image])[0]
-
-    def annotate_batch(self, images: list[np.ndarray]) -> list[BodyMaps]:
-        """DensePose maps for many images, `densepose_model.batch_size` per forward pass."""
+    def annotate_batch(self, images: list[np.ndarray]) -> list[BodyMaps | Quarantine]:
+        """DensePose maps per image, `densepose_model.batch_size` per forward pass; Quarantine where nobody
+        scores min_score."""
         from components.annotate.networks.densepose import run_densepose
 
         p = self.params
@@ -46,8 +43,9 @@ class DensePoseR50(Annotator):
         for chunk in chunks(images, p.batch_size):
             for r in run_densepose(self.model, chunk, p.min_score, p.min_size, p.max_size, self.dtype):
                 if r.box is None:
-                    raise Quarantine(f"no person: DensePose found nobody with score >= {p.min_score}")
-                out.append(BodyMaps(densepose_parts=r.parts, densepose_uv=r.uv))
+                    out.append(Quarantine(f"no person: DensePose found nobody with score >= {p.min_score}"))
+                else:
+                    out.append(BodyMaps(densepose_parts=r.parts, densepose_uv=r.uv))
         return out
 
 

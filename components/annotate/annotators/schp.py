@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from components.annotate.annotators.base import Annotator
+from components.annotate.annotators.base import BatchedAnnotator
 from components.annotate.annotators.torch_device import chunks, resolve_device, resolve_dtype
 from components.annotate.maps import BodyMaps
 from components.annotate.params import SchpParams
 
 
-class SchpParsing(Annotator):
+class SchpParsing(BatchedAnnotator):
     """LIP map (`image-parse-v3`) and ATR map (DressCode `label_maps`) from the two published SCHP models."""
 
     name = "schp_lip_atr"
@@ -37,12 +37,8 @@ class SchpParsing(Annotator):
         side = self.params.input_size
         return published if side is None else (side, side)
 
-    def annotate(self, image: np.ndarray, prior: BodyMaps) -> BodyMaps:
-        """LIP and ATR label maps for one image."""
-        return self.annotate_batch([image])[0]
-
     def annotate_batch(self, images: list[np.ndarray]) -> list[BodyMaps]:
-        """LIP and ATR maps for many same-role images, `schp.batch_size` at a time (one forward per chunk)."""
+        """LIP and ATR maps per image, `schp.batch_size` at a time (one forward per chunk and dataset)."""
         from components.annotate.networks.schp import parse_images
 
         out = []

@@ -69,3 +69,25 @@ def test_gpu_half_precision_batches_match_labels_shape(model_cache, photo):
     out = ann.annotate_batch([photo] * 6)
     assert len(out) == 6 and all(isinstance(m, BodyMaps) and m.parse_lip.shape == photo.shape[:2] for m in out)
     assert np.array_equal(out[0].parse_lip, out[5].parse_lip)
+
+
+def test_batched_network_sees_only_the_photos_earlier_roles_kept_in_one_call(model_cache, real_photos, monkeypatch):
+    from components.annotate.annotators.densepose import DensePoseR50
+    from components.annotate.person import annotate_people
+
+    settings = AnnotateParams(densepose="densepose_r50",
+                              densepose_model=DensePoseParams(min_score=0.0, min_size=128, max_size=160))
+    annotators = [annotator_class(role, backend)(settings) for role, backend in
+                  (("person", "selfie_segmentation"), ("pose", "mediapipe"), ("densepose", "densepose_r50"))]
+    seen: list[int] = []
+    real_batch = DensePoseR50.annotate_batch
+    monkeypatch.setattr(DensePoseR50, "annotate_batch", lambda self, images: seen.append(len(images)) or real_batch(self, images))
+    photos = [real_photos[name] for name in ("astronaut", "chelsea", "grace_hopper")]
+    results = annotate_people(photos, annotators, 96, 128)
+    assert isinstance(results[1], Quarantine) and results[1].reason.startswith("no person")  # the cat, by MediaPipe
+    assert seen == [2]  # the two people in one call; the cat never reached DensePose
+    for frame, maps, _ in (results[0], results[2]):
+        assert frame.shape == (128, 96, 3)
+        assert maps.densepose_parts.shape == (128, 96) and maps.keypoints_body25.shape == (25, 3)
+        assert maps.sources["densepose_parts"] == "densepose_r50_fpn_s1x"
+    assert annotators[2].calls == 2
