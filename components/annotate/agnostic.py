@@ -63,12 +63,8 @@ def agnostic_mask(category: str, maps: BodyMaps, params: MaskRules, shape: tuple
 def agnostic_mask_sources(maps: BodyMaps) -> str:
     """Which maps (and annotators) build the agnostic mask for `maps`, for the manifest's mask_sources."""
     if maps.has("parse_lip", "parse_atr", "densepose_parts"):
-        try:
-            from components.annotate import automasker  # noqa: F401
-            names = ("parse_lip", "parse_atr", "densepose_parts")
-            return "automasker:" + "+".join(f"{n}({maps.sources.get(n, '?')})" for n in names)
-        except ImportError:
-            pass
+        names = ("parse_lip", "parse_atr", "densepose_parts")
+        return "automasker:" + "+".join(f"{n}({maps.sources.get(n, '?')})" for n in names)
     names = [n for n in ("keypoints_body25", "person_mask", "parse_lip") if getattr(maps, n) is not None]
     return "pose_rules:" + "+".join(f"{n}({maps.sources.get(n, '?')})" for n in names)
 
