@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -40,14 +39,8 @@ def _from_url(url: str, dest: Path) -> None:
                 fh.write(chunk)
 
 
-def s3_endpoint() -> str | None:
-    """The S3 endpoint: VTON_S3_ENDPOINT_URL, else AWS_ENDPOINT_URL, else AWS's default."""
-    return os.environ.get("VTON_S3_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL") or None
-
-
 def _from_s3(rest: str, dest: Path) -> None:
-    import boto3
+    # The shared client: endpoint and credentials from the environment, retries, multipart for large checkpoints.
+    from components.storage.s3 import download_file
 
-    bucket, _, key = rest.partition("/")
-    client = boto3.client("s3", endpoint_url=s3_endpoint())
-    client.download_file(bucket, key, str(dest))
+    download_file(f"s3://{rest}", dest)
