@@ -220,16 +220,16 @@ def _finish(pending: _Pending, cache: AnnotateCache, out_dir: Path) -> SampleRes
 def engine_batch_size(settings: AnnotateParams) -> int:
     """Person photos annotated together: a research model's batch_size on CUDA, else 1 (the worker pool
     parallelises on CPU). Decided from the params, so a fully cached shard never loads a model to ask."""
-    import torch
-
-    if not torch.cuda.is_available():
-        return 1
-    sizes = [1]
+    sizes = []
     if settings.parsing == "schp_lip+schp_atr" and settings.schp.device != "cpu":
         sizes.append(settings.schp.batch_size)
     if settings.densepose != "none" and settings.densepose_model.device != "cpu":
         sizes.append(settings.densepose_model.batch_size)
-    return max(sizes)
+    if not sizes:
+        return 1  # the offline (MediaPipe) backends: no torch import, no batching
+    import torch
+
+    return max(sizes) if torch.cuda.is_available() else 1
 
 
 @dataclass
