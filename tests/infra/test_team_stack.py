@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO
+from tests.conftest import REPO, run
 from tests.infra import servers
 
 pytestmark = pytest.mark.slow
@@ -210,3 +210,127 @@ def test_doctor_fails_with_a_fix_when_the_database_password_is_wrong(stack, work
     assert proc.returncode == 1
     assert "FAIL  database" in proc.stdout and "password" in proc.stdout.lower()
     assert "fix: check POSTGRES_USER/POSTGRES_PASSWORD" in proc.stdout
+
+
+def test_a_process_worker_runs_the_routed_stages_and_the_retrain_takes_their_lineage_back(
+    stack, workspace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """A real `prefect worker` (process pool) clones the repository with infra/prefect.yaml's pull steps and
+    runs `vton-stage` for the stages the retrain routes to it; data travels only through the S3 DVC remote."""
+    # The worker finds its checkout from its working directory, never from the test's environment.
+    monkeypatch.delenv("VTON_PROJECT_ROOT", raising=False)
+    pool, deployment = "cpu-process", "process"
+    runs = tmp_path / "worker-runs"  # the process worker's working_dir: each flow run clones into it
+    runs.mkdir()
+    env = {
+        **stack["env"],
+        "VTON_GIT_REPOSITORY": str(workspace),
+        "VTON_GIT_BRANCH": "main",
+        "PREFECT_WORKER_QUERY_SECONDS": "1",
+        "PREFECT_LOGGING_LEVEL": "INFO",
+    }
+    full_env = {**os.environ, **env}
+    prefect = str(servers.BIN / "prefect")
+
+    def cli(args: list[str], cwd: Path) -> None:
+        proc = subprocess.run([prefect, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=240)
+        assert proc.returncode == 0, f"prefect {args}:\n{proc.stdout}\n{proc.stderr}"
+
+    # Whatever an earlier test pushed goes: the DVC objects found at the end were pushed during this test.
+    for key in _keys(stack["s3"], BUCKETS["dvc"], "store/"):
+        stack["s3"].delete_object(Bucket=BUCKETS["dvc"], Key=key)
+
+    cli(["work-pool", "create", pool, "--type", "process", "--overwrite"], workspace)
+    # The deployment uses the team's pull steps (git clone, cd, `vton remote configure`) from infra/prefect.yaml.
+    infra = yaml.safe_load((REPO / "infra" / "prefect.yaml").read_text())
+    stage_entry = next(d for d in infra["deployments"] if d["name"] == "cpu")["entrypoint"]
+    spec = tmp_path / "prefect-process.yaml"
+    spec.write_text(yaml.safe_dump({
+        "name": infra["name"], "prefect-version": infra["prefect-version"], "build": None, "push": None,
+        "pull": infra["pull"],
+        "deployments": [{
+            "name": deployment, "entrypoint": stage_entry,
+            "work_pool": {"name": pool, "work_queue_name": "default", "job_variables": {"working_dir": str(runs)}},
+        }],
+    }, sort_keys=False))
+    cli(["--no-prompt", "deploy", "--all", "--prefect-file", str(spec)], workspace)
+
+    vton(["remote", "configure"], workspace, env)
+    stages = [s for s in ("scrape", "import") if s in yaml.safe_load((workspace / "dvc.yaml").read_text())["stages"]]
+    routes = {s: f"vton-stage/{deployment}" for s in stages}
+    # Neither checkout starts with a lock for the routed stages: the workspace can only get one from the worker.
+    committed = yaml.safe_load((workspace / "dvc.lock").read_text())
+    for stage in stages:
+        committed["stages"].pop(stage, None)
+    (workspace / "dvc.lock").write_text(yaml.safe_dump(committed, sort_keys=False))
+    run(["git", "commit", "-qam", "no lock for the routed stages"], workspace)
+    worker_log = tmp_path / "worker.log"
+    worker = servers.spawn([prefect, "worker", "start", "--pool", pool, "--type", "process",
+                            "--name", "test-process-worker"], worker_log, env=env, cwd=tmp_path)
+    try:
+        retrain = subprocess.run(
+            [sys.executable, "-c",
+             "import json, sys; from flows.retrain import retrain_flow; "
+             "s = retrain_flow(profile='smoke', stages=json.loads(sys.argv[1]), "
+             "stage_deployments=json.loads(sys.argv[2])); print(s.where_to_look())",
+             json.dumps(stages), json.dumps(routes)],
+            cwd=workspace, env=full_env, capture_output=True, text=True, timeout=600,
+        )
+        assert retrain.returncode == 0, (
+            f"retrain exited {retrain.returncode}:\n{retrain.stdout}\n{retrain.stderr}\n"
+            f"--- worker log ---\n{worker_log.read_text()[-6000:]}"
+        )
+        assert "import=ran" in retrain.stdout, retrain.stdout
+    finally:
+        servers.stop(worker)
+
+    import httpx
+    import mlflow
+
+    api = stack["prefect"]
+    client = mlflow.MlflowClient(tracking_uri=stack["mlflow"])
+    exp = client.get_experiment_by_name("vton-pipeline")
+    (retrain_run,) = client.search_runs(  # this module's latest retrain: this test's
+        [exp.experiment_id], "tags.`vton.stage` = 'retrain'", order_by=["attributes.start_time DESC"], max_results=1
+    )
+    assert retrain_run.info.status == "FINISHED"
+    assert retrain_run.data.tags["vton.stages"] == ", ".join(f"{s}=ran" for s in stages)
+    assert retrain_run.data.tags["vton.stage_status.import"] == "ran"  # tagged by the worker's run_remote_stage
+
+    # Prefect: one flow run of the deployment per routed stage, completed by the process worker, each a subflow
+    # of the retrain's flow run.
+    dep = httpx.get(f"{api}/deployments/name/vton-stage/{deployment}", timeout=10).json()
+    assert dep["work_pool_name"] == pool
+    flow_runs = httpx.post(f"{api}/flow_runs/filter", json={"flow_runs": {"deployment_id": {"any_": [dep["id"]]}}},
+                           timeout=10).json()
+    assert sorted(fr["parameters"]["stage"] for fr in flow_runs) == sorted(stages)
+    for fr in flow_runs:
+        assert fr["state"]["type"] == "COMPLETED", fr["state"]
+        assert fr["work_pool_name"] == pool
+        assert fr["infrastructure_pid"]  # the worker started it as a process
+        assert fr["parameters"]["mlflow_run_id"] == retrain_run.info.run_id
+        parent = httpx.get(f"{api}/task_runs/{fr['parent_task_run_id']}", timeout=10).json()
+        assert parent["flow_run_id"] == retrain_run.data.tags["prefect.flow_run_id"]
+    workers = httpx.post(f"{api}/work_pools/{pool}/workers/filter", json={}, timeout=10).json()
+    assert "test-process-worker" in {w["name"] for w in workers}
+
+    # The worker's own checkout (cloned by the pull step) pulled the raw data and produced data/imported;
+    # the workspace never did: the data went through the S3 remote only.
+    (checkout,) = [p for p in runs.iterdir() if (p / ".git").is_dir()]
+    assert (checkout / "data" / "raw").is_dir() and (checkout / "data" / "imported" / "manifest.parquet").is_file()
+    assert not (workspace / "data" / "imported").exists()
+    worker_lock = yaml.safe_load((checkout / "dvc.lock").read_text())["stages"]["import"]
+
+    lock = yaml.safe_load((workspace / "dvc.lock").read_text())
+    imported = next(o for o in lock["stages"]["import"]["outs"] if o["path"] == "data/imported")
+    raw = next(d for d in lock["stages"]["import"]["deps"] if d["path"] == "data/raw")
+    dvc_keys = set(_keys(stack["s3"], BUCKETS["dvc"], "store/"))
+    for md5 in (imported["md5"], raw["md5"]):
+        assert f"store/files/md5/{md5[:2]}/{md5[2:]}" in dvc_keys
+
+    # Lineage came back: the workspace's lock and the MLflow run's lock are the worker's.
+    assert set(stages) <= set(lock["stages"])
+    assert lock["stages"]["import"] == worker_lock
+    with tempfile.TemporaryDirectory() as tmp:
+        carried = Path(client.download_artifacts(retrain_run.info.run_id, "dvc/dvc.lock", tmp))
+        assert yaml.safe_load(carried.read_text())["stages"]["import"] == worker_lock
