@@ -40,18 +40,19 @@ def deployment_for(stage: str, stage_deployments: dict[str, str] | None) -> str 
 
 
 @flow(name="vton-stage", log_prints=True)
-def stage_flow(stage: str, mlflow_run_id: str | None = None, force: bool = False, remote: str | None = None) -> str:
-    """Run one DVC stage on this worker: pull its inputs, reproduce it, push its outputs and dvc.lock."""
+def stage_flow(stage: str, mlflow_run_id: str | None = None, force: bool = False, remote: str | None = None,
+               profile: str | None = None) -> str:
+    """Run one DVC stage on this worker, under the retrain's profile: pull inputs, reproduce, push outputs and dvc.lock."""
     root = project_root()
     try:
-        result = run_remote_stage(root, stage, remote, mlflow_run_id, force)
+        result = run_remote_stage(root, stage, remote, mlflow_run_id, force, profile)
     except RemoteStageFailed as exc:
         raise StageFailed(stage, exc.message, transient=False) from None
     print(result.summary())
     return result.summary()
 
 
-def _dispatch(stage: str, root: Path, run_id: str, force: bool, deployment: str) -> StageResult:
+def _dispatch(stage: str, root: Path, run_id: str, force: bool, deployment: str, profile: str | None) -> StageResult:
     """Run `stage` as a flow run of `deployment` (its work pool picks the node) and take its dvc.lock back."""
     import time
 
@@ -65,7 +66,7 @@ def _dispatch(stage: str, root: Path, run_id: str, force: bool, deployment: str)
         raise StageFailed(stage, exc.message, transient=True) from None
     flow_run = run_deployment(
         name=deployment,
-        parameters={"stage": stage, "mlflow_run_id": run_id, "force": force},
+        parameters={"stage": stage, "mlflow_run_id": run_id, "force": force, "profile": profile},
         timeout=None,
         as_subflow=True,
     )
@@ -81,12 +82,14 @@ def _dispatch(stage: str, root: Path, run_id: str, force: bool, deployment: str)
 
 @task(name="remote-stage", task_run_name="{stage}", retry_condition_fn=is_transient_failure)
 def remote_stage(
-    stage: str, root: Path, run_id: str, force: bool, stage_deployments: dict[str, str] | None = None
+    stage: str, root: Path, run_id: str, force: bool, stage_deployments: dict[str, str] | None = None,
+    profile: str | None = None,
 ) -> StageResult:
-    """One stage through the DVC remote: on the deployment routed for it, else pull/repro/push in this process."""
+    """One stage through the DVC remote: on the deployment routed for it (told the retrain's profile), else
+    pull/repro/push in this process."""
     deployment = deployment_for(stage, stage_deployments)
     if deployment:
-        result = _dispatch(stage, root, run_id, force, deployment)
+        result = _dispatch(stage, root, run_id, force, deployment, profile)
     else:
         try:
             push_source_inputs(root, stage)

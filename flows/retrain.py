@@ -230,7 +230,7 @@ def retrain_flow(
                     retried = remote_stage.with_options(
                         retries=params.flow.retries, retry_delay_seconds=params.flow.retry_delay_seconds
                     )
-                    summary.stages.append(retried(stage, base, run_id, force, stage_deployments))
+                    summary.stages.append(retried(stage, base, run_id, force, stage_deployments, params.profile))
                     continue
                 summary.stages.append(task_with_retries(stage, base, run_id, force, base / params.paths.reports))
             except StageFailed as exc:

@@ -18,13 +18,14 @@ def run_command(
         None, "--run-id", help="Retrain MLflow run that carries dvc.lock (default: $VTON_MLFLOW_RUN_ID; none: skip)."
     ),
     force: bool = typer.Option(False, "--force", help="Re-run even when DVC says nothing changed."),
+    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="smoke | test | full (default: params.yaml's)."),
 ) -> None:
     """Pull NAME's inputs from the DVC remote, `dvc repro --single-item NAME`, push its outputs."""
     from components.project import project_root
     from components.stage.runner import run_remote_stage
     from components.tracking.mlflow_run import RUN_ID_ENV
 
-    result = run_remote_stage(project_root(), name, remote, run_id or os.environ.get(RUN_ID_ENV), force)
+    result = run_remote_stage(project_root(), name, remote, run_id or os.environ.get(RUN_ID_ENV), force, profile)
     typer.echo(result.summary())
 
 

@@ -126,12 +126,18 @@ def publish_run_lock(run_id: str, root: Path) -> None:
 
 
 def run_remote_stage(
-    root: Path, stage: str, remote: str | None = None, run_id: str | None = None, force: bool = False
+    root: Path, stage: str, remote: str | None = None, run_id: str | None = None, force: bool = False,
+    profile: str | None = None,
 ) -> RemoteStageResult:
-    """Pull `stage`'s inputs, reproduce it alone, push its outputs; with `run_id`, exchange dvc.lock via MLflow."""
+    """Pull `stage`'s inputs, reproduce it alone, push its outputs; with `run_id`, exchange dvc.lock via MLflow.
+
+    `profile` is the retrain's: a worker's clone has the committed params.yaml, whose profile may differ."""
+    from components.config.params import set_active_profile
     from components.tracking.mlflow_run import RUN_ID_ENV, tracking_uri
 
     start = time.monotonic()
+    if profile:
+        set_active_profile(root / "params.yaml", profile)
     # The stage's own `vton` command attaches to the retrain's MLflow run through these.
     stage_env = {
         "MLFLOW_TRACKING_URI": tracking_uri(root),

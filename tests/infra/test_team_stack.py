@@ -309,6 +309,7 @@ def test_a_process_worker_runs_the_routed_stages_and_the_retrain_takes_their_lin
         assert fr["work_pool_name"] == pool
         assert fr["infrastructure_pid"]  # the worker started it as a process
         assert fr["parameters"]["mlflow_run_id"] == retrain_run.info.run_id
+        assert fr["parameters"]["profile"] == "smoke"  # the retrain's profile, not whatever the clone commits
         parent = httpx.get(f"{api}/task_runs/{fr['parent_task_run_id']}", timeout=10).json()
         assert parent["flow_run_id"] == retrain_run.data.tags["prefect.flow_run_id"]
     workers = httpx.post(f"{api}/work_pools/{pool}/workers/filter", json={}, timeout=10).json()

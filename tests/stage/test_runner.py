@@ -53,3 +53,18 @@ def test_a_worker_without_data_pulls_runs_and_pushes_with_the_same_lineage(works
     assert second.status == "skipped"
     assert yaml.safe_load((again / "dvc.lock").read_text())["stages"]["import"] == lock
     assert (again / "data" / "imported" / "manifest.parquet").is_file()
+
+
+def test_a_worker_runs_the_stage_under_the_retrains_profile_not_the_committed_one(workspace: Path, tmp_path: Path):
+    remote = RemoteSettings("team", str(tmp_path / "remote"))
+    configure_remote(workspace, remote)
+    push_source_inputs(workspace, "import")
+    worker = _clone(workspace, tmp_path / "worker", remote)
+    assert yaml.safe_load((worker / "params.yaml").read_text())["profile"] == "smoke"  # what git carries
+    for stage in [s for s in ("scrape",) if s in yaml.safe_load((worker / "dvc.yaml").read_text())["stages"]]:
+        run_remote_stage(worker, stage, profile="test")
+    result = run_remote_stage(worker, "import", profile="test")
+    assert result.status == "ran"
+    assert yaml.safe_load((worker / "params.yaml").read_text())["profile"] == "test"
+    lock = yaml.safe_load((worker / "dvc.lock").read_text())["stages"]["import"]
+    assert lock["params"]["params.yaml"]["profile"] == "test"  # the lineage records the profile it ran under
