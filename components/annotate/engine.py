@@ -216,10 +216,30 @@ def _finish(pending: _Pending, cache: AnnotateCache, out_dir: Path) -> SampleRes
     return SampleResult(pending.task.sample_id, pending.row, model_calls=pending.model_calls)
 
 
+class PersonChanged(RuntimeError):
+    """The person file's bytes are not the ones its cache key was computed from (edited during the run)."""
+
+
+def read_person(task: SampleTask):
+    """The person photo, decoded once and turned upright; Quarantine for corrupt data, PersonChanged if edited.
+
+    Size limits were applied upstream (import, or the folder planner's header check); this decode is the
+    one that meets every pixel, so it is where corrupt data is found."""
+    from PIL import ImageOps
+
+    from components.data.image_io import DecodeLimits, load_image_bytes, read_image_file, sha256_bytes
+
+    limits = DecodeLimits(min_side=1, max_pixels=1 << 40, max_bytes=1 << 40)
+    data = read_image_file(Path(task.person_file), limits)
+    if task.person_sha256 is not None and sha256_bytes(data) != task.person_sha256:
+        raise PersonChanged(f"{task.person_file} changed since this run hashed it; run again")
+    img = load_image_bytes(data, limits)
+    ImageOps.exif_transpose(img, in_place=True)  # imported photos are upright already; plain folders may not be
+    return img
+
+
 def run_shard(shard: list[SampleTask]) -> list[SampleResult]:
     """Annotate one shard in this process (models loaded once per process) and record each sample."""
-    from PIL import Image, ImageOps
-
     from components.annotate.frame import letterbox
     from components.annotate.person import annotate_person
 
@@ -239,8 +259,8 @@ def run_shard(shard: list[SampleTask]) -> list[SampleResult]:
         maps = cache.load_maps(pkey)
         frame = box = None
         try:
-            with Image.open(tasks[0].person_file) as raw:
-                img = ImageOps.exif_transpose(raw)  # imported photos are upright already; plain folders may not be
+            if not isinstance(maps, str):  # a cached quarantine needs no pixels
+                img = read_person(tasks[0])
                 if maps is None:
                     annotators = _annotators()
                     before = sum(a.calls for a in annotators)
@@ -250,8 +270,13 @@ def run_shard(shard: list[SampleTask]) -> list[SampleResult]:
                         maps = q.reason
                     calls = sum(a.calls for a in annotators) - before
                     cache.save_maps(pkey, maps)
-                elif not isinstance(maps, str):
+                else:
                     frame, _, box = letterbox(img, settings.width, settings.height)
+        except Quarantine as q:  # corrupt pixel data: a property of these bytes, recorded like any quarantine
+            maps = f"person image: {q.reason}"
+        except PersonChanged as exc:  # not these bytes' fault: nothing is recorded, the next run retries
+            results.extend(SampleResult(t.sample_id, _quarantine_row(f"annotate error: {exc}")) for t in tasks)
+            continue
         except Exception as exc:  # noqa: BLE001 - an unreadable person file quarantines its samples
             maps = f"person image unreadable: {type(exc).__name__}: {exc}"
         person_pending = []

@@ -35,6 +35,7 @@ class SampleTask:
     garment_file: str | None  # None: a plain photo folder; the garment is cut from the person (worn garment)
     person_key: str
     sample_key: str
+    person_sha256: str | None = None  # the bytes person_key was computed from: the worker checks it decodes those
 
 
 def garment_frame(task: SampleTask, settings: AnnotateParams, frame: np.ndarray, maps: BodyMaps) -> tuple[np.ndarray, np.ndarray]:

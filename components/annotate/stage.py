@@ -51,24 +51,13 @@ def annotate_dataset(in_dir: Path, out_dir: Path, settings: AnnotateParams, cach
 def annotate_folder(photos: Path, out_dir: Path, settings: AnnotateParams, cache_dir: Path,
                     categories: list[str], licence: str = "unknown (plain photo folder)") -> AnnotateResult:
     """Annotate a plain folder of person photos; each garment is cut from the photo (the garment worn)."""
-    from components.data.image_io import DecodeLimits, decode_image_file
     from components.data.importers.ingest import split_for
-    from components.errors import Quarantine
 
     digests = FileDigests(cache_dir)
     rows = []
     for path in sorted(p for p in photos.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES):
         base = {"source": photos.name, "source_url": _relative(path, photos), "licence": licence}
-        # A photo that decoded before and is unchanged (size, mtime) is not decoded again.
-        facts = digests.get(path, "decoded")
-        if facts is None:
-            try:
-                decoded = decode_image_file(path, DecodeLimits())
-                facts = {"sha256": decoded.sha256, "width": decoded.image.width, "height": decoded.image.height}
-                digests.put(path, "decoded", facts)
-                digests.put(path, "sha256", decoded.sha256)
-            except Quarantine as q:
-                facts = {"quarantine": q.reason}
+        facts = _photo_facts(path, digests)
         for category in categories:
             if "quarantine" in facts:
                 sid = "q" + sample_id_for(digests.sha256(path), "worn-garment", category)[:15]
@@ -84,6 +73,33 @@ def annotate_folder(photos: Path, out_dir: Path, settings: AnnotateParams, cache
     digests.save()
     df = pd.DataFrame(rows, columns=list(rows[0]) if rows else ["sample_id"])
     return _annotate_rows(df, out_dir, out_dir, settings, cache_dir, paths_relative_to=out_dir)
+
+
+def _photo_facts(path: Path, digests: FileDigests) -> dict:
+    """{sha256, width, height} of a folder photo from its header, or {quarantine: reason}.
+
+    The pixels are decoded (and checked for corrupt data) once, by the worker that annotates the photo;
+    only photos whose upright size the header cannot tell are decoded here. A photo seen before and
+    unchanged (size, mtime) is not read again."""
+    from components.data.image_io import DecodeLimits, decode_image_bytes, probe_image_bytes, read_image_file
+    from components.errors import Quarantine
+
+    facts = digests.get(path, "header")
+    if facts is not None:
+        return facts
+    try:
+        data = read_image_file(path, DecodeLimits())
+        header = probe_image_bytes(data, DecodeLimits())
+        if header is None:
+            decoded = decode_image_bytes(data, DecodeLimits())
+            facts = {"sha256": decoded.sha256, "width": decoded.image.width, "height": decoded.image.height}
+        else:
+            facts = {"sha256": header.sha256, "width": header.width, "height": header.height}
+    except Quarantine as q:
+        return {"quarantine": q.reason}
+    digests.put(path, "header", facts)
+    digests.put(path, "sha256", facts["sha256"])
+    return facts
 
 
 def _annotate_rows(df: pd.DataFrame, in_dir: Path, out_dir: Path, settings: AnnotateParams, cache_dir: Path,
@@ -103,10 +119,12 @@ def _annotate_rows(df: pd.DataFrame, in_dir: Path, out_dir: Path, settings: Anno
     for sid, pp, gp, category, split in zip(ok["sample_id"], ok["person_path"], garments, ok["category"], ok["split"]):
         pfile = (base / pp).resolve()
         gfile = (base / gp).resolve() if isinstance(gp, str) else None
-        pkey = person_key(sha(pfile), settings, identities)
+        psha = sha(pfile)
+        pkey = person_key(psha, settings, identities)
         gsha = sha(gfile) if gfile else None
         tasks.append(SampleTask(sid, category, split, str(pfile), str(gfile) if gfile else None,
-                                pkey, sample_key(pkey, gsha, sid, category, split, settings, code)))
+                                pkey, sample_key(pkey, gsha, sid, category, split, settings, code),
+                                person_sha256=None if psha.startswith("missing:") else psha))
     digests.save()
     rows, report = run_engine(tasks, settings, out_dir, cache_dir, identities)
 

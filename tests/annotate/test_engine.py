@@ -91,6 +91,18 @@ def test_a_broken_file_is_quarantined_and_the_run_goes_on(real_photos, tmp_path)
     assert df.loc["p00.png", "status"] == "ok"
 
 
+def test_a_photo_whose_header_is_fine_but_pixels_are_corrupt_is_quarantined_by_the_worker(real_photos, tmp_path):
+    from tests.data.images import truncated_jpeg
+
+    _variants(real_photos, tmp_path / "photos", 1)
+    (tmp_path / "photos" / "cut.jpg").write_bytes(truncated_jpeg(real_photos["astronaut"]))
+    result = annotate_folder(tmp_path / "photos", tmp_path / "out", AnnotateParams(), tmp_path / "cache", ["dresses"])
+    df = result.manifest.set_index("source_url")
+    assert df.loc["cut.jpg", "status"] == "quarantined"
+    assert df.loc["cut.jpg", "quarantine_reason"].startswith("person image: truncated or corrupt image data")
+    assert df.loc["p00.png", "status"] == "ok"
+
+
 @pytest.mark.slow
 def test_a_killed_run_resumes_without_redoing_finished_samples(real_photos, tmp_path):
     n = 12
