@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from components.annotate import geometry as g
+from components.annotate.frame import solid
 from components.annotate.maps import BodyMaps
 from components.annotate.params import MaskRules
 from components.errors import Quarantine
@@ -79,7 +80,7 @@ def agnostic_image(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
     out = np.array(image, dtype=np.uint8, copy=True)
     # cv2.copyTo under a mask: ~100x faster than numpy boolean-index assignment on a 768x1024 frame.
-    cv2.copyTo(np.full_like(out, GREY), np.ascontiguousarray(mask, dtype=np.uint8), out)
+    cv2.copyTo(solid(*out.shape[:2], GREY), np.ascontiguousarray(mask, dtype=np.uint8), out)
     return out
 
 

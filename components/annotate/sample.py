@@ -16,7 +16,7 @@ from components.annotate import layout
 from components.annotate.agnostic import GARMENT_LABELS, agnostic_image, agnostic_mask, agnostic_mask_sources
 from components.annotate.annotators.pose_geometry import relabel_for_category
 from components.annotate.cloth_mask import cloth_mask
-from components.annotate.frame import PAD_RGB, Letterbox, letterbox
+from components.annotate.frame import PAD_RGB, Letterbox, letterbox, solid
 from components.annotate.keypoints import dresscode_json, openpose_json, render_skeleton, write_json
 from components.annotate.maps import BodyMaps
 from components.annotate.measure import body_measurements, garment_measurements, keypoint_stats, size_ratios
@@ -48,7 +48,7 @@ def garment_frame(task: SampleTask, settings: AnnotateParams, frame: np.ndarray,
         worn = garment_ids[maps.parse_lip]
         if not worn.any():
             raise Quarantine(f"no {task.category} garment found on the person to cut out")
-        cloth = np.full_like(frame, PAD_RGB)
+        cloth = solid(*frame.shape[:2], PAD_RGB)
         cv2.copyTo(frame, worn.view(np.uint8), cloth)  # ~100x faster than boolean-index assignment
         return cloth, worn
     try:
