@@ -169,16 +169,18 @@ def _init_worker(settings: AnnotateParams, cache_root: str, out_dir: str, versio
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     _WORKER.clear()
     _WORKER.update(settings=settings, cache=AnnotateCache(Path(cache_root)), out_dir=Path(out_dir),
-                   versions=versions, annotators=None,
-                   writer=ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="annotate-write"))
+                   versions=versions, annotators=None, ahead={}, maps_writes=[],
+                   writer=ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="annotate-write"),
+                   reader=ThreadPoolExecutor(1, thread_name_prefix="annotate-read"))
 
 
 def _close_worker() -> None:
-    """Release the models and the writer threads of this process (after its last shard)."""
+    """Release the models and the reader and writer threads of this process (after its last shard)."""
     for a in _WORKER.get("annotators") or []:
         a.close()
-    if _WORKER.get("writer") is not None:
-        _WORKER["writer"].shutdown(wait=True)
+    for pool in ("reader", "writer"):
+        if _WORKER.get(pool) is not None:
+            _WORKER[pool].shutdown(wait=True)
     _WORKER.clear()
 
 
@@ -238,11 +240,55 @@ def read_person(task: SampleTask):
     return img
 
 
-def run_shard(shard: list[SampleTask]) -> list[SampleResult]:
-    """Annotate one shard in this process (models loaded once per process) and record each sample."""
+def _load_person(cache: AnnotateCache, pkey: str, task: SampleTask) -> tuple:
+    """(cached maps or None, the decoded person photo); a cached quarantine (str) needs no pixels."""
+    maps = cache.load_maps(pkey)
+    return (maps, None) if isinstance(maps, str) else (maps, read_person(task))
+
+
+def _prefetch(pkey: str, task: SampleTask) -> None:
+    """Start loading a person on the reader thread: its decode overlaps the current person's inference."""
+    ahead = _WORKER["ahead"]
+    if pkey not in ahead:
+        ahead[pkey] = _WORKER["reader"].submit(_load_person, _WORKER["cache"], pkey, task)
+
+
+def _person_maps(pkey: str, task: SampleTask) -> tuple:
+    """(maps or quarantine reason, frame, box, model calls) for one person; PersonChanged if its file was edited."""
     from components.annotate.frame import letterbox
     from components.annotate.person import annotate_person
 
+    settings: AnnotateParams = _WORKER["settings"]
+    loading = _WORKER["ahead"].pop(pkey, None)
+    try:
+        maps, img = loading.result() if loading is not None else _load_person(_WORKER["cache"], pkey, task)
+        if isinstance(maps, str):
+            return maps, None, None, 0
+        if maps is not None:
+            frame, _, box = letterbox(img, settings.width, settings.height)
+            return maps, frame, box, 0
+        annotators = _annotators()
+        before = sum(a.calls for a in annotators)
+        try:
+            frame, maps, box = annotate_person(img, annotators, settings.width, settings.height)
+        except Quarantine as q:
+            maps, frame, box = q.reason, None, None
+        calls = sum(a.calls for a in annotators) - before
+        # Written on the writer threads (the arrays are never modified afterwards); the shard waits for it.
+        _WORKER["maps_writes"].append(_WORKER["writer"].submit(_WORKER["cache"].save_maps, pkey, maps))
+        return maps, frame, box, calls
+    except Quarantine as q:  # corrupt pixel data: a property of these bytes, recorded like any quarantine
+        return f"person image: {q.reason}", None, None, 0
+    except PersonChanged:
+        raise
+    except Exception as exc:  # noqa: BLE001 - an unreadable person file quarantines its samples
+        return f"person image unreadable: {type(exc).__name__}: {exc}", None, None, 0
+
+
+def run_shard(shard: list[SampleTask], following: SampleTask | None = None) -> list[SampleResult]:
+    """Annotate one shard in this process (models loaded once per process) and record each sample.
+
+    `following` is the first task of the shard this process runs next, if known: it is read ahead too."""
     settings: AnnotateParams = _WORKER["settings"]
     cache: AnnotateCache = _WORKER["cache"]
     out_dir: Path = _WORKER["out_dir"]
@@ -252,33 +298,18 @@ def run_shard(shard: list[SampleTask]) -> list[SampleResult]:
     by_person: dict[str, list[SampleTask]] = defaultdict(list)
     for t in shard:
         by_person[t.person_key].append(t)
-    for pkey, tasks in by_person.items():
+    persons = list(by_person.items())
+    upcoming = [tasks[0] for _, tasks in persons[1:]] + ([following] if following is not None else [])
+    for (pkey, tasks), next_task in zip(persons, upcoming + [None]):
+        if next_task is not None:
+            _prefetch(next_task.person_key, next_task)
         while len(queued) >= MAX_PENDING_PERSONS:
             results.extend(_finish(p, cache, out_dir) for p in queued.pop(0))
-        calls = 0
-        maps = cache.load_maps(pkey)
-        frame = box = None
         try:
-            if not isinstance(maps, str):  # a cached quarantine needs no pixels
-                img = read_person(tasks[0])
-                if maps is None:
-                    annotators = _annotators()
-                    before = sum(a.calls for a in annotators)
-                    try:
-                        frame, maps, box = annotate_person(img, annotators, settings.width, settings.height)
-                    except Quarantine as q:
-                        maps = q.reason
-                    calls = sum(a.calls for a in annotators) - before
-                    cache.save_maps(pkey, maps)
-                else:
-                    frame, _, box = letterbox(img, settings.width, settings.height)
-        except Quarantine as q:  # corrupt pixel data: a property of these bytes, recorded like any quarantine
-            maps = f"person image: {q.reason}"
+            maps, frame, box, calls = _person_maps(pkey, tasks[0])
         except PersonChanged as exc:  # not these bytes' fault: nothing is recorded, the next run retries
             results.extend(SampleResult(t.sample_id, _quarantine_row(f"annotate error: {exc}")) for t in tasks)
             continue
-        except Exception as exc:  # noqa: BLE001 - an unreadable person file quarantines its samples
-            maps = f"person image unreadable: {type(exc).__name__}: {exc}"
         person_pending = []
         for i, task in enumerate(tasks):
             model_calls = calls if i == 0 else 0
@@ -305,6 +336,8 @@ def run_shard(shard: list[SampleTask]) -> list[SampleResult]:
         queued.append(person_pending)
     for person_pending in queued:
         results.extend(_finish(p, cache, out_dir) for p in person_pending)
+    while _WORKER["maps_writes"]:
+        _WORKER["maps_writes"].pop().result()  # a failed cache write stops the run, as before
     return results
 
 
@@ -342,8 +375,8 @@ def run_engine(tasks: list[SampleTask], settings: AnnotateParams, out_dir: Path,
     if settings.workers == 1 or len(shards) <= 1:
         _init_worker(*init_args)
         try:
-            for shard in shards:
-                collect(run_shard(shard))
+            for shard, following in zip(shards, [s[0] for s in shards[1:]] + [None]):
+                collect(run_shard(shard, following))
         finally:
             _close_worker()
     else:
