@@ -54,9 +54,10 @@ def agnostic_mask(category: str, maps: BodyMaps, params: MaskRules, shape: tuple
         mask = pose_geometry_mask(category, maps, params, shape)
     if valid is not None:
         mask = mask & valid
-    if mask.mean() < params.min_area_fraction:
+    covered = np.count_nonzero(mask) / mask.size  # == mask.mean(), ~10x faster on a bool map
+    if covered < params.min_area_fraction:
         raise Quarantine(
-            f"{category} agnostic mask too small ({mask.mean():.1%} of the image): the garment region is not in the photo"
+            f"{category} agnostic mask too small ({covered:.1%} of the image): the garment region is not in the photo"
         )
     return mask
 
@@ -82,6 +83,17 @@ def agnostic_image(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     # cv2.copyTo under a mask: ~100x faster than numpy boolean-index assignment on a 768x1024 frame.
     cv2.copyTo(solid(*out.shape[:2], GREY), np.ascontiguousarray(mask, dtype=np.uint8), out)
     return out
+
+
+def labels_in(labels: np.ndarray, wanted: tuple[int, ...]) -> np.ndarray:
+    """np.isin(labels, wanted) for a label map; uint8 maps go through a 256-entry table (isin sorts the map: ~20x slower)."""
+    if labels.dtype != np.uint8:
+        return np.isin(labels, wanted)
+    import cv2
+
+    table = np.zeros(256, np.uint8)
+    table[list(wanted)] = 1
+    return cv2.LUT(np.ascontiguousarray(labels), table).view(bool)
 
 
 def pose_geometry_mask(
@@ -111,8 +123,8 @@ def pose_geometry_mask(
 
     if maps.parse_lip is not None:
         parse = np.asarray(maps.parse_lip)
-        region = region | np.isin(parse, GARMENT_LABELS[category])
-        protect = protect | np.isin(parse, PROTECTED_LABELS)
+        region = region | labels_in(parse, GARMENT_LABELS[category])
+        protect = protect | labels_in(parse, PROTECTED_LABELS)
     return g.dilate(region, params.dilate_px) & ~protect
 
 
