@@ -5,6 +5,7 @@ a VITON-HD layout dataset plus manifest out. Every input row is kept: quarantine
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,14 @@ from components.annotate.engine import (
 )
 from components.annotate.params import AnnotateParams
 from components.annotate.sample import SampleTask
-from components.manifest.schema import CATEGORIES, read_manifest, sample_id_for, write_manifest
+from components.manifest.schema import (
+    CATEGORIES,
+    MANIFEST_FILENAME,
+    SPLITS,
+    read_manifest,
+    sample_id_for,
+    write_manifest,
+)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 RESULT_COLUMNS = ("status", "quarantine_reason", "parsing_source", "mask_sources", "annotator_versions")
@@ -128,26 +136,52 @@ def _annotate_rows(df: pd.DataFrame, in_dir: Path, out_dir: Path, settings: Anno
     digests.save()
     rows, report = run_engine(tasks, settings, out_dir, cache_dir, identities)
 
-    out = df.copy()
-    for col in set().union(*(r.keys() for r in rows.values())) if rows else ():
-        if col not in out.columns:
-            out[col] = None
-        out[col] = out[col].astype(object)
-    for idx, r in out.iterrows():
-        update = rows.get(r["sample_id"])
-        if update is None or update.get("status") == "quarantined":
-            # Upstream quarantine, or annotate quarantined it: keep pointing at the upstream files.
-            for col in ("person_path", "garment_path"):
-                if isinstance(r.get(col), str):
-                    out.at[idx, col] = _relative(base / r[col], out_dir)
-        for col, value in (update or {}).items():
-            out.at[idx, col] = value
-    manifest_path = write_manifest(out, out_dir)
+    out = _merge_rows(df, rows, base, out_dir)
+    manifest_path, pairs = out_dir / MANIFEST_FILENAME, [out_dir / f"{split}_pairs.txt" for split in SPLITS]
+    # A re-run that changes nothing leaves the manifest and pair lists as they are (no rewrite, no new mtime).
+    fingerprint = _fingerprint(out)
+    unchanged = all(digests.get(f, "annotate_manifest") == fingerprint for f in (manifest_path, *pairs))
+    if not unchanged:
+        write_manifest(out, out_dir)
     written = read_manifest(manifest_path)
-    referenced = {v for col in layout.PATHS for v in written[col].dropna() if not v.startswith("..")}
-    layout.prune_unreferenced(out_dir, referenced)
-    layout.write_pairs(written, out_dir)
+    referenced = {v for col in layout.PATHS for v in written[col].tolist() if isinstance(v, str) and not v.startswith("..")}
+    layout.prune_unreferenced(out_dir, referenced)  # also after a kill left files no manifest lists
+    if not unchanged:
+        layout.write_pairs(written, out_dir)
+        for f in (manifest_path, *pairs):
+            digests.put(f, "annotate_manifest", fingerprint)
+        digests.save()
     return AnnotateResult(written, report, out_dir)
+
+
+def _merge_rows(df: pd.DataFrame, rows: dict[str, dict], base: Path, out_dir: Path) -> pd.DataFrame:
+    """`df` with each sample's engine row applied, built column by column (per-cell .at was most of a cached run)."""
+    updates = [rows.get(sid) for sid in df["sample_id"]]
+    columns = {col: df[col] for col in df.columns}
+    for col in ("person_path", "garment_path"):
+        if col in columns:
+            # Upstream quarantine, or annotate quarantined it: keep pointing at the upstream files.
+            columns[col] = [_relative(base / v, out_dir) if isinstance(v, str) and (u is None or u.get("status") == "quarantined")
+                            else v for v, u in zip(columns[col], updates)]
+    for col in sorted(set().union(*rows.values())) if rows else ():
+        before = columns[col] if col in columns else [None] * len(df)
+        columns[col] = pd.Series([u[col] if u is not None and col in u else v for v, u in zip(before, updates)],
+                                 index=df.index, dtype=object)
+    return pd.DataFrame(columns, index=df.index)
+
+
+def _fingerprint(manifest: pd.DataFrame) -> str:
+    """A digest of a manifest about to be written and of the code that writes it (equal digests: same file)."""
+    import json
+
+    from components.manifest import schema
+
+    # Values as JSON: a fresh row's numpy floats and the same row read back from the cache compare equal.
+    cells = [[str(manifest[c].dtype) for c in manifest.columns], [manifest[c].tolist() for c in manifest.columns]]
+    h = hashlib.sha256(json.dumps([list(manifest.columns), cells], default=str).encode())
+    for module in (__file__, schema.__file__):
+        h.update(Path(module).read_bytes())
+    return h.hexdigest()
 
 
 def write_overlays(result: AnnotateResult, target: Path, max_samples: int) -> dict[str, Path]:
