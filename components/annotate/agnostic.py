@@ -86,7 +86,7 @@ def agnostic_image(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def labels_in(labels: np.ndarray, wanted: tuple[int, ...]) -> np.ndarray:
-    """np.isin(labels, wanted) for a label map; uint8 maps go through a 256-entry table (isin sorts the map: ~20x slower)."""
+    """np.isin(labels, wanted) for a label map; uint8 maps use a 256-entry table (isin sorts the map: ~20x slower)."""
     if labels.dtype != np.uint8:
         return np.isin(labels, wanted)
     import cv2

@@ -52,8 +52,11 @@ def _relative(path: Path, start: Path) -> str:
 
 def annotate_dataset(in_dir: Path, out_dir: Path, settings: AnnotateParams, cache_dir: Path) -> AnnotateResult:
     """Annotate every ok sample of the manifest in `in_dir` into `out_dir`."""
+    path = Path(in_dir) / MANIFEST_FILENAME
+    st = path.stat() if path.is_file() else None
     df = read_manifest(in_dir)
-    return _annotate_rows(df, in_dir, out_dir, settings, cache_dir)
+    source = ["manifest", str(path.resolve()), st.st_size, st.st_mtime_ns] if st is not None else None
+    return _annotate_rows(df, in_dir, out_dir, settings, cache_dir, source=source)
 
 
 def annotate_folder(photos: Path, out_dir: Path, settings: AnnotateParams, cache_dir: Path,
@@ -80,7 +83,7 @@ def annotate_folder(photos: Path, out_dir: Path, settings: AnnotateParams, cache
                          "person_height": facts["height"]})
     digests.save()
     df = pd.DataFrame(rows, columns=list(rows[0]) if rows else ["sample_id"])
-    return _annotate_rows(df, out_dir, out_dir, settings, cache_dir, paths_relative_to=out_dir)
+    return _annotate_rows(df, out_dir, out_dir, settings, cache_dir, paths_relative_to=out_dir, source=["folder", rows])
 
 
 def _photo_facts(path: Path, digests: FileDigests) -> dict:
@@ -111,7 +114,8 @@ def _photo_facts(path: Path, digests: FileDigests) -> dict:
 
 
 def _annotate_rows(df: pd.DataFrame, in_dir: Path, out_dir: Path, settings: AnnotateParams, cache_dir: Path,
-                   paths_relative_to: Path | None = None) -> AnnotateResult:
+                   paths_relative_to: Path | None = None, source: list | None = None) -> AnnotateResult:
+    """Annotate the ok rows of `df` and write the manifest; `source` (JSON-able) pins down what `df` holds."""
     base = paths_relative_to or in_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     digests = FileDigests(cache_dir)  # inputs and weights are hashed once, not on every run
@@ -139,12 +143,14 @@ def _annotate_rows(df: pd.DataFrame, in_dir: Path, out_dir: Path, settings: Anno
     out = _merge_rows(df, rows, base, out_dir)
     manifest_path, pairs = out_dir / MANIFEST_FILENAME, [out_dir / f"{split}_pairs.txt" for split in SPLITS]
     # A re-run that changes nothing leaves the manifest and pair lists as they are (no rewrite, no new mtime).
-    fingerprint = _fingerprint(out)
-    unchanged = all(digests.get(f, "annotate_manifest") == fingerprint for f in (manifest_path, *pairs))
+    fingerprint = _fingerprint(source, rows, base, out_dir) if source is not None else None
+    stamps = [digests.get(f, "annotate_manifest") for f in (manifest_path, *pairs)]
+    unchanged = fingerprint is not None and stamps == [fingerprint] * len(stamps)
     if not unchanged:
         write_manifest(out, out_dir)
     written = read_manifest(manifest_path)
-    referenced = {v for col in layout.PATHS for v in written[col].tolist() if isinstance(v, str) and not v.startswith("..")}
+    referenced = {v for col in layout.PATHS for v in written[col].tolist()
+                  if isinstance(v, str) and not v.startswith("..")}
     layout.prune_unreferenced(out_dir, referenced)  # also after a kill left files no manifest lists
     if not unchanged:
         layout.write_pairs(written, out_dir)
@@ -161,8 +167,8 @@ def _merge_rows(df: pd.DataFrame, rows: dict[str, dict], base: Path, out_dir: Pa
     for col in ("person_path", "garment_path"):
         if col in columns:
             # Upstream quarantine, or annotate quarantined it: keep pointing at the upstream files.
-            columns[col] = [_relative(base / v, out_dir) if isinstance(v, str) and (u is None or u.get("status") == "quarantined")
-                            else v for v, u in zip(columns[col], updates)]
+            columns[col] = [_relative(base / v, out_dir) if isinstance(v, str) and _upstream(u) else v
+                            for v, u in zip(columns[col], updates)]
     for col in sorted(set().union(*rows.values())) if rows else ():
         before = columns[col] if col in columns else [None] * len(df)
         columns[col] = pd.Series([u[col] if u is not None and col in u else v for v, u in zip(before, updates)],
@@ -170,15 +176,21 @@ def _merge_rows(df: pd.DataFrame, rows: dict[str, dict], base: Path, out_dir: Pa
     return pd.DataFrame(columns, index=df.index)
 
 
-def _fingerprint(manifest: pd.DataFrame) -> str:
-    """A digest of a manifest about to be written and of the code that writes it (equal digests: same file)."""
+def _upstream(update: dict | None) -> bool:
+    """True when a row keeps its upstream files: the engine skipped it or quarantined it."""
+    return update is None or update.get("status") == "quarantined"
+
+
+def _fingerprint(source: list, rows: dict[str, dict], base: Path, out_dir: Path) -> str:
+    """A digest of everything the written manifest is made of: the input rows (`source`), the engine's rows,
+    the folders paths are relative to, and the code that merges and writes them (equal digests: same file)."""
     import json
 
     from components.manifest import schema
 
-    # Values as JSON: a fresh row's numpy floats and the same row read back from the cache compare equal.
-    cells = [[str(manifest[c].dtype) for c in manifest.columns], [manifest[c].tolist() for c in manifest.columns]]
-    h = hashlib.sha256(json.dumps([list(manifest.columns), cells], default=str).encode())
+    # As JSON: a fresh row's numpy floats and the same row read back from the cache give the same text.
+    text = json.dumps([source, rows, str(base), str(out_dir)], sort_keys=True, default=str)
+    h = hashlib.sha256(text.encode())
     for module in (__file__, schema.__file__):
         h.update(Path(module).read_bytes())
     return h.hexdigest()

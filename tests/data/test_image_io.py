@@ -93,7 +93,8 @@ def test_perceptual_hash_survives_resize_and_reencode_but_separates_different_ph
 def test_the_header_probe_gives_the_decoded_checksum_and_upright_size_without_decoding(real_photos):
     sideways = real_photos["astronaut"].resize((120, 80)).transpose(Image.Transpose.ROTATE_90)
     for data in (exif_rotated_jpeg(sideways, orientation=6), png_bytes(real_photos["camera"].resize((90, 70)))):
-        header, decoded = probe_image_bytes(data, DecodeLimits(min_side=16)), decode_image_bytes(data, DecodeLimits(min_side=16))
+        limits = DecodeLimits(min_side=16)
+        header, decoded = probe_image_bytes(data, limits), decode_image_bytes(data, limits)
         assert (header.sha256, header.width, header.height) == (decoded.sha256, *decoded.image.size)
 
 
