@@ -2,9 +2,10 @@
 
 Samples are grouped by person image (one model pass serves every garment paired with that person) and
 cut into shards of about annotate.shard_size samples. With one worker the shards run in this process
-(no pool overhead); with more, a spawn pool builds the annotators once per worker. Each process encodes
-and writes its files on a small thread pool (Pillow and zlib release the GIL), so writing one person's
-files overlaps the next person's inference. A sample is recorded in the cache only once all its files
+(no pool overhead); with more, a forkserver pool builds the annotators once per worker. Each process
+reads the next person photo ahead on one thread and renders, encodes and writes samples on a small
+thread pool (Pillow, zlib, OpenCV and MediaPipe release the GIL), so decoding the next person and
+finishing the last one overlap this person's inference. A sample is recorded in the cache only once all its files
 are on disk, so a killed run resumes from there and never trusts a half-written sample. Per-sample
 failures quarantine that sample with the error; they never stop the run.
 """
@@ -157,8 +158,8 @@ def shards_of(tasks: list[SampleTask], shard_size: int) -> list[list[SampleTask]
 # ---- worker side -------------------------------------------------------------------------------------
 
 _WORKER: dict = {}
-# Threads per process that encode and write files: two keep up with MediaPipe at 768x1024, more
-# would only compete with inference for the same cores.
+# Threads per process that render, encode and write samples: two keep up with MediaPipe at 768x1024,
+# more would only compete with inference for the same cores.
 WRITER_THREADS = 2
 # Persons whose files may be queued at once; past this the shard waits, so memory stays bounded.
 MAX_PENDING_PERSONS = 2
@@ -196,26 +197,40 @@ def _quarantine_row(reason: str) -> dict:
 
 @dataclass
 class _Pending:
-    """A rendered sample whose files are still being written."""
+    """A sample being rendered and written on the writer threads."""
 
     task: SampleTask
-    row: dict
-    files: list[str]
-    writes: list[Future]
+    render: Future  # -> (row, files); Quarantine when the sample cannot be rendered
+    writes: list[Future]  # the files the render queued (complete once `render` is done)
     model_calls: int
 
 
+def _render(task: SampleTask, frame, box, maps, writes: list[Future]) -> tuple[dict, list[str]]:
+    """render_sample on a writer thread; its files are queued on the same pool (it never waits for them)."""
+    writer: ThreadPoolExecutor = _WORKER["writer"]
+    return render_sample(task, frame, box, maps, _WORKER["settings"], _WORKER["out_dir"], _WORKER["versions"],
+                         write=lambda fn, *args: writes.append(writer.submit(fn, *args)))
+
+
 def _finish(pending: _Pending, cache: AnnotateCache, out_dir: Path) -> SampleResult:
-    """Wait for a sample's writes, then record it in the cache (a failed write quarantines it, uncached)."""
+    """Wait for a sample's render and writes, then record it in the cache: a quarantine without files; a
+    failed render or write quarantines it uncached (a bug on one sample must not stop the run)."""
+    sid, calls = pending.task.sample_id, pending.model_calls
     try:
+        row, files = pending.render.result()
         for w in pending.writes:
             w.result()
-    except Exception as exc:  # noqa: BLE001 - a failed write must not stop the run; the sample is not cached
+    except Quarantine as q:
+        for w in pending.writes:  # let queued files finish before the sample is recorded without them
+            w.exception()
+        row = _quarantine_row(q.reason)
+        cache.save_record(pending.task.sample_key, row, out_dir, [])
+        return SampleResult(sid, row, model_calls=calls)
+    except Exception as exc:  # noqa: BLE001 - not cached: the next run tries again
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        row = _quarantine_row(f"annotate error: {detail}")
-        return SampleResult(pending.task.sample_id, row, model_calls=pending.model_calls)
-    cache.save_record(pending.task.sample_key, pending.row, out_dir, pending.files)
-    return SampleResult(pending.task.sample_id, pending.row, model_calls=pending.model_calls)
+        return SampleResult(sid, _quarantine_row(f"annotate error: {detail}"), model_calls=calls)
+    cache.save_record(pending.task.sample_key, row, out_dir, files)
+    return SampleResult(sid, row, model_calls=calls)
 
 
 class PersonChanged(RuntimeError):
@@ -289,7 +304,6 @@ def run_shard(shard: list[SampleTask], following: SampleTask | None = None) -> l
     """Annotate one shard in this process (models loaded once per process) and record each sample.
 
     `following` is the first task of the shard this process runs next, if known: it is read ahead too."""
-    settings: AnnotateParams = _WORKER["settings"]
     cache: AnnotateCache = _WORKER["cache"]
     out_dir: Path = _WORKER["out_dir"]
     writer: ThreadPoolExecutor = _WORKER["writer"]
@@ -318,21 +332,11 @@ def run_shard(shard: list[SampleTask], following: SampleTask | None = None) -> l
                 cache.save_record(task.sample_key, row, out_dir, [])
                 results.append(SampleResult(task.sample_id, row, model_calls=model_calls))
                 continue
+            # Rendered on the writer threads too, so it overlaps the next person's inference (the maps and
+            # frame handed over are never modified afterwards).
             writes: list[Future] = []
-            try:
-                row, files = render_sample(task, frame, box, maps, settings, out_dir, _WORKER["versions"],
-                                           write=lambda fn, *args: writes.append(writer.submit(fn, *args)))
-                person_pending.append(_Pending(task, row, files, writes, model_calls))
-            except Quarantine as q:
-                for w in writes:  # let queued files finish before the sample is recorded without them
-                    w.exception()
-                row = _quarantine_row(q.reason)
-                cache.save_record(task.sample_key, row, out_dir, [])
-                results.append(SampleResult(task.sample_id, row, model_calls=model_calls))
-            except Exception as exc:  # noqa: BLE001 - a bug on one sample must not stop the run; not cached
-                detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-                row = _quarantine_row(f"annotate error: {detail}")
-                results.append(SampleResult(task.sample_id, row, model_calls=model_calls))
+            render = writer.submit(_render, task, frame, box, maps, writes)
+            person_pending.append(_Pending(task, render, writes, model_calls))
         queued.append(person_pending)
     for person_pending in queued:
         results.extend(_finish(p, cache, out_dir) for p in person_pending)
