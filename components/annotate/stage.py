@@ -144,7 +144,14 @@ def _annotate_rows(df: pd.DataFrame, in_dir: Path, out_dir: Path, settings: Anno
     digests.save()
     rows, report = run_engine(tasks, settings, out_dir, cache_dir, identities)
 
-    out = _merge_rows(df, rows, base, out_dir)
+    written = _write_manifest(df, rows, base, out_dir, digests, source)
+    return AnnotateResult(written, report, out_dir)
+
+
+def _write_manifest(df: pd.DataFrame, rows: dict[str, dict], base: Path, out_dir: Path, digests: FileDigests,
+                    source: list | None) -> pd.DataFrame:
+    """Write the manifest and pair lists (unless they already hold this content), prune stray files, and
+    return the manifest as written."""
     manifest_path, pairs = out_dir / MANIFEST_FILENAME, [out_dir / f"{split}_pairs.txt" for split in SPLITS]
     # A re-run that changes nothing leaves the manifest and pair lists as they are (no rewrite, no new mtime).
     fingerprint = _fingerprint(source, rows, base, out_dir) if source is not None else None
@@ -157,17 +164,18 @@ def _annotate_rows(df: pd.DataFrame, in_dir: Path, out_dir: Path, settings: Anno
 
         written = pq.read_table(manifest_path).to_pandas()
     else:
-        write_manifest(out, out_dir)
+        write_manifest(_merge_rows(df, rows, base, out_dir), out_dir)
         written = read_manifest(manifest_path)
     referenced = {v for col in layout.PATHS for v in written[col].tolist()
                   if isinstance(v, str) and not v.startswith("..")}
     layout.prune_unreferenced(out_dir, referenced)  # also after a kill left files no manifest lists
     if not unchanged:
         layout.write_pairs(written, out_dir)
-        for f in (manifest_path, *pairs):
-            digests.put(f, "annotate_manifest", fingerprint)
-        digests.save()
-    return AnnotateResult(written, report, out_dir)
+        if fingerprint is not None:
+            for f in (manifest_path, *pairs):
+                digests.put(f, "annotate_manifest", fingerprint)
+            digests.save()
+    return written
 
 
 def _merge_rows(df: pd.DataFrame, rows: dict[str, dict], base: Path, out_dir: Path) -> pd.DataFrame:
