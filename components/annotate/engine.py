@@ -5,9 +5,9 @@ cut into shards of about annotate.shard_size samples. With one worker the shards
 (no pool overhead); with more, a forkserver pool builds the annotators once per worker. Each process
 reads the next person photo ahead on one thread and renders, encodes and writes samples on a small
 thread pool (Pillow, zlib, OpenCV and MediaPipe release the GIL), so decoding the next person and
-finishing the last one overlap this person's inference. A sample is recorded in the cache only once all its files
-are on disk, so a killed run resumes from there and never trusts a half-written sample. Per-sample
-failures quarantine that sample with the error; they never stop the run.
+finishing the last one overlap this person's inference. A sample is recorded in the cache only once
+all its files are on disk, so a killed run resumes from there and never trusts a half-written sample.
+Per-sample failures quarantine that sample with the error; they never stop the run.
 """
 
 from __future__ import annotations
