@@ -377,26 +377,9 @@ def run_engine(tasks: list[SampleTask], settings: AnnotateParams, out_dir: Path,
     shards = shards_of(todo, settings.shard_size)
     init_args = (settings, str(cache_root), str(out_dir), versions)
     if settings.workers == 1 or len(shards) <= 1:
-        _init_worker(*init_args)
-        try:
-            for shard, following in zip(shards, [s[0] for s in shards[1:]] + [None]):
-                collect(run_shard(shard, following))
-        finally:
-            _close_worker()
+        _run_here(shards, init_args, collect)
     else:
-        import multiprocessing
-
-        workers = min(settings.workers, len(shards))
-        # forkserver: one server process imports mediapipe and the engine once; each worker is then a cheap
-        # fork of it instead of a fresh interpreter importing everything (spawn). Fork from this process
-        # would copy whatever threads and state the caller holds.
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["components.annotate.engine", "components.annotate.person",
-                                    "mediapipe.python.solutions.pose", "mediapipe.python.solutions.selfie_segmentation"])
-        with ProcessPoolExecutor(workers, mp_context=ctx,
-                                 initializer=_init_worker, initargs=init_args) as pool:
-            for results in pool.map(run_shard, shards):
-                collect(results)
+        _run_pool(shards, min(settings.workers, len(shards)), init_args, collect)
     bar.close()
     for row in rows.values():
         if row.get("status") == "quarantined":
@@ -404,6 +387,44 @@ def run_engine(tasks: list[SampleTask], settings: AnnotateParams, out_dir: Path,
             reason = row["quarantine_reason"]
             report.reasons[reason] = report.reasons.get(reason, 0) + 1
     return rows, report
+
+
+def _run_here(shards: list[list[SampleTask]], init_args: tuple, collect) -> None:
+    """Run `shards` in order in this process, each reading the next one's first person ahead."""
+    _init_worker(*init_args)
+    try:
+        for shard, following in zip(shards, [s[0] for s in shards[1:]] + [None]):
+            collect(run_shard(shard, following))
+    finally:
+        _close_worker()
+
+
+def _run_pool(shards: list[list[SampleTask]], workers: int, init_args: tuple, collect) -> None:
+    """Run `shards` on `workers` processes: workers - 1 in a pool, and this one.
+
+    The pool takes shards from the front, this process from the back until they meet, so work starts at
+    once instead of after the pool's start-up (its server importing mediapipe, ~1 s)."""
+    import multiprocessing
+
+    # forkserver: one server process imports mediapipe and the engine once; each worker is then a cheap
+    # fork of it instead of a fresh interpreter importing everything (spawn). Fork from this process
+    # would copy whatever threads and state the caller holds.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["components.annotate.engine", "components.annotate.person",
+                                "mediapipe.python.solutions.pose", "mediapipe.python.solutions.selfie_segmentation"])
+    with ProcessPoolExecutor(workers - 1, mp_context=ctx, initializer=_init_worker, initargs=init_args) as pool:
+        futures = [pool.submit(run_shard, shard) for shard in shards]
+        _init_worker(*init_args)
+        try:
+            for shard, future in reversed(list(zip(shards, futures))):
+                if not future.cancel():  # the pool has started it, and so every shard before it
+                    break
+                collect(run_shard(shard))
+        finally:
+            _close_worker()
+        for future in futures:
+            if not future.cancelled():
+                collect(future.result())
 
 
 def versions_json(identities: dict[str, str]) -> str:
