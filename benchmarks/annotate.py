@@ -15,9 +15,10 @@ inference on threads, so with a free second core it hides part of that work; "co
 wall time) shows how much. Hence the figures on one core (the process pinned there): the stage's CPU work
 against the bare loop's. Worker processes only add throughput on cores the single worker leaves idle: on
 a machine with C cores the 2-worker speed-up is bounded by C / (cores busy at 1 worker), and the pool
-pays a one-off start (a forkserver importing mediapipe, each worker building its models), shown by a
-second 2-worker run on the warm forkserver. The fair scaling figure is W workers on W cores against
-1 worker on 1 core. Figures are wall-clock: on a shared machine, read them with the load average.
+pays a one-off start (a forkserver importing mediapipe, each worker building its models; the calling
+process annotates meanwhile), shown by a second 2-worker run on the started forkserver. The fair
+scaling figure is W workers on W cores against 1 worker on 1 core. Figures are wall-clock: on a shared
+machine, read them with the load average.
 """
 
 from __future__ import annotations
