@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from components.annotate import geometry as g
+from components.annotate.frame import solid
 from components.annotate.maps import BodyMaps
 from components.annotate.params import MaskRules
 from components.errors import Quarantine
@@ -53,9 +54,10 @@ def agnostic_mask(category: str, maps: BodyMaps, params: MaskRules, shape: tuple
         mask = pose_geometry_mask(category, maps, params, shape)
     if valid is not None:
         mask = mask & valid
-    if mask.mean() < params.min_area_fraction:
+    covered = np.count_nonzero(mask) / mask.size  # == mask.mean(), ~10x faster on a bool map
+    if covered < params.min_area_fraction:
         raise Quarantine(
-            f"{category} agnostic mask too small ({mask.mean():.1%} of the image): the garment region is not in the photo"
+            f"{category} agnostic mask too small ({covered:.1%} of the image): the garment region is not in the photo"
         )
     return mask
 
@@ -75,8 +77,19 @@ def agnostic_image(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
     out = np.array(image, dtype=np.uint8, copy=True)
     # cv2.copyTo under a mask: ~100x faster than numpy boolean-index assignment on a 768x1024 frame.
-    cv2.copyTo(np.full_like(out, GREY), np.ascontiguousarray(mask, dtype=np.uint8), out)
+    cv2.copyTo(solid(*out.shape[:2], GREY), np.ascontiguousarray(mask, dtype=np.uint8), out)
     return out
+
+
+def labels_in(labels: np.ndarray, wanted: tuple[int, ...]) -> np.ndarray:
+    """np.isin(labels, wanted) for a label map; uint8 maps use a 256-entry table (isin sorts the map: ~20x slower)."""
+    if labels.dtype != np.uint8:
+        return np.isin(labels, wanted)
+    import cv2
+
+    table = np.zeros(256, np.uint8)
+    table[list(wanted)] = 1
+    return cv2.LUT(np.ascontiguousarray(labels), table).view(bool)
 
 
 def pose_geometry_mask(
@@ -106,8 +119,8 @@ def pose_geometry_mask(
 
     if maps.parse_lip is not None:
         parse = np.asarray(maps.parse_lip)
-        region = region | np.isin(parse, GARMENT_LABELS[category])
-        protect = protect | np.isin(parse, PROTECTED_LABELS)
+        region = region | labels_in(parse, GARMENT_LABELS[category])
+        protect = protect | labels_in(parse, PROTECTED_LABELS)
     return g.dilate(region, params.dilate_px) & ~protect
 
 

@@ -17,6 +17,7 @@ import hashlib
 import io
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,17 @@ def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(data)
     tmp.replace(path)
+
+
+def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """What np.savez_compressed writes (np.load reads it), at zlib level 1 instead of 6: the maps of a
+    768x1024 person take ~5 ms instead of ~15 ms to compress, for ~25 KB instead of ~16 KB."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for name, array in arrays.items():
+            with zf.open(f"{name}.npy", "w", force_zip64=True) as fh:
+                np.lib.format.write_array(fh, np.asanyarray(array), allow_pickle=False)
+    return buf.getvalue()
 
 
 class AnnotateCache:
@@ -64,9 +76,7 @@ class AnnotateCache:
     def save_maps(self, key: str, maps: BodyMaps | str) -> None:
         """Store the maps of a person image (or the reason it was quarantined)."""
         arrays = {"_quarantine": np.array(maps)} if isinstance(maps, str) else maps.to_npz_dict()
-        buf = io.BytesIO()
-        np.savez_compressed(buf, **arrays)
-        _atomic_write(self._maps_path(key), buf.getvalue())
+        _atomic_write(self._maps_path(key), _npz_bytes(arrays))
 
     def load_record(self, key: str, out_dir: Path) -> dict | None:
         """The finished row for `key` when every file it lists is still in `out_dir` unchanged, else None."""

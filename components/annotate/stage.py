@@ -5,6 +5,7 @@ a VITON-HD layout dataset plus manifest out. Every input row is kept: quarantine
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,14 @@ from components.annotate.engine import (
 )
 from components.annotate.params import AnnotateParams
 from components.annotate.sample import SampleTask
-from components.manifest.schema import CATEGORIES, read_manifest, sample_id_for, write_manifest
+from components.manifest.schema import (
+    CATEGORIES,
+    MANIFEST_FILENAME,
+    SPLITS,
+    read_manifest,
+    sample_id_for,
+    write_manifest,
+)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 RESULT_COLUMNS = ("status", "quarantine_reason", "parsing_source", "mask_sources", "annotator_versions")
@@ -44,50 +52,74 @@ def _relative(path: Path, start: Path) -> str:
 
 def annotate_dataset(in_dir: Path, out_dir: Path, settings: AnnotateParams, cache_dir: Path) -> AnnotateResult:
     """Annotate every ok sample of the manifest in `in_dir` into `out_dir`."""
+    path = Path(in_dir) / MANIFEST_FILENAME
+    st = path.stat() if path.is_file() else None
     df = read_manifest(in_dir)
-    return _annotate_rows(df, in_dir, out_dir, settings, cache_dir)
+    source = ["manifest", str(path.resolve()), st.st_size, st.st_mtime_ns] if st is not None else None
+    return _annotate_rows(df, in_dir, out_dir, settings, cache_dir, source=source)
 
 
 def annotate_folder(photos: Path, out_dir: Path, settings: AnnotateParams, cache_dir: Path,
                     categories: list[str], licence: str = "unknown (plain photo folder)") -> AnnotateResult:
     """Annotate a plain folder of person photos; each garment is cut from the photo (the garment worn)."""
-    from components.data.image_io import DecodeLimits, decode_image_file
     from components.data.importers.ingest import split_for
-    from components.errors import Quarantine
 
     digests = FileDigests(cache_dir)
     rows = []
+    photos_real, out_real = photos.resolve(), out_dir.resolve()  # once, not twice per photo (an lstat per part)
     for path in sorted(p for p in photos.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES):
-        base = {"source": photos.name, "source_url": _relative(path, photos), "licence": licence}
-        # A photo that decoded before and is unchanged (size, mtime) is not decoded again.
-        facts = digests.get(path, "decoded")
-        if facts is None:
-            try:
-                decoded = decode_image_file(path, DecodeLimits())
-                facts = {"sha256": decoded.sha256, "width": decoded.image.width, "height": decoded.image.height}
-                digests.put(path, "decoded", facts)
-                digests.put(path, "sha256", decoded.sha256)
-            except Quarantine as q:
-                facts = {"quarantine": q.reason}
+        real = path.resolve()
+        person_path = Path(os.path.relpath(real, out_real)).as_posix()
+        base = {"source": photos.name, "source_url": Path(os.path.relpath(real, photos_real)).as_posix(),
+                "licence": licence}
+        facts = _photo_facts(path, digests)
         for category in categories:
             if "quarantine" in facts:
                 sid = "q" + sample_id_for(digests.sha256(path), "worn-garment", category)[:15]
-                rows.append({**base, "sample_id": sid, "person_path": _relative(path, out_dir), "category": category,
+                rows.append({**base, "sample_id": sid, "person_path": person_path, "category": category,
                              "split": "train", "status": "quarantined",
                              "quarantine_reason": f"person image: {facts['quarantine']}"})
                 continue
             sid = sample_id_for(facts["sha256"], "worn-garment", category)
-            rows.append({**base, "sample_id": sid, "person_path": _relative(path, out_dir), "garment_path": None,
+            rows.append({**base, "sample_id": sid, "person_path": person_path, "garment_path": None,
                          "category": category, "split": split_for(facts["sha256"], 0.2), "status": "ok",
                          "person_sha256": facts["sha256"], "person_width": facts["width"],
                          "person_height": facts["height"]})
     digests.save()
     df = pd.DataFrame(rows, columns=list(rows[0]) if rows else ["sample_id"])
-    return _annotate_rows(df, out_dir, out_dir, settings, cache_dir, paths_relative_to=out_dir)
+    return _annotate_rows(df, out_dir, out_dir, settings, cache_dir, paths_relative_to=out_dir, source=["folder", rows])
+
+
+def _photo_facts(path: Path, digests: FileDigests) -> dict:
+    """{sha256, width, height} of a folder photo from its header, or {quarantine: reason}.
+
+    The pixels are decoded (and checked for corrupt data) once, by the worker that annotates the photo;
+    only photos whose upright size the header cannot tell are decoded here. A photo seen before and
+    unchanged (size, mtime) is not read again."""
+    from components.data.image_io import DecodeLimits, decode_image_bytes, probe_image_bytes, read_image_file
+    from components.errors import Quarantine
+
+    facts = digests.get(path, "header")
+    if facts is not None:
+        return facts
+    try:
+        data = read_image_file(path, DecodeLimits())
+        header = probe_image_bytes(data, DecodeLimits())
+        if header is None:
+            decoded = decode_image_bytes(data, DecodeLimits())
+            facts = {"sha256": decoded.sha256, "width": decoded.image.width, "height": decoded.image.height}
+        else:
+            facts = {"sha256": header.sha256, "width": header.width, "height": header.height}
+    except Quarantine as q:
+        return {"quarantine": q.reason}
+    digests.put(path, "header", facts)
+    digests.put(path, "sha256", facts["sha256"])
+    return facts
 
 
 def _annotate_rows(df: pd.DataFrame, in_dir: Path, out_dir: Path, settings: AnnotateParams, cache_dir: Path,
-                   paths_relative_to: Path | None = None) -> AnnotateResult:
+                   paths_relative_to: Path | None = None, source: list | None = None) -> AnnotateResult:
+    """Annotate the ok rows of `df` and write the manifest; `source` (JSON-able) pins down what `df` holds."""
     base = paths_relative_to or in_dir
     out_dir.mkdir(parents=True, exist_ok=True)
     digests = FileDigests(cache_dir)  # inputs and weights are hashed once, not on every run
@@ -103,33 +135,83 @@ def _annotate_rows(df: pd.DataFrame, in_dir: Path, out_dir: Path, settings: Anno
     for sid, pp, gp, category, split in zip(ok["sample_id"], ok["person_path"], garments, ok["category"], ok["split"]):
         pfile = (base / pp).resolve()
         gfile = (base / gp).resolve() if isinstance(gp, str) else None
-        pkey = person_key(sha(pfile), settings, identities)
+        psha = sha(pfile)
+        pkey = person_key(psha, settings, identities)
         gsha = sha(gfile) if gfile else None
         tasks.append(SampleTask(sid, category, split, str(pfile), str(gfile) if gfile else None,
-                                pkey, sample_key(pkey, gsha, sid, category, split, settings, code)))
+                                pkey, sample_key(pkey, gsha, sid, category, split, settings, code),
+                                person_sha256=None if psha.startswith("missing:") else psha))
     digests.save()
     rows, report = run_engine(tasks, settings, out_dir, cache_dir, identities)
 
-    out = df.copy()
-    for col in set().union(*(r.keys() for r in rows.values())) if rows else ():
-        if col not in out.columns:
-            out[col] = None
-        out[col] = out[col].astype(object)
-    for idx, r in out.iterrows():
-        update = rows.get(r["sample_id"])
-        if update is None or update.get("status") == "quarantined":
-            # Upstream quarantine, or annotate quarantined it: keep pointing at the upstream files.
-            for col in ("person_path", "garment_path"):
-                if isinstance(r.get(col), str):
-                    out.at[idx, col] = _relative(base / r[col], out_dir)
-        for col, value in (update or {}).items():
-            out.at[idx, col] = value
-    manifest_path = write_manifest(out, out_dir)
-    written = read_manifest(manifest_path)
-    referenced = {v for col in layout.PATHS for v in written[col].dropna() if not v.startswith("..")}
-    layout.prune_unreferenced(out_dir, referenced)
-    layout.write_pairs(written, out_dir)
+    written = _write_manifest(df, rows, base, out_dir, digests, source)
     return AnnotateResult(written, report, out_dir)
+
+
+def _write_manifest(df: pd.DataFrame, rows: dict[str, dict], base: Path, out_dir: Path, digests: FileDigests,
+                    source: list | None) -> pd.DataFrame:
+    """Write the manifest and pair lists (unless they already hold this content), prune stray files, and
+    return the manifest as written."""
+    manifest_path, pairs = out_dir / MANIFEST_FILENAME, [out_dir / f"{split}_pairs.txt" for split in SPLITS]
+    # A re-run that changes nothing leaves the manifest and pair lists as they are (no rewrite, no new mtime).
+    fingerprint = _fingerprint(source, rows, base, out_dir) if source is not None else None
+    stamps = [digests.get(f, "annotate_manifest") for f in (manifest_path, *pairs)]
+    unchanged = fingerprint is not None and stamps == [fingerprint] * len(stamps)
+    if unchanged:
+        # The file this code wrote and validated, untouched since (size, mtime): read it back without re-checking
+        # every row (half of read_manifest's ~15 ms); any other file goes through read_manifest's checks.
+        import pyarrow.parquet as pq
+
+        written = pq.read_table(manifest_path).to_pandas()
+    else:
+        write_manifest(_merge_rows(df, rows, base, out_dir), out_dir)
+        written = read_manifest(manifest_path)
+    referenced = {v for col in layout.PATHS for v in written[col].tolist()
+                  if isinstance(v, str) and not v.startswith("..")}
+    layout.prune_unreferenced(out_dir, referenced)  # also after a kill left files no manifest lists
+    if not unchanged:
+        layout.write_pairs(written, out_dir)
+        if fingerprint is not None:
+            for f in (manifest_path, *pairs):
+                digests.put(f, "annotate_manifest", fingerprint)
+            digests.save()
+    return written
+
+
+def _merge_rows(df: pd.DataFrame, rows: dict[str, dict], base: Path, out_dir: Path) -> pd.DataFrame:
+    """`df` with each sample's engine row applied, built column by column (per-cell .at was most of a cached run)."""
+    updates = [rows.get(sid) for sid in df["sample_id"]]
+    columns = {col: df[col] for col in df.columns}
+    for col in ("person_path", "garment_path"):
+        if col in columns:
+            # Upstream quarantine, or annotate quarantined it: keep pointing at the upstream files.
+            columns[col] = [_relative(base / v, out_dir) if isinstance(v, str) and _upstream(u) else v
+                            for v, u in zip(columns[col], updates)]
+    for col in sorted(set().union(*rows.values())) if rows else ():
+        before = columns[col] if col in columns else [None] * len(df)
+        columns[col] = pd.Series([u[col] if u is not None and col in u else v for v, u in zip(before, updates)],
+                                 index=df.index, dtype=object)
+    return pd.DataFrame(columns, index=df.index)
+
+
+def _upstream(update: dict | None) -> bool:
+    """True when a row keeps its upstream files: the engine skipped it or quarantined it."""
+    return update is None or update.get("status") == "quarantined"
+
+
+def _fingerprint(source: list, rows: dict[str, dict], base: Path, out_dir: Path) -> str:
+    """A digest of everything the written manifest is made of: the input rows (`source`), the engine's rows,
+    the folders paths are relative to, and the code that merges and writes them (equal digests: same file)."""
+    import json
+
+    from components.manifest import schema
+
+    # As JSON: a fresh row's numpy floats and the same row read back from the cache give the same text.
+    text = json.dumps([source, rows, str(base), str(out_dir)], sort_keys=True, default=str)
+    h = hashlib.sha256(text.encode())
+    for module in (__file__, schema.__file__):
+        h.update(Path(module).read_bytes())
+    return h.hexdigest()
 
 
 def write_overlays(result: AnnotateResult, target: Path, max_samples: int) -> dict[str, Path]:

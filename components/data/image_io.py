@@ -45,8 +45,8 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def decode_image_bytes(data: bytes, limits: DecodeLimits = DecodeLimits()) -> DecodedImage:
-    """Decode `data` into an upright RGB image or raise Quarantine with the reason."""
+def _open_checked(data: bytes, limits: DecodeLimits) -> Image.Image:
+    """`data` opened (header only) after the byte, format and pixel-count checks; Quarantine otherwise."""
     if len(data) == 0:
         raise Quarantine("empty file (0 bytes)")
     if len(data) > limits.max_bytes:
@@ -64,18 +64,78 @@ def decode_image_bytes(data: bytes, limits: DecodeLimits = DecodeLimits()) -> De
     # Check the header's size before decoding, so a decompression bomb never allocates its pixels.
     if width * height > limits.max_pixels:
         raise Quarantine(f"decompression bomb or oversized image ({width}x{height} > {limits.max_pixels} pixels)")
+    return probe
+
+
+def load_image_bytes(data: bytes, limits: DecodeLimits = DecodeLimits()) -> Image.Image:
+    """`data` fully decoded as stored (not yet upright or RGB), after every check but the size; else Quarantine."""
+    probe = _open_checked(data, limits)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             probe.load()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise Quarantine(f"truncated or corrupt image data: {exc}") from None
-    mode = probe.mode
+    return probe
+
+
+def decode_image_bytes(data: bytes, limits: DecodeLimits = DecodeLimits()) -> DecodedImage:
+    """Decode `data` into an upright RGB image or raise Quarantine with the reason."""
+    probe = load_image_bytes(data, limits)
+    fmt, mode = probe.format or "unknown", probe.mode
     transposed = _orientation(probe) not in (None, 1)
     rgb = to_rgb(ImageOps.exif_transpose(probe))
     if min(rgb.size) < limits.min_side:
         raise Quarantine(f"too small ({rgb.width}x{rgb.height}, shortest side < {limits.min_side} px)")
     return DecodedImage(rgb, sha256_bytes(data), mode, fmt, transposed)
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    """What a file's header says, without decoding its pixels: checksum, format and upright size."""
+
+    sha256: str
+    format: str
+    width: int
+    height: int
+
+
+def probe_image_bytes(data: bytes, limits: DecodeLimits = DecodeLimits()) -> ImageHeader | None:
+    """The header checks of decode_image_bytes without decoding; Quarantine as it would, None when the
+    upright size is unknowable without decoding (a PNG with chunks after its pixels may carry EXIF there).
+
+    Corrupt pixel data passes here: whoever decodes the pixels later must check it (load_image_bytes)."""
+    probe = _open_checked(data, limits)
+    fmt = probe.format or "unknown"
+    if fmt == "PNG" and _png_has_tail_chunks(data):
+        return None
+    # The header's EXIF (Image.getexif, not the PNG override that decodes the file to look for trailing EXIF).
+    try:
+        orientation = Image.Image.getexif(probe).get(0x0112)
+    except Exception:  # noqa: BLE001 - broken EXIF is treated as absent, as exif_transpose does
+        return None
+    width, height = probe.size
+    if orientation in (5, 6, 7, 8):  # the transposes and 90-degree turns swap the sides
+        width, height = height, width
+    if min(width, height) < limits.min_side:
+        raise Quarantine(f"too small ({width}x{height}, shortest side < {limits.min_side} px)")
+    return ImageHeader(sha256_bytes(data), fmt, width, height)
+
+
+def _png_has_tail_chunks(data: bytes) -> bool:
+    """True when a PNG has chunks other than IDAT/IEND after its first IDAT (or a chunk list that does not parse)."""
+    pos, seen_idat = 8, False
+    while pos + 8 <= len(data):
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        kind = data[pos + 4:pos + 8]
+        if kind == b"IEND":
+            return False
+        if kind == b"IDAT":
+            seen_idat = True
+        elif seen_idat:
+            return True
+        pos += 12 + length
+    return True
 
 
 def read_image_file(path: Path, limits: DecodeLimits = DecodeLimits()) -> bytes:

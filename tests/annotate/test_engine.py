@@ -81,6 +81,24 @@ def test_second_run_does_no_model_calls_and_a_new_model_version_reannotates(real
     assert "-retrained" in third.manifest["annotator_versions"].iloc[0]
 
 
+def test_a_rerun_that_changes_nothing_leaves_the_manifest_alone_and_any_change_rewrites_it(real_photos, tmp_path):
+    _variants(real_photos, tmp_path / "photos", 2)
+    args = (tmp_path / "photos", tmp_path / "out", AnnotateParams(), tmp_path / "cache", ["upper_body"])
+    first = annotate_folder(*args)
+    manifest, pairs = tmp_path / "out" / "manifest.parquet", tmp_path / "out" / "train_pairs.txt"
+    stamp = manifest.stat().st_mtime_ns
+    again = annotate_folder(*args)
+    assert again.report.cached == 2 and manifest.stat().st_mtime_ns == stamp
+    assert again.manifest.equals(first.manifest)
+    listed = pairs.read_text()
+    pairs.unlink()
+    annotate_folder(*args)
+    assert pairs.read_text() == listed
+    (tmp_path / "photos" / "p01.png").unlink()
+    third = annotate_folder(*args)
+    assert manifest.stat().st_mtime_ns != stamp and len(third.manifest) == 1
+
+
 def test_a_broken_file_is_quarantined_and_the_run_goes_on(real_photos, tmp_path):
     _variants(real_photos, tmp_path / "photos", 1)
     (tmp_path / "photos" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
@@ -88,6 +106,18 @@ def test_a_broken_file_is_quarantined_and_the_run_goes_on(real_photos, tmp_path)
     df = result.manifest.set_index("source_url")
     assert df.loc["broken.jpg", "status"] == "quarantined"
     assert "person image" in df.loc["broken.jpg", "quarantine_reason"]
+    assert df.loc["p00.png", "status"] == "ok"
+
+
+def test_a_photo_whose_header_is_fine_but_pixels_are_corrupt_is_quarantined_by_the_worker(real_photos, tmp_path):
+    from tests.data.images import truncated_jpeg
+
+    _variants(real_photos, tmp_path / "photos", 1)
+    (tmp_path / "photos" / "cut.jpg").write_bytes(truncated_jpeg(real_photos["astronaut"]))
+    result = annotate_folder(tmp_path / "photos", tmp_path / "out", AnnotateParams(), tmp_path / "cache", ["dresses"])
+    df = result.manifest.set_index("source_url")
+    assert df.loc["cut.jpg", "status"] == "quarantined"
+    assert df.loc["cut.jpg", "quarantine_reason"].startswith("person image: truncated or corrupt image data")
     assert df.loc["p00.png", "status"] == "ok"
 
 

@@ -2,7 +2,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from components.data.image_io import DecodeLimits, decode_image_bytes, hamming_distance, perceptual_hash, to_rgb
+import zlib
+
+from components.data.image_io import (
+    DecodeLimits,
+    decode_image_bytes,
+    hamming_distance,
+    load_image_bytes,
+    perceptual_hash,
+    probe_image_bytes,
+    to_rgb,
+)
 from components.errors import Quarantine
 from tests.data.images import bomb_png, exif_rotated_jpeg, jpeg_bytes, png_bytes, truncated_jpeg
 
@@ -78,3 +88,28 @@ def test_perceptual_hash_survives_resize_and_reencode_but_separates_different_ph
     small = Image.open(BytesIO(jpeg_bytes(a.resize((200, 200))))).convert("RGB")
     assert hamming_distance(perceptual_hash(a), perceptual_hash(small)) <= 6
     assert hamming_distance(perceptual_hash(a), perceptual_hash(real_photos["camera"])) > 16
+
+
+def test_the_header_probe_gives_the_decoded_checksum_and_upright_size_without_decoding(real_photos):
+    sideways = real_photos["astronaut"].resize((120, 80)).transpose(Image.Transpose.ROTATE_90)
+    for data in (exif_rotated_jpeg(sideways, orientation=6), png_bytes(real_photos["camera"].resize((90, 70)))):
+        limits = DecodeLimits(min_side=16)
+        header, decoded = probe_image_bytes(data, limits), decode_image_bytes(data, limits)
+        assert (header.sha256, header.width, header.height) == (decoded.sha256, *decoded.image.size)
+
+
+def test_the_header_probe_refuses_what_the_header_shows_and_leaves_corrupt_pixels_to_the_decoder(real_photos):
+    with pytest.raises(Quarantine, match="too small"):
+        probe_image_bytes(png_bytes(Image.new("RGB", (20, 90))), DecodeLimits(min_side=64))
+    truncated = truncated_jpeg(real_photos["astronaut"])
+    assert probe_image_bytes(truncated) is not None
+    with pytest.raises(Quarantine, match="truncated or corrupt"):
+        load_image_bytes(truncated)
+
+
+def test_a_png_with_chunks_after_its_pixels_is_left_to_a_full_decode(real_photos):
+    data = png_bytes(real_photos["camera"].resize((90, 70)))
+    body = b"tEXtComment\x00late"
+    chunk = len(body[4:]).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+    iend = data.rindex(b"IEND") - 4
+    assert probe_image_bytes(data[:iend] + chunk + data[iend:]) is None

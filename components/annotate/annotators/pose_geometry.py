@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from components.annotate import geometry as g
-from components.annotate.agnostic import LIP, BodyParts, _face
+from components.annotate.agnostic import LIP, BodyParts, _face, labels_in
 from components.annotate.annotators.base import Annotator
 from components.annotate.maps import BodyMaps
 from components.annotate.params import MaskRules
@@ -91,5 +91,5 @@ def relabel_for_category(parse: np.ndarray, category: str) -> np.ndarray:
     if category != "dresses":
         return parse
     out = parse.copy()
-    out[np.isin(parse, (LIP["upper_clothes"], LIP["pants"]))] = LIP["dress"]
+    out[labels_in(parse, (LIP["upper_clothes"], LIP["pants"]))] = LIP["dress"]
     return out
