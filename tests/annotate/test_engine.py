@@ -99,14 +99,15 @@ def test_a_rerun_that_changes_nothing_leaves_the_manifest_alone_and_any_change_r
     assert manifest.stat().st_mtime_ns != stamp and len(third.manifest) == 1
 
 
-def test_a_broken_file_is_quarantined_and_the_run_goes_on(real_photos, tmp_path):
+@pytest.mark.parametrize("broken", ["broken.jpg", "zz_broken.jpg"])  # before and after the good photo
+def test_a_broken_file_is_quarantined_and_the_run_goes_on(real_photos, tmp_path, broken):
     _variants(real_photos, tmp_path / "photos", 1)
-    (tmp_path / "photos" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    (tmp_path / "photos" / broken).write_bytes(b"\xff\xd8\xff\xe0 truncated")
     result = annotate_folder(tmp_path / "photos", tmp_path / "out", AnnotateParams(), tmp_path / "cache", ["dresses"])
     df = result.manifest.set_index("source_url")
-    assert df.loc["broken.jpg", "status"] == "quarantined"
-    assert "person image" in df.loc["broken.jpg", "quarantine_reason"]
-    assert df.loc["p00.png", "status"] == "ok"
+    assert df.loc[broken, "status"] == "quarantined"
+    assert "person image" in df.loc[broken, "quarantine_reason"]
+    assert df.loc["p00.png", "status"] == "ok" and df.loc["p00.png", "person_sha256"]
 
 
 def test_a_photo_whose_header_is_fine_but_pixels_are_corrupt_is_quarantined_by_the_worker(real_photos, tmp_path):
