@@ -90,6 +90,30 @@ def vton(args: list[str], cwd: Path, env: dict[str, str], check: bool = True) ->
     return proc
 
 
+def pull_step_env(stack, workspace: Path, **extra: str) -> dict[str, str]:
+    """The team environment plus what infra/prefect.yaml's pull steps read: the repository to clone."""
+    return {**stack["env"], "VTON_GIT_REPOSITORY": str(workspace), "VTON_GIT_BRANCH": "main", **extra}
+
+
+def prefect_cli(args: list[str], cwd: Path, env: dict[str, str]) -> None:
+    """Run the real `prefect` CLI against the stack; fail with its output."""
+    proc = subprocess.run([str(servers.BIN / "prefect"), *args], cwd=cwd, env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, f"prefect {args}:\n{proc.stdout}\n{proc.stderr}"
+
+
+def assert_import_lineage_on_the_remote(stack, workspace: Path) -> dict:
+    """The workspace's dvc.lock, after checking the S3 remote holds the objects of import's data/raw and output."""
+    lock = yaml.safe_load((workspace / "dvc.lock").read_text())
+    imported = next(o for o in lock["stages"]["import"]["outs"] if o["path"] == "data/imported")
+    raw = next(d for d in lock["stages"]["import"]["deps"] if d["path"] == "data/raw")
+    dvc_keys = set(_keys(stack["s3"], BUCKETS["dvc"], "store/"))
+    for md5 in (imported["md5"], raw["md5"]):
+        assert f"store/files/md5/{md5[:2]}/{md5[2:]}" in dvc_keys
+    assert len(dvc_keys) > 10  # the .dir listings plus every image and the manifest
+    return lock
+
+
 def _keys(client, bucket: str, prefix: str = "") -> list[str]:
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
     return [obj["Key"] for page in pages for obj in page.get("Contents", [])]
@@ -131,13 +155,7 @@ def test_retrain_lands_runs_artifacts_flow_runs_and_dvc_objects_on_the_team_serv
     assert flow_run["state"]["type"] == "COMPLETED"
 
     # DVC pushed the imported dataset (and the raw data it came from) to the S3 remote.
-    lock = yaml.safe_load((workspace / "dvc.lock").read_text())
-    imported = next(o for o in lock["stages"]["import"]["outs"] if o["path"] == "data/imported")
-    raw = next(d for d in lock["stages"]["import"]["deps"] if d["path"] == "data/raw")
-    dvc_keys = set(_keys(stack["s3"], BUCKETS["dvc"], "store/"))
-    for md5 in (imported["md5"], raw["md5"]):
-        assert f"store/files/md5/{md5[:2]}/{md5[2:]}" in dvc_keys
-    assert len(dvc_keys) > 10  # the .dir listings plus every image and the manifest
+    lock = assert_import_lineage_on_the_remote(stack, workspace)
 
     # Lineage: the lock the MLflow run carries is the workspace's lock.
     with tempfile.TemporaryDirectory() as tmp:
@@ -150,28 +168,13 @@ def test_retrain_lands_runs_artifacts_flow_runs_and_dvc_objects_on_the_team_serv
 
 
 def test_prefect_yaml_routes_gpu_stages_to_the_gpu_pool(stack, workspace: Path):
-    env = {
-        **stack["env"],
-        "VTON_GIT_REPOSITORY": str(workspace),
-        "VTON_GIT_BRANCH": "main",
-        "VTON_IMAGE_CPU": "registry.example/vton-pipeline:cpu",
-        "VTON_IMAGE_GPU": "registry.example/vton-pipeline:gpu",
-    }
-    full_env = {**os.environ, **env}
+    env = pull_step_env(stack, workspace, VTON_IMAGE_CPU="registry.example/vton-pipeline:cpu",
+                        VTON_IMAGE_GPU="registry.example/vton-pipeline:gpu")
     for pool in ("cpu", "gpu"):
         # The Kubernetes work-pool templates go through Prefect's own validation on the real server.
-        proc = subprocess.run(
-            [str(servers.BIN / "prefect"), "work-pool", "create", pool, "--type", "kubernetes", "--overwrite",
-             "--base-job-template", str(REPO / "infra" / "k8s" / "work-pools" / f"{pool}.json")],
-            env=full_env, capture_output=True, text=True, timeout=120,
-        )
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-    proc = subprocess.run(
-        [str(servers.BIN / "prefect"), "--no-prompt", "deploy", "--all",
-         "--prefect-file", str(REPO / "infra" / "prefect.yaml")],
-        cwd=workspace, env=full_env, capture_output=True, text=True, timeout=240,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+        prefect_cli(["work-pool", "create", pool, "--type", "kubernetes", "--overwrite",
+                     "--base-job-template", str(REPO / "infra" / "k8s" / "work-pools" / f"{pool}.json")], workspace, env)
+    prefect_cli(["--no-prompt", "deploy", "--all", "--prefect-file", str(REPO / "infra" / "prefect.yaml")], workspace, env)
 
     import httpx
 
@@ -222,25 +225,13 @@ def test_a_process_worker_runs_the_routed_stages_and_the_retrain_takes_their_lin
     pool, deployment = "cpu-process", "process"
     runs = tmp_path / "worker-runs"  # the process worker's working_dir: each flow run clones into it
     runs.mkdir()
-    env = {
-        **stack["env"],
-        "VTON_GIT_REPOSITORY": str(workspace),
-        "VTON_GIT_BRANCH": "main",
-        "PREFECT_WORKER_QUERY_SECONDS": "1",
-        "PREFECT_LOGGING_LEVEL": "INFO",
-    }
-    full_env = {**os.environ, **env}
-    prefect = str(servers.BIN / "prefect")
-
-    def cli(args: list[str], cwd: Path) -> None:
-        proc = subprocess.run([prefect, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=240)
-        assert proc.returncode == 0, f"prefect {args}:\n{proc.stdout}\n{proc.stderr}"
+    env = pull_step_env(stack, workspace, PREFECT_WORKER_QUERY_SECONDS="1", PREFECT_LOGGING_LEVEL="INFO")
 
     # Whatever an earlier test pushed goes: the DVC objects found at the end were pushed during this test.
     for key in _keys(stack["s3"], BUCKETS["dvc"], "store/"):
         stack["s3"].delete_object(Bucket=BUCKETS["dvc"], Key=key)
 
-    cli(["work-pool", "create", pool, "--type", "process", "--overwrite"], workspace)
+    prefect_cli(["work-pool", "create", pool, "--type", "process", "--overwrite"], workspace, env)
     # The deployment uses the team's pull steps (git clone, cd, `vton remote configure`) from infra/prefect.yaml.
     infra = yaml.safe_load((REPO / "infra" / "prefect.yaml").read_text())
     stage_entry = next(d for d in infra["deployments"] if d["name"] == "cpu")["entrypoint"]
@@ -253,7 +244,7 @@ def test_a_process_worker_runs_the_routed_stages_and_the_retrain_takes_their_lin
             "work_pool": {"name": pool, "work_queue_name": "default", "job_variables": {"working_dir": str(runs)}},
         }],
     }, sort_keys=False))
-    cli(["--no-prompt", "deploy", "--all", "--prefect-file", str(spec)], workspace)
+    prefect_cli(["--no-prompt", "deploy", "--all", "--prefect-file", str(spec)], workspace, env)
 
     vton(["remote", "configure"], workspace, env)
     stages = [s for s in ("scrape", "import") if s in yaml.safe_load((workspace / "dvc.yaml").read_text())["stages"]]
@@ -265,7 +256,7 @@ def test_a_process_worker_runs_the_routed_stages_and_the_retrain_takes_their_lin
     (workspace / "dvc.lock").write_text(yaml.safe_dump(committed, sort_keys=False))
     run(["git", "commit", "-qam", "no lock for the routed stages"], workspace)
     worker_log = tmp_path / "worker.log"
-    worker = servers.spawn([prefect, "worker", "start", "--pool", pool, "--type", "process",
+    worker = servers.spawn([str(servers.BIN / "prefect"), "worker", "start", "--pool", pool, "--type", "process",
                             "--name", "test-process-worker"], worker_log, env=env, cwd=tmp_path)
     try:
         retrain = subprocess.run(
@@ -274,7 +265,7 @@ def test_a_process_worker_runs_the_routed_stages_and_the_retrain_takes_their_lin
              "s = retrain_flow(profile='smoke', stages=json.loads(sys.argv[1]), "
              "stage_deployments=json.loads(sys.argv[2])); print(s.where_to_look())",
              json.dumps(stages), json.dumps(routes)],
-            cwd=workspace, env=full_env, capture_output=True, text=True, timeout=600,
+            cwd=workspace, env={**os.environ, **env}, capture_output=True, text=True, timeout=600,
         )
         assert retrain.returncode == 0, (
             f"retrain exited {retrain.returncode}:\n{retrain.stdout}\n{retrain.stderr}\n"
@@ -322,12 +313,7 @@ def test_a_process_worker_runs_the_routed_stages_and_the_retrain_takes_their_lin
     assert not (workspace / "data" / "imported").exists()
     worker_lock = yaml.safe_load((checkout / "dvc.lock").read_text())["stages"]["import"]
 
-    lock = yaml.safe_load((workspace / "dvc.lock").read_text())
-    imported = next(o for o in lock["stages"]["import"]["outs"] if o["path"] == "data/imported")
-    raw = next(d for d in lock["stages"]["import"]["deps"] if d["path"] == "data/raw")
-    dvc_keys = set(_keys(stack["s3"], BUCKETS["dvc"], "store/"))
-    for md5 in (imported["md5"], raw["md5"]):
-        assert f"store/files/md5/{md5[:2]}/{md5[2:]}" in dvc_keys
+    lock = assert_import_lineage_on_the_remote(stack, workspace)
 
     # Lineage came back: the workspace's lock and the MLflow run's lock are the worker's.
     assert set(stages) <= set(lock["stages"])
