@@ -11,6 +11,17 @@ from flows.artifacts import publish_stage_pictures
 pytestmark = pytest.mark.slow
 
 
+def read_artifacts() -> list:
+    """Every artifact on the Prefect API the test session uses."""
+    from prefect.client.orchestration import get_client
+
+    async def read():
+        async with get_client() as client:
+            return await client.read_artifacts()
+
+    return asyncio.run(read())
+
+
 def test_stage_pngs_and_reports_become_prefect_artifacts(tmp_path, real_photos):
     stage_dir = tmp_path / "reports" / "annotate"
     stage_dir.mkdir(parents=True)
@@ -24,13 +35,7 @@ def test_stage_pngs_and_reports_become_prefect_artifacts(tmp_path, real_photos):
 
     assert show() == 3
 
-    from prefect.client.orchestration import get_client
-
-    async def read():
-        async with get_client() as client:
-            return await client.read_artifacts()
-
-    by_key = {a.key: a for a in asyncio.run(read()) if a.key}
+    by_key = {a.key: a for a in read_artifacts() if a.key}
     pictures = by_key["annotate-pictures"]
     assert pictures.type == "markdown"
     assert pictures.data.count("data:image/png;base64,") == 2
@@ -56,13 +61,7 @@ def test_pictures_beyond_prefects_event_budget_are_linked_not_inlined(tmp_path):
         return publish_stage_pictures("evaluate", tmp_path / "reports")
 
     assert show() == 2
-    from prefect.client.orchestration import get_client
-
-    async def read():
-        async with get_client() as client:
-            return await client.read_artifacts()
-
-    data = next(a.data for a in asyncio.run(read()) if a.key == "evaluate-pictures" and "big.png" in a.data)
+    data = next(a.data for a in read_artifacts() if a.key == "evaluate-pictures" and "big.png" in a.data)
     assert "data:image/jpeg;base64," in data
     assert "data:image/png;base64," not in data
     assert "images/big.png](file://" in data

@@ -71,20 +71,28 @@ def test_champion_revision_comes_from_the_run_code_version_tag() -> None:
         champion_revision({"vton.data_version": "f00"})
 
 
-def test_vton_data_diff_compares_two_revisions_of_a_git_dvc_repo(tmp_path: Path) -> None:
+def _git_dvc_repo(tmp_path: Path) -> Path:
+    """An empty git + DVC repository."""
     repo = tmp_path / "repo"
     repo.mkdir()
     run(["git", "init", "-q", "-b", "main"], repo)
     run([sys.executable, "-m", "dvc", "init", "-q"], repo)
+    return repo
+
+
+def _commit_manifest(repo: Path, manifest, message: str) -> None:
+    """Write `manifest` as data/augmented, track it with DVC and commit."""
+    write_manifest(manifest, repo / "data" / "augmented")
+    run([sys.executable, "-m", "dvc", "add", "-q", "data/augmented"], repo)
+    run(["git", "add", "-A"], repo)
+    run(["git", "commit", "-qm", message], repo)
+
+
+def test_vton_data_diff_compares_two_revisions_of_a_git_dvc_repo(tmp_path: Path) -> None:
+    repo = _git_dvc_repo(tmp_path)
     old, new = _old_new()
-    write_manifest(old, repo / "data" / "augmented")
-    run([sys.executable, "-m", "dvc", "add", "-q", "data/augmented"], repo)
-    run(["git", "add", "-A"], repo)
-    run(["git", "commit", "-qm", "data v1"], repo)
-    write_manifest(new, repo / "data" / "augmented")
-    run([sys.executable, "-m", "dvc", "add", "-q", "data/augmented"], repo)
-    run(["git", "add", "-A"], repo)
-    run(["git", "commit", "-qm", "data v2"], repo)
+    _commit_manifest(repo, old, "data v1")
+    _commit_manifest(repo, new, "data v2")
     cli = [sys.executable, "-m", "components.cli", "data", "diff", "HEAD~1", "HEAD", "--manifest", "data/augmented"]
     env = {"VTON_PROJECT_ROOT": str(repo), "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     out = subprocess.run([*cli, "--json"], cwd=repo, capture_output=True, text=True, env={**os.environ, **env})
@@ -103,15 +111,9 @@ def test_champion_data_diff_reads_the_champions_commit_and_logs_to_mlflow(tmp_pa
 
     from components.validate.diff import champion_data_diff, log_diff
 
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    run(["git", "init", "-q", "-b", "main"], repo)
-    run([sys.executable, "-m", "dvc", "init", "-q"], repo)
+    repo = _git_dvc_repo(tmp_path)
     old, new = _old_new()
-    write_manifest(old, repo / "data" / "augmented")
-    run([sys.executable, "-m", "dvc", "add", "-q", "data/augmented"], repo)
-    run(["git", "add", "-A"], repo)
-    run(["git", "commit", "-qm", "champion data"], repo)
+    _commit_manifest(repo, old, "champion data")
     commit = run(["git", "rev-parse", "HEAD"], repo).stdout.strip()
     write_manifest(new, repo / "data" / "augmented")  # the workspace now holds newer data
 
