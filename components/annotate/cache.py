@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from components.annotate.maps import BodyMaps
+from components.hashing import sha256_file
 
 
 def digest(obj) -> str:
@@ -150,11 +151,7 @@ class FileDigests:
         """sha256 of the file's bytes, hashed only when the file changed since it was last hashed."""
         known = self.get(path, "sha256")
         if known is None:
-            h = hashlib.sha256()
-            with open(path, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
-            known = h.hexdigest()
+            known = sha256_file(path)
             self.put(path, "sha256", known)
         return known
 

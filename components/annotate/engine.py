@@ -59,15 +59,6 @@ class EngineReport:
         return "\n".join([head] + [f"  quarantined x{n}: {r}" for r, n in sorted(self.reasons.items(), key=lambda x: -x[1])])
 
 
-def file_sha256(path: str | Path) -> str:
-    """sha256 of a file's bytes (the content hash in every cache key)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def annotator_identities(settings: AnnotateParams, digests: FileDigests | None = None) -> dict[str, str]:
     """{role: name:version@weights} for the annotators these params select (no model is loaded).
 

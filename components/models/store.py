@@ -8,7 +8,6 @@ MissingWeightsError saying which file is missing, where it comes from and how to
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from components.errors import ConfigError, MissingWeightsError, VtonError
+from components.hashing import sha256_file
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
 CACHE_ENV = "VTON_MODEL_CACHE"
@@ -111,15 +111,6 @@ def _parsed_yaml(path: Path) -> dict:
 def cache_root() -> Path:
     """The local model cache directory."""
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "vton-pipeline" / "models").expanduser()
-
-
-def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of a file, streamed."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def local_path(entry: ModelEntry) -> Path:

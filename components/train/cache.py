@@ -16,23 +16,16 @@ import numpy as np
 import torch
 from PIL import Image
 
+from components.hashing import sha256_file
 from components.progress import progress_bar
 from components.train.base_model import BaseModel
 from components.train.canvas import make_canvas
 from components.train.data import TrainSample
 
 
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def latent_key(sample: TrainSample, panel: tuple[int, int], threshold: int, fingerprint: str) -> str:
     """The cache key of one sample's latents: content of its files + everything that shapes the encoding."""
-    parts = [_file_digest(p) for p in (sample.person, sample.garment, sample.mask)]
+    parts = [sha256_file(p) for p in (sample.person, sample.garment, sample.mask)]
     parts += [f"{panel[0]}x{panel[1]}", str(threshold), fingerprint, "v1"]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
