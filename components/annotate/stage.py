@@ -85,10 +85,10 @@ def annotate_folder(photos: Path, out_dir: Path, settings: AnnotateParams, cache
                          "category": category, "split": split_for(facts["sha256"], 0.2), "status": "ok",
                          "person_sha256": facts["sha256"], "person_width": facts["width"],
                          "person_height": facts["height"]})
-    digests.save()
     # Columns from every row: ok and quarantined rows carry different fields, in any order.
     df = pd.DataFrame(rows) if rows else pd.DataFrame(columns=["sample_id"])
-    return _annotate_rows(df, out_dir, out_dir, settings, cache_dir, paths_relative_to=out_dir, source=["folder", rows])
+    return _annotate_rows(df, out_dir, out_dir, settings, cache_dir, paths_relative_to=out_dir, source=["folder", rows],
+                          digests=digests)
 
 
 def _photo_facts(path: Path, digests: FileDigests) -> dict:
@@ -119,10 +119,11 @@ def _photo_facts(path: Path, digests: FileDigests) -> dict:
 
 
 def _annotate_rows(df: pd.DataFrame, in_dir: Path, out_dir: Path, settings: AnnotateParams, cache_dir: Path,
-                   paths_relative_to: Path | None = None, source: list | None = None) -> AnnotateResult:
+                   paths_relative_to: Path | None = None, source: list | None = None,
+                   digests: FileDigests | None = None) -> AnnotateResult:
     """Annotate the ok rows of `df` and write the manifest; `source` (JSON-able) pins down what `df` holds."""
     base = paths_relative_to or in_dir
-    digests = FileDigests(cache_dir)  # inputs and weights are hashed once, not on every run
+    digests = digests or FileDigests(cache_dir)  # inputs and weights are hashed once, not on every run
     identities = annotator_identities(settings, digests)  # missing weights fail here, before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)
     code = render_code_digest()
