@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-from components.annotate.layout import render_densepose  # noqa: F401 - the image-densepose rendering
 import torch
 import torch.nn.functional as F
 from torch import nn

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from components.annotate.networks.densepose import DensePoseRCNN, DetectorConfig, TrunkOutputs
+from components.annotate.networks.densepose import DensePoseRCNN, DetectorConfig, TrunkOutputs, detect_and_chart
 from components.errors import MissingWeightsError
 
 PARTS = ("trunk", "box_head", "chart_head")
@@ -149,7 +149,8 @@ class OnnxDensePose:
         """Backbone, FPN, RPN head (and decoder) in one onnxruntime call."""
         outs = self._run("trunk", images)
         n = len(LEVELS)
-        return TrunkOutputs(outs[:n], outs[n : 2 * n], outs[2 * n : 3 * n], outs[3 * n] if self.decoder else None)
+        # trunk_output_names: three outputs per level, then the decoder map when the export has one.
+        return TrunkOutputs(outs[:n], outs[n : 2 * n], outs[2 * n : 3 * n], outs[3 * n] if len(outs) > 3 * n else None)
 
     def box_outputs(self, pooled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Class logits and box deltas for 7x7 ROI features."""
@@ -168,8 +169,6 @@ class OnnxDensePose:
 
     def __call__(self, images: torch.Tensor, image_hw: list[tuple[int, int]], min_score: float = 0.8):
         """See `densepose.detect_and_chart`."""
-        from components.annotate.networks.densepose import detect_and_chart
-
         return detect_and_chart(self, images, image_hw, min_score)
 
 

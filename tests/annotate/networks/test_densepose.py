@@ -8,10 +8,9 @@ import numpy as np
 import pytest
 import torch
 
+from components.annotate.layout import render_densepose
 from components.annotate.networks.checkpoint import CheckpointMismatch
-from components.annotate.networks.densepose import (
-    detectron2_to_ours, load_densepose, read_detectron2_pkl, render_densepose, run_densepose,
-)
+from components.annotate.networks.densepose import detectron2_to_ours, load_densepose, read_detectron2_pkl, run_densepose
 
 torch.set_num_threads(1)
 
