@@ -13,7 +13,13 @@ import numpy as np
 from PIL import Image
 
 from components.annotate import layout
-from components.annotate.agnostic import GARMENT_LABELS, agnostic_image, agnostic_mask, agnostic_mask_sources
+from components.annotate.agnostic import (
+    GARMENT_LABELS,
+    agnostic_image,
+    agnostic_mask,
+    agnostic_mask_sources,
+    labels_in,
+)
 from components.annotate.annotators.pose_geometry import relabel_for_category
 from components.annotate.cloth_mask import cloth_mask
 from components.annotate.frame import PAD_RGB, Letterbox, letterbox, solid
@@ -43,9 +49,7 @@ def garment_frame(task: SampleTask, settings: AnnotateParams, frame: np.ndarray,
     if task.garment_file is None:
         if maps.parse_lip is None:
             raise Quarantine("no garment image and no parse to cut the worn garment from")
-        garment_ids = np.zeros(256, bool)  # a lookup table: np.isin sorts the whole map
-        garment_ids[list(GARMENT_LABELS[task.category])] = True
-        worn = garment_ids[maps.parse_lip]
+        worn = labels_in(maps.parse_lip, GARMENT_LABELS[task.category])
         if not worn.any():
             raise Quarantine(f"no {task.category} garment found on the person to cut out")
         cloth = solid(*frame.shape[:2], PAD_RGB)

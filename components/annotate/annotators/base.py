@@ -85,10 +85,6 @@ class Annotator(ABC):
                 results.append(q)
         return results
 
-    def preferred_batch(self) -> int:
-        """How many images this annotator wants per `annotate_many` call (1: no gain from batching)."""
-        return 1
-
     def _checked(self, image: np.ndarray) -> np.ndarray:
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
             raise ValueError(f"{self.name}: expected an RGB uint8 HxWx3 array, got {image.dtype} {image.shape}")
@@ -112,8 +108,8 @@ class Annotator(ABC):
 class BatchedAnnotator(Annotator):
     """An annotator whose network takes a batch of images per forward pass (the PyTorch/ONNX research models).
 
-    Subclasses implement `annotate_batch` (per image: maps, or a Quarantine instance, never raised) and set
-    `self.device` and `self.params.batch_size`; on CUDA the engine then hands them that many photos at once.
+    Subclasses implement `annotate_batch` (per image: maps, or a Quarantine instance, never raised), chunking
+    by their params' batch_size; on CUDA the engine hands them that many photos at once (engine_batch_size).
     """
 
     @abstractmethod
@@ -132,7 +128,3 @@ class BatchedAnnotator(Annotator):
         checked = [self._checked(im) for im in images]
         self.calls += len(checked)
         return [r if isinstance(r, Quarantine) else self._stamped(r) for r in self.annotate_batch(checked)]
-
-    def preferred_batch(self) -> int:
-        """`batch_size` on CUDA; 1 on CPU, where the engine's worker processes are the parallelism."""
-        return self.params.batch_size if getattr(self, "device", None) is not None and self.device.type == "cuda" else 1
