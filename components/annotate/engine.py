@@ -99,7 +99,7 @@ def person_key(person_sha: str, settings: AnnotateParams, identities: dict[str, 
         rules["mask"] = settings.mask.model_dump()  # the geometric parser reads the limb widths
     # The research backends' settings change their maps (input size, scales, score cut-offs, float16);
     # where they run and in what batches does not.
-    placement = {"device", "batch_size"}
+    placement = {"device", "batch_size", "onnx_threads"}
     if settings.parsing == "schp_lip+schp_atr":
         rules["schp"] = settings.schp.model_dump(exclude=placement)
     if settings.densepose != "none":

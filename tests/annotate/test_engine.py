@@ -155,6 +155,9 @@ def test_person_cache_key_follows_the_selected_research_backends_settings_but_no
     other_device = schp.model_copy(update={"schp": schp.schp.model_copy(update={"device": "cpu", "batch_size": 2})})
     assert person_key("a" * 64, schp, ids) != person_key("a" * 64, bigger_input, ids)
     assert person_key("a" * 64, schp, ids) == person_key("a" * 64, other_device, ids)
+    onnx = AnnotateParams(densepose="densepose_r50_onnx")
+    more_threads = onnx.model_copy(update={"densepose_model": onnx.densepose_model.model_copy(update={"onnx_threads": 4})})
+    assert person_key("a" * 64, onnx, ids) == person_key("a" * 64, more_threads, ids)
     # An unselected backend's settings do not invalidate the cache.
     geometry = AnnotateParams()
     tweaked = geometry.model_copy(update={"schp": geometry.schp.model_copy(update={"input_size": 640})})
