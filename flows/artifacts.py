@@ -14,8 +14,8 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact
 # and link the rest.
 MAX_INLINE_BYTES = 1_000_000
 MAX_IMAGES = 8
-PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg")
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+PICTURE_SUFFIXES = tuple(_MIME)  # the pictures published: those a data: URI can carry inline
 
 
 def _slug(text: str) -> str:
