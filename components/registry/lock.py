@@ -43,6 +43,12 @@ def _busy_database(exc: Exception) -> bool:
     return "database is locked" in str(exc).lower()
 
 
+def _released_meanwhile(exc: Exception) -> bool:
+    # MLflow answers a duplicate create by looking the existing model up; if its holder deleted it in between,
+    # that lookup fails with "not found": the lock is free again, so try again.
+    return getattr(exc, "error_code", "") == "RESOURCE_DOES_NOT_EXIST"
+
+
 def lock_holder(client, model: str) -> dict[str, str] | None:
     """The current lock's tags (holder, acquired_at, purpose), or None when the lock is free."""
     from mlflow.exceptions import MlflowException
@@ -69,7 +75,7 @@ def registry_lock(client, model: str, purpose: str, timeout_s: float = 60.0) -> 
             )
             break
         except MlflowException as exc:
-            if not (_already_exists(exc) or _busy_database(exc)):
+            if not (_already_exists(exc) or _busy_database(exc) or _released_meanwhile(exc)):
                 raise
         if time.monotonic() > deadline:
             held = lock_holder(client, model) or {}

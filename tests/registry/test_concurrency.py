@@ -101,3 +101,32 @@ def test_the_lock_excludes_a_second_holder_until_the_first_releases(registry, tm
         assert lock_holder(client, MODEL)["holder"] == me
     assert holder.wait(timeout=60) == 0
     assert lock_holder(client, MODEL) is None
+
+
+def test_a_lock_released_while_mlflow_checks_the_duplicate_is_taken_on_the_next_try(registry):
+    """MLflow answers a duplicate create by looking the existing lock up; when its holder deletes it in that
+    instant the lookup says "not found". That is a free lock, not an error."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import RESOURCE_DOES_NOT_EXIST
+
+    client = registry[0]
+
+    class ReleasedInBetween:
+        """The real client, whose first lock creation meets the release race."""
+
+        raced = False
+
+        def __getattr__(self, name):
+            return getattr(client, name)
+
+        def create_registered_model(self, *args, **kwargs):
+            if not self.raced:
+                self.raced = True
+                raise MlflowException("Registered Model with name=vton-tryon.promotion-lock not found",
+                                      error_code=RESOURCE_DOES_NOT_EXIST)
+            return client.create_registered_model(*args, **kwargs)
+
+    racing = ReleasedInBetween()
+    with registry_lock(racing, MODEL, "test", timeout_s=5) as holder:
+        assert racing.raced and lock_holder(client, MODEL)["holder"] == holder
+    assert lock_holder(client, MODEL) is None
