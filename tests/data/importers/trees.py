@@ -63,3 +63,23 @@ def viton_hd_tree(root: Path, real_photos, n_train: int, n_test: int) -> list[st
     test = splits["test"]
     (root / "test_pairs.txt").write_text("".join(f"{n} {test[i - 1]}\n" for i, n in enumerate(test)))
     return names
+
+
+def import_tree(kind: str, root: Path, out: Path):
+    """Import one source tree with the project's importer; the manifest as written."""
+    from components.data.importers import import_sources
+    from components.data.params import ImportParams, ImportSource
+    from components.manifest.schema import read_manifest
+
+    import_sources(ImportParams(sources=[ImportSource(kind=kind, path=str(root))]), out, out.parent)
+    return read_manifest(out)
+
+
+def annotated_tree(kind: str, root: Path, work: Path) -> Path:
+    """Import `root` and annotate it (MediaPipe pose, small frames): the annotated dataset directory."""
+    from components.annotate.params import AnnotateParams
+    from components.annotate.stage import annotate_dataset
+
+    import_tree(kind, root, work / "imported")
+    annotate_dataset(work / "imported", work / "annotated", AnnotateParams(width=96, height=128), work / "cache")
+    return work / "annotated"
