@@ -76,6 +76,9 @@ MANIFEST_SCHEMA = pa.schema(
         pa.field("fetched_at", pa.string()),  # ISO-8601 UTC, for scraped samples
         pa.field("person_sha256", pa.string()),  # of the original file bytes
         pa.field("garment_sha256", pa.string()),
+        # sha256 of the garment file a published unpaired test list (VITON-HD test_pairs.txt, DressCode
+        # test_pairs_unpaired.txt) gives this person; evaluate pairs the person with the sample holding it.
+        pa.field("unpaired_garment_sha256", pa.string()),
         pa.field("person_phash", pa.string()),  # 64-bit perceptual hash, hex
         pa.field("garment_phash", pa.string()),
         pa.field("person_width", pa.int32()),
