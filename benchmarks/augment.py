@@ -27,10 +27,17 @@ def build(root: Path, n: int, width: int, height: int) -> None:
     small = root / "small"
     synth.build_annotated(small, n_train=n)
     # Scale every file to the benchmark size (nearest for maps), keeping the manifest.
-    for path in small.rglob("*.png"):
+    from components.annotate.layout import save_image
+
+    # Every image the layout holds: colour photos are JPEG, maps PNG (a palette PNG keeps its palette).
+    for path in [*small.rglob("*.png"), *small.rglob("*.jpg")]:
         img = Image.open(path)
         resample = Image.BILINEAR if img.mode == "RGB" and "image-densepose" not in str(path) else Image.NEAREST
-        img.resize((width, height), resample).save(path)
+        resized = img.resize((width, height), resample)
+        if resized.mode == "P":
+            resized.save(path)
+        else:
+            save_image(np.asarray(resized), path)
     import json
 
     for path in small.rglob("*.json"):

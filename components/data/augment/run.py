@@ -11,6 +11,7 @@ import hashlib
 import math
 import os
 import shutil
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,6 +120,13 @@ def _write(sample: SampleArrays, row: dict, split: str, sid: str, out_dir: Path)
     }
 
 
+# Variants whose files are being encoded at once; past this the loop waits, so memory stays bounded.
+MAX_PENDING_VARIANTS = 4
+# Threads that encode and write variants: Pillow, zlib and OpenCV release the GIL, so writing one variant
+# overlaps augmenting the next; more than the cores would only compete with the augmentation itself.
+WRITER_THREADS = 2
+
+
 def augment_dataset(in_dir: Path, out_dir: Path, params: AugmentParams) -> AugmentReport:
     """Write `out_dir` (manifest + augmented files) from the annotated dataset in `in_dir`."""
     check(params)
@@ -129,32 +137,48 @@ def augment_dataset(in_dir: Path, out_dir: Path, params: AugmentParams) -> Augme
     report = AugmentReport(inputs=len(df))
     rows = [relink(df, in_dir, out_dir)]
     todo = df[(df["status"] == "ok") & (df["split"] == "train")] if params.enabled else df.iloc[0:0]
-    new_rows = []
-    for _, parent in progress(list(todo.iterrows()), desc="augment", unit="sample"):
-        parent_row = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in parent.to_dict().items()}
-        try:
-            sample = load_sample(parent_row, in_dir)
-        except (OSError, ValueError, KeyError) as exc:  # a missing or unreadable map: keep the parent only
-            report.failed.append(f"{parent_row['sample_id']}: {exc}")
-            continue
-        report.augmented_parents += int(params.variants_per_sample > 0)
-        for variant in range(params.variants_per_sample):
-            seed = variant_seed(params.seed, parent_row["sample_id"], variant)
-            augmented, how = augment_sample(sample, params, seed)
-            how = {"variant": variant, **how}
-            text = to_json(how)
-            sid = hashlib.sha256(f"{parent_row['sample_id']}:{text}".encode()).hexdigest()[:16]
-            row = {k: v for k, v in parent_row.items() if k not in PATH_COLUMNS}
-            for stat in STAT_COLUMNS:
-                if stat != "n_people":
-                    row[stat] = None  # recomputed below from the moved maps, never copied from the parent
-            row.update(sample_id=sid, parent_id=parent_row["sample_id"], augmentation=text,
-                       split=parent_row["split"], status="ok", quarantine_reason=None)
-            row.update(_write(augmented, parent_row, parent_row["split"], sid, out_dir))
-            new_rows.append(row)
-            report.variants += 1
+    parents = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in parent.to_dict().items()}
+               for _, parent in todo.iterrows()]
+    new_rows: list[Future] = []
+    with ThreadPoolExecutor(1, thread_name_prefix="augment-read") as reader, \
+            ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="augment-write") as writer:
+        # The next parent's files are decoded on the reader thread while this one is augmented.
+        loading = [reader.submit(load_sample, p, in_dir) for p in parents[:1]]
+        for index, parent_row in enumerate(progress(parents, desc="augment", unit="sample")):
+            if index + 1 < len(parents):
+                loading.append(reader.submit(load_sample, parents[index + 1], in_dir))
+            try:
+                sample = loading[index].result()
+            except (OSError, ValueError, KeyError) as exc:  # a missing or unreadable map: keep the parent only
+                report.failed.append(f"{parent_row['sample_id']}: {exc}")
+                continue
+            finally:
+                loading[index] = None  # the decoded arrays are not needed past this parent
+            report.augmented_parents += int(params.variants_per_sample > 0)
+            for variant in range(params.variants_per_sample):
+                seed = variant_seed(params.seed, parent_row["sample_id"], variant)
+                augmented, how = augment_sample(sample, params, seed)
+                how = {"variant": variant, **how}
+                text = to_json(how)
+                sid = hashlib.sha256(f"{parent_row['sample_id']}:{text}".encode()).hexdigest()[:16]
+                row = {k: v for k, v in parent_row.items() if k not in PATH_COLUMNS}
+                for stat in STAT_COLUMNS:
+                    if stat != "n_people":
+                        row[stat] = None  # recomputed below from the moved maps, never copied from the parent
+                row.update(sample_id=sid, parent_id=parent_row["sample_id"], augmentation=text,
+                           split=parent_row["split"], status="ok", quarantine_reason=None)
+                while sum(not f.done() for f in new_rows) >= MAX_PENDING_VARIANTS:
+                    wait([f for f in new_rows if not f.done()], return_when=FIRST_COMPLETED)
+                # `augmented` is never modified after this point, so the writer may read it concurrently.
+                new_rows.append(writer.submit(_finished_row, row, augmented, parent_row, sid, out_dir))
+                report.variants += 1
     if new_rows:
-        rows.append(pd.DataFrame(new_rows))
+        rows.append(pd.DataFrame([f.result() for f in new_rows]))
     manifest = pd.concat(rows, ignore_index=True) if len(rows) > 1 else rows[0]
     write_manifest(manifest, out_dir)
     return report
+
+
+def _finished_row(row: dict, augmented: SampleArrays, parent_row: dict, sid: str, out_dir: Path) -> dict:
+    """`row` completed with the variant's files (written here, on a writer thread) and statistics."""
+    return {**row, **_write(augmented, parent_row, parent_row["split"], sid, out_dir)}
