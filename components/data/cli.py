@@ -122,7 +122,8 @@ def augment_command(
     params = load_params(profile=profile)
     root = project_root()
     target = resolve(out or params.paths.augmented, root)
-    report = augment_dataset(resolve(src or params.paths.annotated, root), target, params.augment)
+    report = augment_dataset(resolve(src or params.paths.annotated, root), target, params.augment,
+                             cache_dir=resolve(params.augment.cache_dir, root))
     typer.echo(report.summary())
     typer.echo(f"manifest: {target / 'manifest.parquet'}")
 

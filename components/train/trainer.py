@@ -145,6 +145,10 @@ class Trainer:
         from accelerate import Accelerator
         from accelerate.utils import DistributedType, set_seed
 
+        from components.train.accelerate_speed import cache_lomo_lookup
+
+        cache_lomo_lookup()
+
         self.params, self.samples, self.seed = params, samples, seed
         self.checkpoint_dir = checkpoint_dir
         self.log_fn = log_fn

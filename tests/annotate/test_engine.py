@@ -2,6 +2,7 @@
 version, and resuming after the process is killed."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -79,6 +80,27 @@ def test_second_run_does_no_model_calls_and_a_new_model_version_reannotates(real
     third = annotate_folder(tmp_path / "photos", tmp_path / "out", settings, tmp_path / "cache", ["upper_body"])
     assert third.report.cached == 0 and third.report.model_calls == 9
     assert "-retrained" in third.manifest["annotator_versions"].iloc[0]
+
+
+def test_a_rerun_after_the_outputs_were_deleted_restores_every_file_from_the_cache_without_rendering(
+        real_photos, tmp_path, monkeypatch):
+    import components.annotate.engine as engine
+
+    _variants(real_photos, tmp_path / "photos", 3)
+    settings = AnnotateParams()
+    first = annotate_folder(tmp_path / "photos", tmp_path / "out", settings, tmp_path / "cache", ["upper_body"])
+    before = {p.relative_to(tmp_path / "out"): p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()}
+    shutil.rmtree(tmp_path / "out")  # what `dvc repro` does before it runs a changed stage
+
+    def no_render(*args, **kwargs):
+        raise AssertionError("a cached sample was rendered again")
+
+    monkeypatch.setattr(engine, "render_sample", no_render)
+    again = annotate_folder(tmp_path / "photos", tmp_path / "out", settings, tmp_path / "cache", ["upper_body"])
+    assert again.report.cached == 3 and again.report.model_calls == 0
+    after = {p.relative_to(tmp_path / "out"): p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()}
+    assert after == before
+    assert again.manifest.equals(first.manifest)
 
 
 def test_a_rerun_that_changes_nothing_leaves_the_manifest_alone_and_any_change_rewrites_it(real_photos, tmp_path):
