@@ -1,0 +1,202 @@
+"""Annotate shards on Ray actors: the cluster RAY_ADDRESS names, or a Ray instance started here when it is unset.
+
+Each actor is one annotator process holding the engine's worker state (models load once per actor, on the
+first shard that needs them) with its resources from `annotate.ray` (fractional GPUs allowed). The driver
+keeps two shards queued per actor, packs each shard's photos with it (shipping.py: no shared filesystem),
+and records what comes back in its own cache, so the manifest is assembled by the same code as a local run.
+
+The cache stays with the driver by design: it never sends cached work, so a worker never needs to see the
+cache. A worker killed mid-shard loses nothing: that shard's results never came back, so nothing of it was
+written; the driver starts a fresh actor (anywhere the cluster has room) and resubmits the shard, up to
+`max_retries` times, then quarantines its samples uncached so the next run tries them again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+import ray
+from ray.exceptions import GetTimeoutError, RayActorError
+
+from components.annotate.cache import AnnotateCache
+from components.annotate.engine import (
+    SampleResult,
+    _close_worker,
+    _init_worker,
+    annotator_identities,
+    render_code_digest,
+)
+from components.annotate.executors.shipping import ShardInputs, ShardOutputs, land_shard, pack_shard, run_shipped_shard
+from components.annotate.params import AnnotateParams
+from components.annotate.sample import SampleTask
+from components.errors import ConfigError
+
+# Shards queued per actor: one running, one waiting, so an actor never idles while the driver packs the next.
+SHARDS_PER_ACTOR = 2
+# How long the actors may take to be placed and start (an autoscaling cluster may first add a node).
+ACTOR_START_TIMEOUT_S = float(os.environ.get("VTON_RAY_ACTOR_START_TIMEOUT_S", "600"))
+# Worker processes have no copy of the photos: the scratch folder holds one shard's inputs and outputs.
+SCRATCH_PREFIX = "vton-annotate-"
+
+
+class ShardActor:
+    """One annotator process on the cluster, running shipped shards in a private scratch folder."""
+
+    def __init__(self, settings: AnnotateParams, versions: dict[str, str]) -> None:
+        self.settings = settings
+        self.scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
+        _init_worker(settings, str(self.scratch / "cache"), str(self.scratch / "out"), versions)
+
+    def describe(self) -> dict:
+        """What this worker would compute with: its render code, its annotators, and where it runs."""
+        return {"code": render_code_digest(), "annotators": annotator_identities(self.settings),
+                "pid": os.getpid(), "node": ray.get_runtime_context().get_node_id()}
+
+    def run(self, inputs: ShardInputs) -> ShardOutputs:
+        """Annotate one shipped shard and return its rows and files."""
+        return run_shipped_shard(inputs, self.scratch)
+
+    def close(self) -> None:
+        """Release the models and threads and delete the scratch folder."""
+        _close_worker()
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def connect() -> bool:
+    """Join the cluster RAY_ADDRESS names, or start a local Ray when it is unset; True if this call started it."""
+    if ray.is_initialized():
+        return False
+    address = os.environ.get("RAY_ADDRESS") or "local"  # "local": never join a cluster merely found on this host
+    try:
+        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING,
+                 include_dashboard=False if address == "local" else None)
+    except (ConnectionError, ValueError, RuntimeError) as exc:
+        raise ConfigError(f"cannot reach the Ray cluster at RAY_ADDRESS={address}: {exc}",
+                          hint="start it (`ray start --head`, or the KubeRay RayCluster in infra/k8s/ray), "
+                               "fix RAY_ADDRESS, or unset it to run on a local Ray") from None
+    return True
+
+
+class _Actors:
+    """The actor slots: each holds a live actor, replaced by a fresh one when it dies."""
+
+    def __init__(self, settings: AnnotateParams, versions: dict[str, str], n: int) -> None:
+        opts = settings.ray
+        self._cls = ray.remote(ShardActor).options(
+            num_cpus=opts.num_cpus, num_gpus=opts.num_gpus, max_restarts=0, max_task_retries=0,
+            scheduling_strategy="SPREAD")  # the driver resubmits itself, so it knows which shards were retried
+        self._args = (settings, versions)
+        self.handles = [self._cls.remote(*self._args) for _ in range(n)]
+        self.generation = [0] * n
+
+    def check(self) -> None:
+        """Wait until the actors are placed and check they run this driver's code and models."""
+        refs = [h.describe.remote() for h in self.handles]
+        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=ACTOR_START_TIMEOUT_S)
+        if len(ready) < len(refs):
+            opts = self._args[0].ray
+            raise ConfigError(
+                f"only {len(ready)} of {len(refs)} annotate actors started on the Ray cluster within "
+                f"{ACTOR_START_TIMEOUT_S:.0f} s (each asks for num_cpus={opts.num_cpus}, num_gpus={opts.num_gpus})",
+                hint="add nodes with those resources, or lower annotate.ray.actors / num_cpus / num_gpus")
+        try:
+            seen = ray.get(refs)
+        except RayActorError as exc:
+            raise ConfigError(f"an annotate actor failed to start on the Ray cluster: {exc}",
+                              hint="the worker image must hold this project's code and dependencies "
+                                   "(infra/Dockerfile, infra/README.md)") from None
+        here = {"code": render_code_digest(), "annotators": self._args[1]}
+        for info in seen:
+            if info["code"] != here["code"] or info["annotators"] != here["annotators"]:
+                raise ConfigError(
+                    f"the Ray worker on node {info['node']} runs different annotate code or models than this "
+                    f"driver (code {info['code'][:12]} vs {here['code'][:12]}, annotators {info['annotators']} "
+                    f"vs {here['annotators']}): its outputs would not match a local run",
+                    hint="build the worker image from this commit and roll it out (infra/README.md)")
+
+    def replace(self, slot: int) -> None:
+        """Put a fresh actor in `slot` (the old one died; Ray places the new one wherever there is room)."""
+        ray.kill(self.handles[slot], no_restart=True)
+        self.handles[slot] = self._cls.remote(*self._args)
+        self.generation[slot] += 1
+
+    def close(self) -> None:
+        """Let every actor delete its scratch folder, then end it."""
+        try:
+            ray.get([h.close.remote() for h in self.handles], timeout=60)
+        except (RayActorError, GetTimeoutError):
+            pass  # a dead actor has nothing left to close
+        for h in self.handles:
+            ray.kill(h, no_restart=True)
+
+
+def _given_up(shard: list[SampleTask], deaths: int, exc: Exception) -> list[SampleResult]:
+    """A shard whose workers kept dying: its samples quarantined uncached, so the next run tries them again."""
+    reason = (f"annotate error: the Ray worker annotating this shard died {deaths} times "
+              f"({type(exc).__name__}); run again, and check the workers' memory")
+    return [SampleResult(t.sample_id, {"status": "quarantined", "quarantine_reason": reason}) for t in shard]
+
+
+def run_on_ray(shards: list[list[SampleTask]], settings: AnnotateParams, versions: dict[str, str],
+               cache: AnnotateCache, out_dir: Path, collect: Callable[[list[SampleResult]], None]) -> int:
+    """Annotate `shards` on Ray actors, feeding each returned shard to `collect`; return how many were retried."""
+    started = connect()
+    actors = None
+    try:
+        actors = _Actors(settings, versions, min(settings.ray.actors, len(shards)))
+        actors.check()
+        return _schedule(shards, settings.ray.max_retries, actors, cache, out_dir, collect)
+    finally:
+        if actors is not None:
+            actors.close()
+        if started:
+            ray.shutdown()
+
+
+def _schedule(shards: list[list[SampleTask]], max_retries: int, actors: _Actors, cache: AnnotateCache,
+              out_dir: Path, collect: Callable[[list[SampleResult]], None]) -> int:
+    """Keep SHARDS_PER_ACTOR shards queued on every actor until all are back; resubmit those whose actor died."""
+    waiting = deque(range(len(shards)))
+    deaths = [0] * len(shards)
+    retried: set[int] = set()
+    running: dict = {}  # ObjectRef -> (slot, actor generation, shard index)
+    load = [0] * len(actors.handles)
+
+    def submit() -> None:
+        for depth in range(1, SHARDS_PER_ACTOR + 1):  # fill every actor to one, then to two
+            for slot in range(len(load)):
+                if waiting and load[slot] < depth:
+                    i = waiting.popleft()
+                    ref = actors.handles[slot].run.remote(pack_shard(shards[i], cache))
+                    running[ref] = (slot, actors.generation[slot], i)
+                    load[slot] += 1
+
+    submit()
+    while running:
+        (ref,), _ = ray.wait(list(running), num_returns=1)
+        slot, generation, i = running.pop(ref)
+        try:
+            outputs = ray.get(ref)
+        except RayActorError as exc:
+            if generation == actors.generation[slot]:  # the first of its shards to report the death
+                actors.replace(slot)
+                load[slot] = sum(1 for s, g, _ in running.values() if s == slot and g == actors.generation[slot])
+            deaths[i] += 1
+            retried.add(i)
+            if deaths[i] > max_retries:
+                collect(_given_up(shards[i], deaths[i], exc))
+            else:
+                waiting.appendleft(i)
+            submit()
+            continue
+        if generation == actors.generation[slot]:  # a result that beat its actor's death was never counted anew
+            load[slot] -= 1
+        submit()  # before landing: the actor gets its next shard while this one is written here
+        collect(land_shard(outputs, cache, out_dir))
+    return len(retried)

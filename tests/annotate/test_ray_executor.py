@@ -1,0 +1,216 @@
+"""annotate.executor: ray on a real Ray cluster (`ray start --head` on loopback, two actors): the same files and
+manifest as a local run, and a worker killed mid-shard loses and duplicates nothing."""
+
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from components.annotate.cache import AnnotateCache
+from components.annotate.params import AnnotateParams
+from components.annotate.stage import annotate_dataset, annotate_folder
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+# Small frames and one sample per shard: several shards per actor, in seconds on a loaded 2-core machine.
+SMALL = {"width": 192, "height": 256, "shard_size": 1}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ray_cli() -> str:
+    import shutil
+    import sys
+
+    here = Path(sys.executable).parent / "ray"
+    return str(here) if here.is_file() else (shutil.which("ray") or "ray")
+
+
+def _session_pids(sid: int) -> list[int]:
+    """Every live process of the Ray session `ray start` (started as a session leader) began: its children too."""
+    import psutil
+
+    pids = []
+    for p in psutil.process_iter(["pid"]):
+        try:
+            if os.getsid(p.info["pid"]) == sid:
+                pids.append(p.info["pid"])
+        except (ProcessLookupError, PermissionError):
+            pass
+    return pids
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """A Ray head on 127.0.0.1 with room for two actors, started here and stopped (only its processes) after."""
+    port = _free_port()
+    temp = tempfile.mkdtemp(prefix="vr", dir="/tmp")  # short: Ray's unix socket paths must stay under 108 chars
+    env = {**os.environ, "PYTHONPATH": str(REPO), "RAY_USAGE_STATS_ENABLED": "0"}
+    head = subprocess.Popen(
+        [_ray_cli(), "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port), "--num-cpus", "2",
+         "--include-dashboard=false", "--disable-usage-stats", "--temp-dir", temp, "--block"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    address = f"127.0.0.1:{port}"
+    try:
+        _wait_until_up(address, head)
+        yield address
+    finally:
+        _stop(head)
+        import shutil
+
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _wait_until_up(address: str, head: subprocess.Popen, timeout: float = 90) -> None:
+    import ray
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if head.poll() is not None:
+            raise RuntimeError(f"`ray start --head` exited with {head.returncode}")
+        try:
+            ray.init(address=address, log_to_driver=False)
+            ray.shutdown()
+            return
+        except Exception:  # noqa: BLE001 - not up yet
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(1)
+
+
+def _stop(head: subprocess.Popen) -> None:
+    """SIGTERM the `ray start --block` group, then SIGKILL whatever of its session is left, by pid."""
+    try:
+        os.killpg(head.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        head.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+    for pid in _session_pids(head.pid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    head.wait(timeout=10)
+
+
+@pytest.fixture
+def on_cluster(ray_cluster, monkeypatch):
+    monkeypatch.setenv("RAY_ADDRESS", ray_cluster)
+    return ray_cluster
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory) -> Path:
+    """The bundled sample data, imported (10 pairs with garment photos, one of them a cat)."""
+    from components.data.importers.ingest import import_sources
+    from components.data.params import ImportParams, ImportSource
+    from components.data.sample_data import materialise_sample_data
+
+    root = tmp_path_factory.mktemp("proj")
+    folder = materialise_sample_data(root / "raw")
+    params = ImportParams(sources=[ImportSource(kind="folder", path=str(folder), name="sample", licence="test")])
+    import_sources(params, root / "imported", root)
+    return root / "imported"
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def _variants(real_photos, folder: Path, n: int) -> None:
+    """n distinct person photos (a few pixels changed so each has its own content hash)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    base = np.asarray(real_photos["grace_hopper"].resize((192, 225))).copy()
+    for i in range(n):
+        img = base.copy()
+        img[0, i] = (i * 7 % 255, 0, 0)
+        Image.fromarray(img).save(folder / f"p{i:02d}.png")
+
+
+def test_the_sample_annotated_on_ray_gives_the_same_files_and_manifest_as_a_local_run(imported, on_cluster,
+                                                                                       tmp_path):
+    local = annotate_dataset(imported, tmp_path / "local", AnnotateParams(**SMALL), tmp_path / "cache-local")
+    ray_settings = AnnotateParams(**SMALL, executor="ray", ray={"actors": 2, "num_cpus": 1})
+    on_ray = annotate_dataset(imported, tmp_path / "ray", ray_settings, tmp_path / "cache-ray")
+    assert on_ray.report.done == local.report.done == 10 and on_ray.report.model_calls == local.report.model_calls
+    assert on_ray.report.quarantined == local.report.quarantined >= 1  # the cat
+    assert on_ray.report.retried_shards == 0
+    assert on_ray.manifest.equals(local.manifest)
+    assert _files(tmp_path / "ray") == _files(tmp_path / "local")
+    # The driver's cache learnt everything: a local re-run over the Ray cache does no work.
+    again = annotate_dataset(imported, tmp_path / "ray", AnnotateParams(**SMALL), tmp_path / "cache-ray")
+    assert again.report.cached == 10 and again.report.model_calls == 0
+    assert again.manifest.equals(local.manifest)
+
+
+def test_samples_whose_person_maps_are_cached_are_rendered_on_ray_without_model_calls(real_photos, on_cluster,
+                                                                                     tmp_path):
+    _variants(real_photos, tmp_path / "photos", 2)
+    ray_settings = AnnotateParams(**SMALL, executor="ray", ray={"actors": 2})
+    first = annotate_folder(tmp_path / "photos", tmp_path / "out", ray_settings, tmp_path / "cache", ["upper_body"])
+    assert first.report.model_calls == 6  # pose, person mask, parse per photo
+    # A new category: new samples of the same persons, whose maps the driver ships to the actors.
+    second = annotate_folder(tmp_path / "photos", tmp_path / "out", ray_settings, tmp_path / "cache",
+                             ["upper_body", "dresses"])
+    assert second.report.cached == 2 and second.report.done == 2 and second.report.model_calls == 0
+
+
+def test_a_worker_killed_mid_shard_has_its_shard_retried_and_nothing_is_lost_or_recorded_twice(
+        real_photos, on_cluster, tmp_path, monkeypatch):
+    import psutil
+
+    _variants(real_photos, tmp_path / "photos", 4)
+    local = annotate_folder(tmp_path / "photos", tmp_path / "local", AnnotateParams(**SMALL), tmp_path / "cache-local",
+                            ["upper_body"])
+    recorded: list[str] = []
+    save_record = AnnotateCache.save_record
+
+    def counting(self, key, row, out_dir, files):
+        recorded.append(key)
+        return save_record(self, key, row, out_dir, files)
+
+    monkeypatch.setattr(AnnotateCache, "save_record", counting)  # the driver's cache: workers run elsewhere
+    killed: list[int] = []
+    stop = threading.Event()
+
+    def kill_the_first_busy_actor() -> None:
+        # Ray titles an actor process `ray::ShardActor.run` while it runs a shard.
+        while not stop.is_set() and not killed:
+            for p in psutil.process_iter(["pid", "cmdline"]):
+                if (p.info["cmdline"] or [""])[0].startswith("ray::ShardActor.run"):
+                    os.kill(p.info["pid"], signal.SIGKILL)
+                    killed.append(p.info["pid"])
+                    return
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_the_first_busy_actor, daemon=True)
+    killer.start()
+    try:
+        ray_settings = AnnotateParams(**SMALL, executor="ray", ray={"actors": 2, "max_retries": 2})
+        result = annotate_folder(tmp_path / "photos", tmp_path / "ray", ray_settings, tmp_path / "cache-ray",
+                                 ["upper_body"])
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "no actor was caught running a shard"
+    assert result.report.retried_shards >= 1
+    assert "retried after a worker died" in result.report.summary()
+    assert result.report.done == 4 and (result.manifest["status"] == "ok").all()
+    assert sorted(recorded) == sorted(set(recorded)) and len(recorded) == 4  # each sample recorded once
+    assert result.manifest.equals(local.manifest)
+    assert _files(tmp_path / "ray") == _files(tmp_path / "local")
