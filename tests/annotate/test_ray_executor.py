@@ -2,6 +2,7 @@
 manifest as a local run, and a worker killed mid-shard loses and duplicates nothing."""
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -57,7 +58,15 @@ def ray_cluster():
     """A Ray head on 127.0.0.1 with room for two actors, started here and stopped (only its processes) after."""
     port = _free_port()
     temp = tempfile.mkdtemp(prefix="vr", dir="/tmp")  # short: Ray's unix socket paths must stay under 108 chars
-    env = {**os.environ, "PYTHONPATH": str(REPO), "RAY_USAGE_STATS_ENABLED": "0"}
+    scratch = Path(temp) / "tmp"  # the actors' scratch folders (tempfile): removed with the cluster
+    scratch.mkdir()
+    # Token authentication with this cluster's own token, so neither side depends on a ~/.ray/auth_token.
+    token = Path(temp) / "auth_token"
+    token.write_text(secrets.token_hex(32))
+    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)}
+    saved = {k: os.environ.get(k) for k in auth}
+    os.environ.update(auth)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "RAY_USAGE_STATS_ENABLED": "0", "TMPDIR": str(scratch)}
     head = subprocess.Popen(
         [_ray_cli(), "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port), "--num-cpus", "2",
          "--include-dashboard=false", "--disable-usage-stats", "--temp-dir", temp, "--block"],
@@ -65,9 +74,14 @@ def ray_cluster():
     address = f"127.0.0.1:{port}"
     try:
         _wait_until_up(address, head)
-        yield address
+        yield {"address": address, "scratch": scratch}
     finally:
         _stop(head)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
         import shutil
 
         shutil.rmtree(temp, ignore_errors=True)
@@ -97,7 +111,7 @@ def _stop(head: subprocess.Popen) -> None:
     except ProcessLookupError:
         pass
     try:
-        head.wait(timeout=10)
+        head.wait(timeout=3)
     except subprocess.TimeoutExpired:
         pass
     for pid in _session_pids(head.pid):
@@ -110,7 +124,7 @@ def _stop(head: subprocess.Popen) -> None:
 
 @pytest.fixture
 def on_cluster(ray_cluster, monkeypatch):
-    monkeypatch.setenv("RAY_ADDRESS", ray_cluster)
+    monkeypatch.setenv("RAY_ADDRESS", ray_cluster["address"])
     return ray_cluster
 
 
@@ -152,6 +166,8 @@ def test_the_sample_annotated_on_ray_gives_the_same_files_and_manifest_as_a_loca
     assert on_ray.report.retried_shards == 0
     assert on_ray.manifest.equals(local.manifest)
     assert _files(tmp_path / "ray") == _files(tmp_path / "local")
+    # The replacement actor removed the scratch folder the killed one left; the others removed their own.
+    assert not list(on_cluster["scratch"].glob("vton-annotate-*"))
     # The driver's cache learnt everything: a local re-run over the Ray cache does no work.
     again = annotate_dataset(imported, tmp_path / "ray", AnnotateParams(**SMALL), tmp_path / "cache-ray")
     assert again.report.cached == 10 and again.report.model_calls == 0
@@ -214,3 +230,5 @@ def test_a_worker_killed_mid_shard_has_its_shard_retried_and_nothing_is_lost_or_
     assert sorted(recorded) == sorted(set(recorded)) and len(recorded) == 4  # each sample recorded once
     assert result.manifest.equals(local.manifest)
     assert _files(tmp_path / "ray") == _files(tmp_path / "local")
+    # The replacement actor removed the scratch folder the killed one left; the others removed their own.
+    assert not list(on_cluster["scratch"].glob("vton-annotate-*"))

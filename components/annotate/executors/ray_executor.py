@@ -50,7 +50,8 @@ class ShardActor:
 
     def __init__(self, settings: AnnotateParams, versions: dict[str, str]) -> None:
         self.settings = settings
-        self.scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
+        _remove_dead_scratch()
+        self.scratch = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-"))
         _init_worker(settings, str(self.scratch / "cache"), str(self.scratch / "out"), versions)
 
     def describe(self) -> dict:
@@ -68,6 +69,24 @@ class ShardActor:
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
+def _remove_dead_scratch() -> None:
+    """Delete the scratch folders of actor processes on this machine that died (killed mid-shard, they left one)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = folder.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
 def connect() -> bool:
     """Join the cluster RAY_ADDRESS names, or start a local Ray when it is unset; True if this call started it."""
     if ray.is_initialized():
@@ -78,8 +97,9 @@ def connect() -> bool:
                  include_dashboard=False if address == "local" else None)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         raise ConfigError(f"cannot reach the Ray cluster at RAY_ADDRESS={address}: {exc}",
-                          hint="start it (`ray start --head`, or the KubeRay RayCluster in infra/k8s/ray), "
-                               "fix RAY_ADDRESS, or unset it to run on a local Ray") from None
+                          hint="start it (`ray start --head`, or the KubeRay RayCluster in infra/k8s/ray), fix "
+                               "RAY_ADDRESS, or unset it to run on a local Ray; a cluster with token authentication "
+                               "also needs RAY_AUTH_MODE=token and RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH)") from None
     return True
 
 
