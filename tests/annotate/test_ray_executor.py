@@ -19,7 +19,7 @@ from components.annotate.cache import AnnotateCache
 from components.annotate.params import AnnotateParams
 from components.annotate.stage import annotate_dataset, annotate_folder
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 REPO = Path(__file__).resolve().parents[2]
 # Small frames and one sample per shard: several shards per actor, in seconds on a loaded 2-core machine.
 SMALL = {"width": 192, "height": 256, "shard_size": 1}
@@ -56,7 +56,7 @@ def _session_pids(sid: int) -> list[int]:
 @pytest.fixture(scope="module")
 def ray_cluster():
     """A Ray head on 127.0.0.1 with room for two actors, started here and stopped (only its processes) after."""
-    port = _free_port()
+    port, client_port = _free_port(), _free_port()
     temp = tempfile.mkdtemp(prefix="vr", dir="/tmp")  # short: Ray's unix socket paths must stay under 108 chars
     scratch = Path(temp) / "tmp"  # the actors' scratch folders (tempfile): removed with the cluster
     scratch.mkdir()
@@ -69,12 +69,13 @@ def ray_cluster():
     env = {**os.environ, "PYTHONPATH": str(REPO), "RAY_USAGE_STATS_ENABLED": "0", "TMPDIR": str(scratch)}
     head = subprocess.Popen(
         [_ray_cli(), "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port), "--num-cpus", "2",
-         "--include-dashboard=false", "--disable-usage-stats", "--temp-dir", temp, "--block"],
+         "--ray-client-server-port", str(client_port), "--include-dashboard=false", "--disable-usage-stats",
+         "--temp-dir", temp, "--block"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     address = f"127.0.0.1:{port}"
     try:
         _wait_until_up(address, head)
-        yield {"address": address, "scratch": scratch}
+        yield {"address": address, "client": f"ray://127.0.0.1:{client_port}", "scratch": scratch}
     finally:
         _stop(head)
         for k, v in saved.items():
@@ -88,20 +89,23 @@ def ray_cluster():
 
 
 def _wait_until_up(address: str, head: subprocess.Popen, timeout: float = 90) -> None:
+    """Return once `ray start` reports the head up (it exits early on a bad option); raise past `timeout`."""
     import ray
 
+    host, port = address.split(":")
     deadline = time.monotonic() + timeout
     while True:
         if head.poll() is not None:
             raise RuntimeError(f"`ray start --head` exited with {head.returncode}")
         try:
-            ray.init(address=address, log_to_driver=False)
-            ray.shutdown()
-            return
-        except Exception:  # noqa: BLE001 - not up yet
+            socket.create_connection((host, int(port)), timeout=1).close()
+            break
+        except OSError:
             if time.monotonic() > deadline:
-                raise
-            time.sleep(1)
+                raise TimeoutError(f"no Ray head on {address} after {timeout} s") from None
+            time.sleep(0.5)
+    ray.init(address=address, log_to_driver=False)  # waits for the head's raylet to register
+    ray.shutdown()
 
 
 def _stop(head: subprocess.Popen) -> None:
@@ -172,6 +176,21 @@ def test_the_sample_annotated_on_ray_gives_the_same_files_and_manifest_as_a_loca
     again = annotate_dataset(imported, tmp_path / "ray", AnnotateParams(**SMALL), tmp_path / "cache-ray")
     assert again.report.cached == 10 and again.report.model_calls == 0
     assert again.manifest.equals(local.manifest)
+
+
+def test_a_driver_outside_the_cluster_annotates_through_ray_client_with_the_same_outputs(real_photos, ray_cluster,
+                                                                                       tmp_path, monkeypatch):
+    # How the annotate stage's pod reaches a KubeRay cluster (infra/README.md): RAY_ADDRESS=ray://head:10001.
+    _variants(real_photos, tmp_path / "photos", 2)
+    local = annotate_folder(tmp_path / "photos", tmp_path / "local", AnnotateParams(**SMALL), tmp_path / "cache-local",
+                            ["upper_body"])
+    monkeypatch.setenv("RAY_ADDRESS", ray_cluster["client"])
+    ray_settings = AnnotateParams(**SMALL, executor="ray", ray={"actors": 2})
+    on_ray = annotate_folder(tmp_path / "photos", tmp_path / "ray", ray_settings, tmp_path / "cache-ray",
+                             ["upper_body"])
+    assert on_ray.report.done == 2 and on_ray.report.model_calls == local.report.model_calls
+    assert on_ray.manifest.equals(local.manifest)
+    assert _files(tmp_path / "ray") == _files(tmp_path / "local")
 
 
 def test_samples_whose_person_maps_are_cached_are_rendered_on_ray_without_model_calls(real_photos, on_cluster,

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import ray
-from ray.exceptions import GetTimeoutError, RayActorError
+from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
 from components.annotate.cache import AnnotateCache
 from components.annotate.engine import (
@@ -35,7 +35,7 @@ from components.annotate.engine import (
 from components.annotate.executors.shipping import ShardInputs, ShardOutputs, land_shard, pack_shard, run_shipped_shard
 from components.annotate.params import AnnotateParams
 from components.annotate.sample import SampleTask
-from components.errors import ConfigError
+from components.errors import ConfigError, VtonError
 
 # Shards queued per actor: one running, one waiting, so an actor never idles while the driver packs the next.
 SHARDS_PER_ACTOR = 2
@@ -55,7 +55,10 @@ class ShardActor:
         _init_worker(settings, str(self.scratch / "cache"), str(self.scratch / "out"), versions)
 
     def describe(self) -> dict:
-        """What this worker would compute with: its render code, its annotators, and where it runs."""
+        """What this worker would compute with: its render code, its annotators, and where it runs.
+
+        Weights missing on this node are pulled from the model store first when VTON_MODELS_AUTO_PULL=1."""
+        _ensure_weights(self.settings)
         return {"code": render_code_digest(), "annotators": annotator_identities(self.settings),
                 "pid": os.getpid(), "node": ray.get_runtime_context().get_node_id()}
 
@@ -67,6 +70,18 @@ class ShardActor:
         """Release the models and threads and delete the scratch folder."""
         _close_worker()
         shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def _ensure_weights(settings: AnnotateParams) -> None:
+    """Make the selected annotators' weights present on this node (pulled when the model store may pull)."""
+    from components.annotate.annotators import annotator_class, backends_for
+    from components.models.store import Catalog, ensure_weights
+
+    catalog = Catalog.load()
+    for role, backend in backends_for(settings):
+        for name in annotator_class(role, backend).weights:
+            if catalog.get(name).scheme != "package":
+                ensure_weights(name, catalog)
 
 
 def _remove_dead_scratch() -> None:
@@ -92,9 +107,14 @@ def connect() -> bool:
     if ray.is_initialized():
         return False
     address = os.environ.get("RAY_ADDRESS") or "local"  # "local": never join a cluster merely found on this host
+    if address.startswith("ray://"):
+        kwargs = {}  # Ray Client (a pod outside the cluster): other ray.init options would go to the server
+    elif address == "local":
+        kwargs = {"log_to_driver": False, "logging_level": logging.WARNING, "include_dashboard": False}
+    else:  # host:port of the GCS: this machine is a node of that cluster
+        kwargs = {"log_to_driver": False, "logging_level": logging.WARNING}
     try:
-        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING,
-                 include_dashboard=False if address == "local" else None)
+        ray.init(address=address, **kwargs)
     except (ConnectionError, ValueError, RuntimeError) as exc:
         raise ConfigError(f"cannot reach the Ray cluster at RAY_ADDRESS={address}: {exc}",
                           hint="start it (`ray start --head`, or the KubeRay RayCluster in infra/k8s/ray), fix "
@@ -127,6 +147,10 @@ class _Actors:
                 hint="add nodes with those resources, or lower annotate.ray.actors / num_cpus / num_gpus")
         try:
             seen = ray.get(refs)
+        except RayTaskError as exc:  # describe() raised: missing weights, say, with its own fix
+            if isinstance(exc.cause, VtonError):
+                raise type(exc.cause)(f"on a Ray worker: {exc.cause.message}", hint=exc.cause.hint) from None
+            raise
         except RayActorError as exc:
             raise ConfigError(f"an annotate actor failed to start on the Ray cluster: {exc}",
                               hint="the worker image must hold this project's code and dependencies "
