@@ -77,6 +77,7 @@ def _log_to_mlflow(params, result, sheets: dict) -> None:
         mlflow.log_metrics({
             "annotate_samples": report.total, "annotate_new": report.done, "annotate_cached": report.cached,
             "annotate_quarantined": report.quarantined, "annotate_model_calls": report.model_calls,
+            "annotate_retried_shards": report.retried_shards,
         })
         for path in sheets.values():
             mlflow.log_artifact(str(path), artifact_path="annotate")

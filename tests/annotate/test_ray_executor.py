@@ -251,3 +251,54 @@ def test_a_worker_killed_mid_shard_has_its_shard_retried_and_nothing_is_lost_or_
     assert _files(tmp_path / "ray") == _files(tmp_path / "local")
     # The replacement actor removed the scratch folder the killed one left; the others removed their own.
     assert not list(on_cluster["scratch"].glob("vton-annotate-*"))
+
+
+def test_a_shard_whose_worker_dies_past_max_retries_is_quarantined_uncached_and_the_next_run_annotates_it(
+        real_photos, on_cluster, tmp_path):
+    import psutil
+
+    _variants(real_photos, tmp_path / "photos", 3)
+    killed: list[int] = []
+    stop = threading.Event()
+
+    def kill_the_first_busy_actor() -> None:
+        while not stop.is_set() and not killed:
+            for p in psutil.process_iter(["pid", "cmdline"]):
+                if (p.info["cmdline"] or [""])[0].startswith("ray::ShardActor.run"):
+                    os.kill(p.info["pid"], signal.SIGKILL)
+                    killed.append(p.info["pid"])
+                    return
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_the_first_busy_actor, daemon=True)
+    killer.start()
+    try:
+        ray_settings = AnnotateParams(**SMALL, executor="ray", ray={"actors": 1, "max_retries": 0})
+        result = annotate_folder(tmp_path / "photos", tmp_path / "out", ray_settings, tmp_path / "cache",
+                                 ["upper_body"])
+    finally:
+        stop.set()
+        killer.join()
+    assert killed and result.report.retried_shards == 1
+    lost = result.manifest[result.manifest["status"] == "quarantined"]
+    assert len(lost) == 1 and lost["quarantine_reason"].iloc[0].startswith(
+        "annotate error: the Ray worker annotating this shard died 1 time")
+    assert (result.manifest["status"] == "ok").sum() == 2  # the other shards were not held back
+    again = annotate_folder(tmp_path / "photos", tmp_path / "out", AnnotateParams(**SMALL), tmp_path / "cache",
+                            ["upper_body"])
+    assert again.report.cached == 2 and again.report.done == 1 and (again.manifest["status"] == "ok").all()
+
+
+def test_workers_running_other_annotate_code_than_the_driver_are_refused_before_any_work(real_photos, on_cluster,
+                                                                                           tmp_path, monkeypatch):
+    import components.annotate.executors.ray_executor as ray_executor
+    from components.errors import ConfigError
+
+    _variants(real_photos, tmp_path / "photos", 1)
+    # The driver's rendering code as if it were one commit ahead of the workers' image.
+    monkeypatch.setattr(ray_executor, "render_code_digest", lambda: "0" * 64)
+    with pytest.raises(ConfigError, match="runs different annotate code") as err:
+        annotate_folder(tmp_path / "photos", tmp_path / "out", AnnotateParams(**SMALL, executor="ray"),
+                        tmp_path / "cache", ["upper_body"])
+    assert "build the worker image from this commit" in str(err.value)
+    assert not list((tmp_path / "out").rglob("*.png"))

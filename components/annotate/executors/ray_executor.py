@@ -133,7 +133,6 @@ class _Actors:
             scheduling_strategy="SPREAD")  # the driver resubmits itself, so it knows which shards were retried
         self._args = (settings, versions)
         self.handles = [self._cls.remote(*self._args) for _ in range(n)]
-        self.generation = [0] * n
 
     def check(self) -> None:
         """Wait until the actors are placed and check they run this driver's code and models."""
@@ -168,7 +167,6 @@ class _Actors:
         """Put a fresh actor in `slot` (the old one died; Ray places the new one wherever there is room)."""
         ray.kill(self.handles[slot], no_restart=True)
         self.handles[slot] = self._cls.remote(*self._args)
-        self.generation[slot] += 1
 
     def close(self) -> None:
         """Let every actor delete its scratch folder, then end it."""
@@ -182,7 +180,7 @@ class _Actors:
 
 def _given_up(shard: list[SampleTask], deaths: int, exc: Exception) -> list[SampleResult]:
     """A shard whose workers kept dying: its samples quarantined uncached, so the next run tries them again."""
-    reason = (f"annotate error: the Ray worker annotating this shard died {deaths} times "
+    reason = (f"annotate error: the Ray worker annotating this shard died {deaths} time{'s' if deaths > 1 else ''} "
               f"({type(exc).__name__}); run again, and check the workers' memory")
     return [SampleResult(t.sample_id, {"status": "quarantined", "quarantine_reason": reason}) for t in shard]
 
@@ -205,42 +203,44 @@ def run_on_ray(shards: list[list[SampleTask]], settings: AnnotateParams, version
 
 def _schedule(shards: list[list[SampleTask]], max_retries: int, actors: _Actors, cache: AnnotateCache,
               out_dir: Path, collect: Callable[[list[SampleResult]], None]) -> int:
-    """Keep SHARDS_PER_ACTOR shards queued on every actor until all are back; resubmit those whose actor died."""
+    """Keep SHARDS_PER_ACTOR shards queued on every actor until all are back; resubmit those whose actor died.
+
+    An actor runs its shards in order, so when it dies the oldest shard it holds is the one it was running:
+    that one counts a death (and towards max_retries); the ones queued behind it never started and are simply
+    sent again."""
     waiting = deque(range(len(shards)))
     deaths = [0] * len(shards)
     retried: set[int] = set()
-    running: dict = {}  # ObjectRef -> (slot, actor generation, shard index)
-    load = [0] * len(actors.handles)
+    queued: list[deque] = [deque() for _ in actors.handles]  # per slot: (ObjectRef, shard index), oldest first
 
     def submit() -> None:
         for depth in range(1, SHARDS_PER_ACTOR + 1):  # fill every actor to one, then to two
-            for slot in range(len(load)):
-                if waiting and load[slot] < depth:
+            for slot, held in enumerate(queued):
+                if waiting and len(held) < depth:
                     i = waiting.popleft()
-                    ref = actors.handles[slot].run.remote(pack_shard(shards[i], cache))
-                    running[ref] = (slot, actors.generation[slot], i)
-                    load[slot] += 1
+                    held.append((actors.handles[slot].run.remote(pack_shard(shards[i], cache)), i))
 
     submit()
-    while running:
-        (ref,), _ = ray.wait(list(running), num_returns=1)
-        slot, generation, i = running.pop(ref)
+    while any(queued):
+        slot_of = {ref: slot for slot, held in enumerate(queued) for ref, _ in held}
+        (ready,), _ = ray.wait(list(slot_of), num_returns=1)
+        slot = slot_of[ready]
+        ref, i = queued[slot].popleft()  # the oldest: a later one is ready first only when the actor died
         try:
             outputs = ray.get(ref)
         except RayActorError as exc:
-            if generation == actors.generation[slot]:  # the first of its shards to report the death
-                actors.replace(slot)
-                load[slot] = sum(1 for s, g, _ in running.values() if s == slot and g == actors.generation[slot])
             deaths[i] += 1
             retried.add(i)
+            never_started = [j for _, j in queued[slot]]
+            queued[slot].clear()
+            waiting.extendleft(reversed(never_started))
             if deaths[i] > max_retries:
                 collect(_given_up(shards[i], deaths[i], exc))
             else:
                 waiting.appendleft(i)
+            actors.replace(slot)
             submit()
             continue
-        if generation == actors.generation[slot]:  # a result that beat its actor's death was never counted anew
-            load[slot] -= 1
         submit()  # before landing: the actor gets its next shard while this one is written here
         collect(land_shard(outputs, cache, out_dir))
     return len(retried)
