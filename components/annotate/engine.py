@@ -2,8 +2,9 @@
 
 Samples are grouped by person image (one model pass serves every garment paired with that person) and
 cut into shards of about annotate.shard_size samples. With one worker the shards run in this process
-(no pool overhead); with more, a forkserver pool builds the annotators once per worker. On CUDA the
-research models take several person photos per pass (their batch_size). Each process
+(no pool overhead); with more, a forkserver pool builds the annotators once per worker; with
+annotate.executor: ray, Ray actors run them (executors/ray_executor.py) and this process lands what they
+return. On CUDA the research models take several person photos per pass (their batch_size). Each process
 reads the next person photo ahead on one thread and renders, encodes and writes samples on a small
 thread pool (Pillow, zlib, OpenCV and MediaPipe release the GIL), so decoding the next person and
 finishing the last one overlap this person's inference. A sample is recorded in the cache only once
