@@ -175,3 +175,21 @@ def test_evaluation_writes_reports_and_tags_the_candidate_version(tmp_path, netw
     assert tags["vton.eval.calibration"] == "uncalibrated"
     paths = {a.path for a in client.list_artifacts(run_id, "evaluate/images")}
     assert "evaluate/images/review_grid.png" in paths and "evaluate/images/worst_upper_body.png" in paths
+
+
+def test_standard_weights_placed_by_hand_without_a_pin_stop_evaluate_instead_of_falling_back(tmp_path, monkeypatch):
+    from components.evaluate.run import find_weights
+    from components.models.store import Catalog, UnverifiedWeights, local_path
+
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("models:\n  - name: pt_inception-2015-12-05\n    version: '2015-12-05'\n"
+                       "    source: https://example.invalid/weights-inception.pth\n    sha256: unknown-until-pulled\n"
+                       "    size: null\n    licence: test\n    used_by: [evaluate_fid_kid]\n")
+    monkeypatch.setenv("VTON_MODEL_CATALOG", str(catalog))
+    monkeypatch.setenv("VTON_MODEL_CACHE", str(tmp_path / "cache"))
+    assert find_weights("pt_inception-2015-12-05") is None  # absent: the named fallback takes over
+    target = local_path(Catalog.load(catalog).get("pt_inception-2015-12-05"))
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"someone's inception weights")
+    with pytest.raises(UnverifiedWeights, match="--trust"):
+        find_weights("pt_inception-2015-12-05")
