@@ -66,8 +66,6 @@ VTON_LORA = Recipe(
         "prompt": None,                      # per-category `train.prompts`
         "buckets": [[768, 1024], [1024, 1024], [1024, 768]],
         "learning_rate": 1e-4,
-        "gradient_accumulation_steps": 4,
-        "optimizer": {"scheduler": "cosine", "warmup_steps": 500, "eight_bit": True},
     },
 )
 
