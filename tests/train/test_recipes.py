@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import typing
 from pathlib import Path
 
 import pytest
+import torch
 
 from components.config.params import load_params
 from components.train.params import DEFAULT_PROMPTS, TrainParams
@@ -98,3 +101,21 @@ def test_test_and_full_profiles_train_with_the_reference_recipe_as_it_stands(pro
                 "timesteps", "batch_size", "gradient_accumulation_steps", "optimizer"):
         assert getattr(train, key) == getattr(reference, key), key
     assert train.category_prompts() == reference.category_prompts()
+
+
+def _benchmark(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(REPO / "benchmarks" / "train_recipes_gpu.py"), *args],
+                          capture_output=True, text=True, timeout=300, cwd=REPO)
+
+
+def test_recipe_benchmark_runs_both_recipes_in_its_tiny_cpu_mode():
+    done = _benchmark("--tiny", "--steps", "1", "--warmup", "0")
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line.split()[0] for line in done.stdout.splitlines() if line.split() and line.split()[0] in RECIPES]
+    assert rows == ["catvton_flux", "vton_lora"], done.stdout
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the skip line is for machines without CUDA")
+def test_recipe_benchmark_says_it_was_skipped_without_cuda():
+    done = _benchmark()
+    assert done.returncode == 0 and "no CUDA device" in done.stdout and "skipped" in done.stdout
