@@ -10,7 +10,8 @@ fine-tuning or LoRA r16), optimizer choice (8-bit AdamW when bitsandbytes is ins
 accumulation. One optimizer step is `gradient_accumulation_steps` micro-batches of batch 1, so the table gives
 both: the median and spread (min-max) of optimizer-step times, the median micro-batch time, and the peak CUDA
 memory. Each recipe runs at its own first panel size unless --panel sets one for both (for like-for-like cost).
-With --rounds > 1 the recipes alternate (A B A B ...), each round building its model afresh.
+The two recipes never share the GPU (peak memory would mix); with --rounds > 1 they alternate as interleaved
+pairs (A B, B A, ...), each run building its model afresh, and every figure pools the rounds.
 Text embeddings are random tensors of FLUX.1's shapes (the trainer caches them; the encoders never train).
 """
 
@@ -26,6 +27,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.lib.timing import Spread, load_line  # noqa: E402
 
 RECIPE_NAMES = ("catvton_flux", "vton_lora")
 # FLUX.1 [dev]'s scheduler config (the reference trainer reads FLUX.1-dev's scheduler folder).
@@ -138,16 +141,21 @@ def measure(recipe: str, args, device: torch.device) -> dict:
 
 
 def _table(rows: list[dict]) -> None:
-    print(f"{'recipe':<13} {'panel':<9} {'mode':<9} {'accum':>5} {'trainable M':>11} {'step s (median, min-max)':>26} "
-          f"{'micro s':>8} {'peak GB':>8}  optimizer")
-    for r in rows:
-        head = f"{r['recipe']:<13} {r['panel']:<9} {r['mode']:<9} {r['accum']:>5} {r['trainable_m']:>11.2f} "
-        if r.get("error"):
-            print(head + f"{r['error']} (peak {r['peak_gb']:.1f} GB)")
+    """One line per recipe, pooling its rounds: optimizer-step time, micro-batch time, peak memory."""
+    print(f"{'recipe':<13} {'panel':<9} {'mode':<9} {'accum':>5} {'trainable M':>11}  {'optimizer step':<32} "
+          f"{'micro-batch':>11} {'peak GB':>8}  optimizer")
+    for name in dict.fromkeys(r["recipe"] for r in rows):
+        runs = [r for r in rows if r["recipe"] == name]
+        r = runs[0]
+        head = f"{name:<13} {r['panel']:<9} {r['mode']:<9} {r['accum']:>5} {r['trainable_m']:>11.2f}  "
+        failed = [x for x in runs if x.get("error")]
+        if failed:
+            print(head + f"{failed[0]['error']} (peak {max(x['peak_gb'] for x in failed):.1f} GB)")
             continue
-        t = r["step_times"]
-        spread = f"{statistics.median(t):.3f} ({min(t):.3f}-{max(t):.3f})"
-        print(head + f"{spread:>26} {r['micro_s']:>8.3f} {r['peak_gb']:>8.2f}  {r['optimizer']}", flush=True)
+        steps = Spread([t for x in runs for t in x["step_times"]])
+        micro = statistics.median(x["micro_s"] for x in runs)
+        print(head + f"{steps.text():<32} {micro:>9.3f} s {max(x['peak_gb'] for x in runs):>8.2f}  {r['optimizer']}",
+              flush=True)
 
 
 def main() -> None:
@@ -176,7 +184,9 @@ def main() -> None:
         print(f"device: {torch.cuda.get_device_name(0)}; FLUX.1 Fill dev transformer, random bf16 weights, "
               f"fp32 trainable weights, bf16 autocast, batch 1, grad checkpointing {args.grad_ckpt}, "
               f"{args.steps} timed optimizer steps after {args.warmup} warm-up, {args.rounds} round(s)")
-    rows = [measure(name, args, device) for _ in range(args.rounds) for name in args.recipes.split(",")]
+    print(load_line())
+    names = args.recipes.split(",")
+    rows = [measure(name, args, device) for i in range(args.rounds) for name in (names if i % 2 == 0 else names[::-1])]
     _table(rows)
 
 
