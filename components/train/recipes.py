@@ -54,7 +54,7 @@ CATVTON_FLUX = Recipe(
 
 VTON_LORA = Recipe(
     name="vton_lora",
-    why="a LoRA adapter of a few MB that fits a 40 GB GPU and serves many adapters from one base model",
+    why="an adapter of tens of MB instead of GBs of attention weights: cheap to store, ship and swap over one base",
     defaults={
         "mode": "lora",
         "lora_rank": 16,
