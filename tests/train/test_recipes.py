@@ -24,6 +24,12 @@ def test_catvton_flux_is_the_default_and_every_recipe_says_in_one_line_why_it_ex
         assert recipe.why and "\n" not in recipe.why
 
 
+def test_every_choice_vton_lora_makes_has_one_line_saying_why():
+    recipe = RECIPES["vton_lora"]
+    assert set(recipe.reasons) == set(recipe.defaults)
+    assert all(why and "\n" not in why for why in recipe.reasons.values())
+
+
 def test_catvton_flux_takes_the_reference_launch_scripts_optimisation_settings():
     p = TrainParams(recipe="catvton_flux")
     assert p.learning_rate == 2e-5
