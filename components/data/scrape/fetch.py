@@ -135,11 +135,6 @@ class HostPacer:
                     with self._lock:
                         self._last_sent[host] = clock.sent
 
-    def last_sent(self, host: str) -> float | None:
-        """When the last request to `host` was sent (time.monotonic), if any."""
-        with self._lock:
-            return self._last_sent.get(host)
-
     def defer(self, host: str, seconds: float) -> None:
         """Push every thread's next request to `host` at least `seconds` into the future (429, 503)."""
         with self._lock:
