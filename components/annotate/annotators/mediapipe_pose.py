@@ -44,13 +44,14 @@ class MediaPipePose(Annotator):
 
     def __init__(self, settings=None) -> None:
         super().__init__(settings)  # checks the model files inside mediapipe are the catalogued bytes
+        self.rules: PoseRules = settings.pose_rules if settings is not None else PoseRules()
+        self._pose = self._graph()
+
+    def _graph(self):
         from mediapipe.python.solutions import pose as mp_pose
 
-        self.rules: PoseRules = settings.pose_rules if settings is not None else PoseRules()
-        self._pose = mp_pose.Pose(
-            static_image_mode=True, model_complexity=1, enable_segmentation=False,
-            min_detection_confidence=self.rules.min_detection_confidence,
-        )
+        return mp_pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=False,
+                            min_detection_confidence=self.rules.min_detection_confidence)
 
     def landmarks(self, image: np.ndarray) -> np.ndarray | None:
         """33x3 (x, y normalised, visibility) landmarks of the one person MediaPipe finds, or None."""
@@ -88,7 +89,8 @@ class MediaPipePose(Annotator):
             try:
                 lms = self.landmarks(variant.image)
             except RuntimeError:  # MediaPipe rejects some degenerate regions of interest: a miss, not a crash
-                self._rebuild()
+                self._pose.close()
+                self._pose = self._graph()  # a graph that failed a run is not trusted with the next photo
                 continue
             if lms is not None:
                 return variant.to_photo(lms), variant.attempt, tried
@@ -101,6 +103,7 @@ class MediaPipePose(Annotator):
         visible = self.rules.min_keypoint_visibility
         main_size = body_size(lms, w, h, visible)
         main_area = np.count_nonzero(person_mask & found)
+        seen = [lms]
         for _ in range(MAX_SECOND_LOOKS):
             left = np.count_nonzero(person_mask & ~found)
             if left < self.rules.other_person_min_area * h * w or left < self.rules.other_person_min_ratio * main_area:
@@ -108,26 +111,17 @@ class MediaPipePose(Annotator):
             other = self.landmarks(hidden(image, found))
             # A pose must show a body (both shoulders seen in the photo) and be someone else: hiding leaves hands
             # and hair that can be found again. Not required on the mask: it misses small people.
-            if other is None or not shoulders_seen(other, visible) or same_person(lms, other, w, h):
+            if other is None or not shoulders_seen(other, visible) or any(same_person(p, other, w, h) for p in seen):
                 return 1
             if body_size(other, w, h, visible) >= self.rules.other_person_min_size * main_size:
                 return 2
+            seen.append(other)
             found |= body_silhouette(other, w, h)  # a passer-by: hide them too and look again
         return 1
-
-    def _rebuild(self) -> None:
-        from mediapipe.python.solutions import pose as mp_pose
-
-        self._pose.close()
-        self._pose = mp_pose.Pose(
-            static_image_mode=True, model_complexity=1, enable_segmentation=False,
-            min_detection_confidence=self.rules.min_detection_confidence,
-        )
 
     def close(self) -> None:
         """Free the MediaPipe graph."""
         self._pose.close()
-
 
 
 def _nobody_reason(image: np.ndarray, tried: list[str]) -> str:
