@@ -103,7 +103,8 @@ class HostPacer:
     A thread holds its host's turn from the wait until its response headers arrive, and the turn ends by
     recording when the request headers went out (httpcore's trace; the moment before `send` when a transport
     gives no trace). The next request to that host waits until then + delay, so however late a thread sends
-    after its wait, the host never sees two requests closer than the delay; one request per host is in flight.
+    after its wait, the host never sees two requests closer than the delay; one request per host is in flight
+    (unless the delay is zero).
     """
 
     def __init__(self) -> None:
@@ -118,8 +119,9 @@ class HostPacer:
 
     @contextlib.contextmanager
     def turn(self, host: str, delay: float) -> Iterator["SendClock"]:
-        """Wait for `host`'s turn and hold it; the caller sends one request and stamps the SendClock."""
-        with self._turn(host):
+        """Wait for `host`'s turn and hold it; the caller sends one request and stamps the SendClock. With no
+        delay there is nothing to space: requests run in parallel (a backoff still holds them all)."""
+        with self._turn(host) if delay > 0 else contextlib.nullcontext():
             while True:
                 with self._lock:
                     ready = max(self._last_sent.get(host, -math.inf) + delay, self._not_before.get(host, 0.0))
