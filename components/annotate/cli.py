@@ -91,8 +91,7 @@ def export_command(
         raise ConfigError(f"--format {format!r}: must be one of {list(FORMATS)}")
     root = project_root()
     source = Path(input) if input else resolve(load_params(profile=profile).paths.annotated, root)
-    n = export_dataset(source, out, format)
-    typer.echo(f"exported {n} samples as {format} to {out}")
+    typer.echo(export_dataset(source, out, format).summary())
 
 
 def register(app: typer.Typer) -> None:

@@ -288,7 +288,7 @@ def evaluate_stage(params, root: Path) -> tuple[Evaluation, Path]:
     from components.errors import DataContractError
     from components.evaluate.models import champion_generator, champion_version, pipeline_generator, read_candidate_info
     from components.evaluate.networks import load_metric_networks
-    from components.evaluate.pairs import build_pairs
+    from components.evaluate.pairs import build_pairs, pairing_notes
     from components.project import resolve
     from components.tracking.mlflow_run import configure_mlflow
 
@@ -320,6 +320,7 @@ def evaluate_stage(params, root: Path) -> tuple[Evaluation, Path]:
     evaluation = evaluate_models(pairs, candidate, networks, settings, out_dir, champion, split_sizes)
     if version is not None and version == info.version:
         evaluation.notes.append(f"the candidate is already champion v{version}: compared with nothing")
+    evaluation.notes += pairing_notes(pairs)
     path = write_reports(evaluation, settings, out_dir)
     log_evaluation(evaluation, out_dir, info.name, info.version, params.project.mlflow_experiment, root)
     return evaluation, path
