@@ -107,14 +107,19 @@ def main() -> None:
     os.environ["VTON_QUIET"] = "1"
     from components.config.params import load_params
     from components.train.data import CachedLatentDataset, select_samples
+    from components.train.params import TrainParams
     from components.train.trainer import Trainer
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-train-"))
     dataset = _dataset(tmp, args.samples)
     smoke = load_params(Path(__file__).resolve().parents[1] / "params.yaml", profile="smoke").train
+    # The bare loop trains a LoRA on the person half at guidance 30: compare our trainer doing the same.
+    lora = TrainParams(recipe="vton_lora")
     params = smoke.model_copy(update={
         "cache_dir": str(tmp / "cache"), "num_threads": args.threads, "device": "cpu",
-        "checkpoint_every": 10**9, "buckets": [(64, 64)],
+        "checkpoint_every": 10**9, "buckets": [(64, 64)], "recipe": "vton_lora", "mode": "lora", "lora_rank": 4,
+        "lora_alpha": 4.0, "train_guidance_scale": 30.0, "loss_region": "person", "timesteps": lora.timesteps,
+        "prompt": None, "gradient_accumulation_steps": 1,
     })
     samples = select_samples(dataset).samples
     trainers = []

@@ -17,10 +17,14 @@ class PoseRules(Section):
     min_detection_confidence: float = Field(default=0.5, ge=0, le=1)
     # A landmark below this visibility (or outside the photo) is written as missing (zeros).
     min_keypoint_visibility: float = Field(default=0.5, ge=0, le=1)
-    # Selfie-segmentation blobs at least this fraction of the image (and of the largest blob) count as people
-    # for the several-people check; a second pose pass must then find a person on the other blob.
+    # Several-people check: person-mask pixels left outside the people found, at least this fraction of the
+    # image and of the main person's mask, earn another pose pass with the people found hidden ...
     other_person_min_area: float = Field(default=0.02, gt=0, lt=1)
-    other_person_min_ratio: float = Field(default=0.25, gt=0, le=1)
+    other_person_min_ratio: float = Field(default=0.1, gt=0, le=1)
+    # ... and a pose found there is a second person when its size (shoulder width, or shoulder-to-hip when the
+    # hips are seen) is at least this fraction of the main person's; smaller ones are passers-by in the
+    # background, hidden in turn before looking again.
+    other_person_min_size: float = Field(default=0.35, gt=0, le=1)
     person_mask_threshold: float = Field(default=0.5, gt=0, lt=1)
 
 

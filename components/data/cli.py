@@ -54,7 +54,7 @@ def import_command(
 def sample_command(
     out: Path = typer.Option(Path("data/raw"), "--out", "-o", help="Folder to write the sample into."),
 ) -> None:
-    """Materialise the bundled sample data (real photographs + drawn garments), byte-identical every time."""
+    """Materialise the bundled sample data (real people and garment photos + drawn dresses), byte-identical every time."""
     from components.data.sample_data import materialise_sample_data
 
     folder = materialise_sample_data(out)

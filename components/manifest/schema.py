@@ -89,6 +89,8 @@ MANIFEST_SCHEMA = pa.schema(
         pa.field("parent_id", pa.string()),  # the source sample of an augmented copy
         pa.field("augmentation", pa.string()),  # JSON description of the transform
         pa.field("parsing_source", pa.string()),  # pose_geometry | schp_lip+schp_atr
+        # which input the pose model found the person on: original | equalised | person_crop | upscaled_2x
+        pa.field("pose_attempt", pa.string()),
         pa.field("mask_sources", pa.string()),  # which maps built the agnostic mask
         pa.field("annotator_versions", pa.string()),  # JSON {annotator: version@weights}
         *[pa.field(c, pa.string()) for c in ANNOTATION_PATH_COLUMNS],
