@@ -84,6 +84,17 @@ class AnnotateCache:
         arrays = {"_quarantine": np.array(maps)} if isinstance(maps, str) else maps.to_npz_dict()
         _atomic_write(self._maps_path(key), _npz_bytes(arrays))
 
+    def maps_entry(self, key: str) -> bytes | None:
+        """The stored bytes of a person's maps entry (to hand to another cache as they are), or None."""
+        try:
+            return self._maps_path(key).read_bytes()
+        except OSError:
+            return None
+
+    def put_maps_entry(self, key: str, data: bytes) -> None:
+        """Store a maps entry another cache wrote (the bytes of `maps_entry`)."""
+        _atomic_write(self._maps_path(key), data)
+
     def load_record(self, key: str, out_dir: Path) -> dict | None:
         """The finished row for `key` once every file it lists is in `out_dir` as recorded (restored from the
         file store where missing or changed), else None."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from components.config.base import Section
 
@@ -96,6 +96,22 @@ class OpenPoseParams(Section):
     half: bool = True
 
 
+class RayExecutorParams(Section):
+    """Where the shards run when `executor: ray`: model actors on the cluster RAY_ADDRESS names (unset: a local Ray)."""
+
+    actors: int = Field(default=2, ge=1)  # annotator processes; each loads the models once
+    num_cpus: float = Field(default=1.0, gt=0)  # reserved per actor
+    num_gpus: float = Field(default=0.0, ge=0)  # per actor; fractions pack several actors on one GPU (0.25: four)
+    max_retries: int = Field(default=3, ge=0)  # times a shard is resubmitted after its actor died
+
+    @field_validator("num_gpus")
+    @classmethod
+    def _whole_above_one(cls, value: float) -> float:
+        if value > 1 and not float(value).is_integer():
+            raise ValueError("above 1, num_gpus must be a whole number of GPUs (Ray shares a GPU only below 1)")
+        return value
+
+
 class AnnotateParams(Section):
     """Which annotators run, at what size, with how many workers, and the mask rules."""
 
@@ -106,6 +122,9 @@ class AnnotateParams(Section):
     height: int = Field(default=512, gt=0)
     workers: int = Field(default=1, ge=1)
     shard_size: int = Field(default=16, gt=0)
+    # local: this machine's process pool (`workers`); ray: Ray actors on the cluster RAY_ADDRESS names (`ray`).
+    executor: Literal["local", "ray"] = "local"
+    ray: RayExecutorParams = RayExecutorParams()
     # Outside DVC's outputs so `dvc repro` (which deletes outs first) never throws the model results away.
     cache_dir: str = ".cache/annotate"
     overlay_samples: int = Field(default=4, ge=0)  # people per category on the overlay sheet
