@@ -107,6 +107,21 @@ def test_a_rerun_after_the_outputs_were_deleted_restores_every_file_from_the_cac
     assert again.manifest.equals(first.manifest)
 
 
+def test_rendering_a_sample_again_writes_new_files_and_never_edits_the_cached_copies(real_photos, tmp_path):
+    from components.annotate.cache import AnnotateCache
+
+    _variants(real_photos, tmp_path / "photos", 2)
+    settings = AnnotateParams()
+    annotate_folder(tmp_path / "photos", tmp_path / "out", settings, tmp_path / "cache", ["upper_body"])
+    blobs = {p: (p.read_bytes(), p.stat().st_mtime_ns)
+             for p in AnnotateCache(tmp_path / "cache").files.root.rglob("*") if p.is_file()}
+    shutil.rmtree(tmp_path / "cache" / "samples")  # the records are gone: every sample renders again
+    changed = settings.model_copy(update={"overlay_samples": 0})
+    annotate_folder(tmp_path / "photos", tmp_path / "out", changed, tmp_path / "cache", ["upper_body"])
+    # Untouched, mtime included: a write through a hard link would leave the bytes but make the blob untrusted.
+    assert all((p.read_bytes(), p.stat().st_mtime_ns) == fact for p, fact in blobs.items())
+
+
 def test_a_rerun_that_changes_nothing_leaves_the_manifest_alone_and_any_change_rewrites_it(real_photos, tmp_path):
     _variants(real_photos, tmp_path / "photos", 2)
     args = (tmp_path / "photos", tmp_path / "out", AnnotateParams(), tmp_path / "cache", ["upper_body"])
