@@ -6,6 +6,7 @@ imports (torch, mlflow, mediapipe) happen inside the commands so `vton --help` s
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -90,9 +91,27 @@ def main() -> None:
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     try:
         app()
-    except VtonError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - the one place that turns failures into messages
+        error = user_error(exc)
+        if error is None or os.environ.get("VTON_DEBUG") == "1":
+            raise
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        sys.exit(error.exit_code)
+
+
+def user_error(exc: BaseException) -> VtonError | None:
+    """`exc` as an error the user can act on (message + fix), or None for a bug (which keeps its traceback)."""
+    if isinstance(exc, VtonError):
+        return exc
+    if isinstance(exc, PermissionError):
+        return VtonError(f"{exc.filename or 'a file'}: permission denied ({exc.strerror})",
+                         hint="make the folder writable by this user, or point paths.* in params.yaml elsewhere")
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return VtonError(f"{exc.filename or 'disk'}: no space left on the device", hint="free disk space and re-run")
+    if type(exc).__module__.startswith("mlflow") and hasattr(exc, "error_code"):
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return VtonError(f"MLflow: {first}", hint="check the run id / version / model name, and MLFLOW_TRACKING_URI")
+    return None
 
 
 if __name__ == "__main__":
