@@ -33,20 +33,35 @@ def stage_output_logger() -> Callable[[str], None]:
     return emit
 
 
-class _UserErrorWithoutTraceback(logging.Filter):
-    """Drop the traceback from records about a VtonError; drop the restatements once the error is on record."""
+def _user_error_names() -> set[str]:
+    names, todo = set(), [VtonError]
+    while todo:
+        cls = todo.pop()
+        names.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return names
+
+
+class _UserErrorStatedOnce(logging.Filter):
+    """Keep Prefect's records of a user error to one line without a traceback (the CLI prints the error itself)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, VtonError):
+            # "Encountered exception" / "Task run failed with exception": the traceback of a message already shown.
             record.exc_info = None
             record.exc_text = None
-            record.msg = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+            record.msg = f"failed: {type(exc).__name__} (message below)"
+            record.args = ()
+            return True
+        message = record.getMessage()
+        if message.startswith("Finished in state Failed(") and any(n in message for n in _user_error_names()):
+            record.msg = "Finished in state Failed (message below)"
             record.args = ()
         return True
 
 
-_FILTER = _UserErrorWithoutTraceback()
+_FILTER = _UserErrorStatedOnce()
 
 
 def quiet_user_error_tracebacks() -> None:
