@@ -103,11 +103,13 @@ def user_error(exc: BaseException) -> VtonError | None:
     """`exc` as an error the user can act on (message + fix), or None for a bug (which keeps its traceback)."""
     if isinstance(exc, VtonError):
         return exc
-    if isinstance(exc, PermissionError):
-        return VtonError(f"{exc.filename or 'a file'}: permission denied ({exc.strerror})",
-                         hint="make the folder writable by this user, or point paths.* in params.yaml elsewhere")
     if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
         return VtonError(f"{exc.filename or 'disk'}: no space left on the device", hint="free disk space and re-run")
+    if isinstance(exc, (PermissionError, NotADirectoryError, IsADirectoryError, FileExistsError)) and exc.filename:
+        # The file system refused a path the user controls (an unwritable or misplaced reports/, models/, ...).
+        return VtonError(f"{exc.filename}: {exc.strerror or type(exc).__name__}",
+                         hint="make that folder writable (and a folder) for this user, or point paths.* in "
+                         "params.yaml elsewhere")
     if type(exc).__module__.startswith("mlflow") and hasattr(exc, "error_code"):
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return VtonError(f"MLflow: {first}", hint="check the run id / version / model name, and MLFLOW_TRACKING_URI")

@@ -315,7 +315,8 @@ def rollback(client, name: str, by: str, note: str, params: PromoteParams, exper
     with registry_lock(client, name, "rollback", params.lock_timeout_s):
         champion = alias_version(client, name, CHAMPION)
         if champion is None:
-            raise VtonError(f"{name} has no champion to roll back")
+            raise VtonError(f"{name} has no champion to roll back",
+                            hint="nothing was promoted yet: `vton registry promote --run-id RUN` first")
         target = to
         if target is None:
             # The promotion that put the current champion in place (a rollback is not undone by another one).
