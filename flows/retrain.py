@@ -159,7 +159,7 @@ def dvc_stage(stage: str, root: Path, run_id: str, force: bool, reports: Path) -
     service.set_stage_status(run_id, stage, done.status.value)
     get_run_logger().info("stage %s: %s in %.1fs (log: %s)", stage, done.status.value, done.seconds, log_path)
     if done.status is not StageStatus.SKIPPED:
-        publish_stage_pictures(stage, reports)
+        publish_stage_pictures(stage, reports, run_id)
     return StageResult(stage, done.status, done.seconds, done.last_line, log_path)
 
 

@@ -149,6 +149,7 @@ def report_markdown(evaluation: Evaluation) -> str:
             lines.append(f"| {label} | {fmt(value)} | {fmt(champ.get(name))} | {better} |")
         lines.append("")
     lines += ["![review grid](images/review_grid.png)", ""]
+    lines += [f"[worst cases: {c}](images/worst_{c}.png)  " for c in sorted({p.category for p in evaluation.pairs})]
     return "\n".join(lines)
 
 
