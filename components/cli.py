@@ -48,8 +48,12 @@ def retrain(
     force: bool = typer.Option(False, "--force", help="Re-run stages even when DVC says nothing changed."),
 ) -> None:
     """Run the end-to-end retraining flow (Prefect) over the DVC stages, then promote."""
-    from flows.retrain import retrain_flow  # the CLI is the one place that reaches into flows/
+    import threading
 
+    from flows.retrain import retrain_flow, warm_up_tracking  # the CLI is the one place that reaches into flows/
+
+    # MLflow's import and store open overlap Prefect's server start instead of following it.
+    threading.Thread(target=warm_up_tracking, name="warm-up-tracking", daemon=True).start()
     summary = retrain_flow(profile=profile, stages=stages, force=force)
     typer.echo(summary.where_to_look())
 

@@ -104,6 +104,14 @@ def tracking_for(root: Path) -> TrackingService:
     return _tracking(root, tracking_uri(root))
 
 
+def warm_up_tracking(root: Path | None = None) -> None:
+    """Import MLflow and open the store ahead of the flow (run in a thread while Prefect starts); never raises."""
+    try:
+        tracking_for(root or project_root()).client.search_experiments(max_results=1)
+    except Exception:  # noqa: BLE001 - a warm-up only; the flow reports real problems when it opens the store
+        pass
+
+
 @task(name="prepare-data")
 def prepare_raw_data(root: Path, refresh: bool = False) -> str:
     """Make sure data/raw holds the data data.dvc names: pull it from the DVC remote, else materialise the sample.
@@ -146,9 +154,16 @@ def start_tracking_run(root: Path, profile: str, experiment: str, params_used: o
 
 
 @task(name="dvc-stage", task_run_name="{stage}", retry_condition_fn=is_transient_failure)
-def dvc_stage(stage: str, root: Path, run_id: str, force: bool, reports: Path) -> StageResult:
-    """One DVC stage, its output streamed live; the stage attaches to the retrain's MLflow run through the env."""
+def dvc_stage(stage: str, root: Path, run_id: str, force: bool, reports: Path,
+              up_to_date: bool = False) -> StageResult:
+    """One DVC stage, its output streamed live; the stage attaches to the retrain's MLflow run through the env.
+
+    `up_to_date`: `dvc status` already said this stage has nothing to do, so no `dvc repro` process is spent."""
     service = tracking_for(root)
+    if up_to_date:
+        service.set_stage_status(run_id, stage, StageStatus.SKIPPED.value)
+        get_run_logger().info("stage %s: skipped (dvc status: deps, params and outs unchanged)", stage)
+        return StageResult(stage, StageStatus.SKIPPED, 0.0, "up to date (dvc status)")
     dvc = Dvc(root, env={RUN_ID_ENV: run_id, "MLFLOW_TRACKING_URI": service.uri})
     log_path = reports / LOGS_DIR / f"{stage}.log"
     try:
@@ -230,6 +245,17 @@ def is_no_op(stages: list[StageResult], root: Path) -> bool:
     return bool(stages) and all(s.status is StageStatus.SKIPPED or s.stage in volatile for s in stages)
 
 
+def up_to_date_stages(root: Path, stages: list[str]) -> set[str]:
+    """`stages` when one `dvc status` says none of them has anything to do, else none (then each stage's own
+    `dvc repro` decides, as usual): an unchanged pipeline costs one DVC process, not one per stage."""
+    if not stages:
+        return set()
+    try:
+        return set(stages) if Dvc(root).status(*stages) == {} else set()
+    except DvcFailed:
+        return set()
+
+
 def check_stages(stages: list[str], root: Path) -> list[str]:
     """`stages` if every one is a dvc.yaml stage, else a ConfigError naming the unknown ones."""
     known = Dvc(root).stage_names()
@@ -297,14 +323,19 @@ def retrain_flow(
     try:
         upstream = [prepared]
         retry = {"retries": params.flow.retries, "retry_delay_seconds": params.flow.retry_delay_seconds}
-        for stage in chain:
+        unchanged: set[str] = set()
+        volatile = Dvc(base).always_changed()
+        after_volatile = 1 + max((i for i, s in enumerate(chain) if s in volatile), default=-1)
+        for i, stage in enumerate(chain):
+            if i == after_volatile and not force and not uses_remote(stage_deployments):
+                unchanged = up_to_date_stages(base, chain[i:])
             if uses_remote(stage_deployments):  # infra: data via the DVC remote, stages on work pools
                 state = remote_stage.with_options(**retry)(
                     stage, base, run_id, force, stage_deployments, params.profile, return_state=True,
                     wait_for=upstream)
             else:
-                state = dvc_stage.with_options(**retry)(stage, base, run_id, force, reports, return_state=True,
-                                                        wait_for=upstream)
+                state = dvc_stage.with_options(**retry)(stage, base, run_id, force, reports, stage in unchanged,
+                                                        return_state=True, wait_for=upstream)
             try:
                 result = state.result()
                 if stage == "train" and result.status is not StageStatus.RAN and candidate_unregistered(base, params):
@@ -314,6 +345,8 @@ def retrain_flow(
                                                             wait_for=[state])
                     result = state.result()
                 summary.stages.append(result)
+                if result.status is not StageStatus.SKIPPED:
+                    unchanged = set()  # something new upstream: each later stage's own repro decides
             except StageFailed as exc:
                 summary.stages.append(StageResult(stage, StageStatus.FAILED, 0.0, exc.reason, exc.log_path))
                 raise
