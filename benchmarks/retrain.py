@@ -104,7 +104,8 @@ def main() -> None:
         env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
                "PREFECT_HOME": str(ws / ".prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                "MLFLOW_TRACKING_URI": f"sqlite:///{ws / 'mlflow.db'}", "VTON_PROJECT_ROOT": str(ws),
-               "DVC_NO_ANALYTICS": "1", "VTON_QUIET": "1", "VTON_STAGE_ECHO": "0"}
+               "DVC_NO_ANALYTICS": "1", "VTON_QUIET": "1", "VTON_STAGE_ECHO": "0",
+               "PYTHONPATH": str(ws)}  # the copy's code, the same the stages' deps point at
         env.pop("VTON_MLFLOW_RUN_ID", None)
         retrain = [str(bindir / "vton"), "retrain", "--profile", "smoke"]
         repro = [sys.executable, "-m", "dvc", "repro", *args.stages]

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from components.errors import VtonError
 
-STAGE_OUTPUT_LOGGER = "vton.stage_output"
+STAGE_OUTPUT_LOGGER = "vton_stage_output"
 
 
 def stage_output_logger() -> Callable[[str], None]:
