@@ -48,9 +48,13 @@ def retrain(
     force: bool = typer.Option(False, "--force", help="Re-run stages even when DVC says nothing changed."),
 ) -> None:
     """Run the end-to-end retraining flow (Prefect) over the DVC stages, then promote."""
+    import signal
     import threading
 
     from flows.retrain import retrain_flow, warm_up_tracking  # the CLI is the one place that reaches into flows/
+
+    # A terminated retrain unwinds (SystemExit) so the flow ends its MLflow run KILLED rather than leaving it RUNNING.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
     # MLflow's import and store open overlap Prefect's server start instead of following it.
     threading.Thread(target=warm_up_tracking, name="warm-up-tracking", daemon=True).start()

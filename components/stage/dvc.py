@@ -181,11 +181,16 @@ class Dvc:
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             splitter = LineSplitter(keep)
             assert proc.stdout is not None
-            while chunk := proc.stdout.read1(65536):
-                if echo is not None:
-                    echo.write(chunk)
-                    echo.flush()
-                splitter.feed(chunk.decode("utf-8", errors="replace"))
+            try:
+                while chunk := proc.stdout.read1(65536):
+                    if echo is not None:
+                        echo.write(chunk)
+                        echo.flush()
+                    splitter.feed(chunk.decode("utf-8", errors="replace"))
+            except BaseException:  # interrupted or terminated: the stage must not run on without us
+                proc.terminate()
+                proc.wait(timeout=30)
+                raise
             splitter.close()
             code = proc.wait()
         finally:

@@ -147,3 +147,25 @@ def test_a_bad_param_under_vton_retrain_prints_one_error_and_no_traceback(worksp
     assert "Traceback" not in out
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
     assert errors == ["error: params.yaml: train.lora_rank must be > 0, got -1"]
+
+
+def test_a_candidate_whose_version_the_registry_lost_is_trained_again_not_evaluated(tmp_path, mlflow_uri):
+    import json
+
+    from components.config.params import load_params
+    from flows.retrain import candidate_unregistered
+    from tests.conftest import REPO
+
+    params = load_params(REPO / "params.yaml")
+    client = mlflow.MlflowClient()
+    exp = client.create_experiment("vton-pipeline")
+    record = tmp_path / "models" / "candidate" / "registered.json"
+    record.parent.mkdir(parents=True)
+    assert not candidate_unregistered(tmp_path, params)  # nothing trained yet: nothing to register again
+    record.write_text(json.dumps({"name": "vton-tryon", "version": 3}))
+    assert candidate_unregistered(tmp_path, params)  # `make clean-outputs`: DVC restores it, the registry is new
+    run_id = client.create_run(exp).info.run_id
+    client.create_registered_model("vton-tryon")
+    version = client.create_model_version("vton-tryon", source=(tmp_path / "models").as_uri(), run_id=run_id)
+    record.write_text(json.dumps({"name": "vton-tryon", "version": int(version.version)}))
+    assert not candidate_unregistered(tmp_path, params)
