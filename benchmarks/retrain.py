@@ -96,7 +96,8 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--stages", nargs="+",
                         default=["scrape", "import", "annotate", "augment", "validate", "train", "evaluate"])
-    parser.add_argument("--skip-forced", action="store_true", help="Only the no-op pairs (the forced ones take minutes).")
+    parser.add_argument("--skip-forced", action="store_true",
+                        help="Only the no-op pairs (the forced ones take minutes).")
     args = parser.parse_args()
     bindir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory(prefix="vton-bench-retrain-") as tmp:

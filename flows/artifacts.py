@@ -39,7 +39,8 @@ def _inline(path: Path, budget: int) -> tuple[str, bytes, str]:
         buf = io.BytesIO()
         picture.save(buf, format="JPEG", quality=80)
         if buf.tell() <= budget:
-            return "image/jpeg", buf.getvalue(), f" (preview {picture.size[0]}x{picture.size[1]} of {full[0]}x{full[1]})"
+            shown = f"{picture.size[0]}x{picture.size[1]}"
+            return "image/jpeg", buf.getvalue(), f" (preview {shown} of {full[0]}x{full[1]})"
     return "", b"", " (too large to show here)"
 
 

@@ -30,7 +30,9 @@ def crash_flow_run(flow_run_id: str, message: str) -> bool:
             return False
         tasks = client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])),
-            task_run_filter=TaskRunFilter(state=TaskRunFilterState(type=TaskRunFilterStateType(any_=[StateType.RUNNING]))),
+            task_run_filter=TaskRunFilter(
+                state=TaskRunFilterState(type=TaskRunFilterStateType(any_=[StateType.RUNNING]))
+            ),
         )
         for task_run in tasks:
             client.set_task_run_state(task_run.id, Crashed(message=message), force=True)

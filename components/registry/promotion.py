@@ -194,7 +194,8 @@ def _evidence(run, version: str, checks: list[GateCheck]) -> dict:
         "calibration": tags.get(Tag.EVAL_CALIBRATION),
         "evaluated_against": tags.get(Tag.EVAL_CHAMPION_VERSION),
         "failed": [str(c) for c in checks if not c.passed],
-        "overall": {k: round(v, 5) for k, v in figures_from_run(run.data.metrics, Metric.EVAL).get("overall", {}).items()
+        "overall": {k: round(v, 5)
+                    for k, v in figures_from_run(run.data.metrics, Metric.EVAL).get("overall", {}).items()
                     if k in GREATER_IS_BETTER and math.isfinite(v)},
     }
 

@@ -16,7 +16,6 @@ from components.stage.dvc import Dvc, DvcFailed, StageStatus
 from components.stage.lock import merge_locks, read_lock, write_lock
 from components.tracking.contract import LOCK_ARTIFACT, LOCK_ARTIFACT_DIR, stage_status_tag
 
-RemoteStageFailed = DvcFailed  # what callers catch: a DVC command around a remote stage failed
 
 
 @dataclass

@@ -46,7 +46,8 @@ def test_two_committed_runs_diff_with_dvc_metrics_diff_and_dvc_plots_diff(tmp_pa
     (root / "params.yaml").write_text("lr: 0.1\n")
     (root / ".gitignore").write_text("/reports/\n")  # as in the project: reports/ stays out of git
     stage = {"cmd": f"{sys.executable} write.py", "deps": ["write.py"], "params": ["lr"],
-             "metrics": ["reports/train/metrics.json"], "plots": [{"reports/train/loss.csv": {"x": "step", "y": "loss"}}]}
+             "metrics": ["reports/train/metrics.json"],
+             "plots": [{"reports/train/loss.csv": {"x": "step", "y": "loss"}}]}
     (root / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"train": stage}}, sort_keys=False))
     run(["git", "init", "-q", "-b", "main"], root)
     run([sys.executable, "-m", "dvc", "init", "-q"], root)
