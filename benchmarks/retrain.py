@@ -8,10 +8,12 @@ Two figures, each from N interleaved pairs in a fresh copy of this project (git 
   (retrain - repro) / retrain; target: at most 10%.
 
 Both commands are run as a user runs them (a new process each time, PREFECT_HOME and the MLflow store in the
-copy). Medians and the spread (min..max) are printed; pairs alternate which command goes first.
+copy). Medians and the spread (min..max) are printed; pairs alternate which command goes first. By default
+the retrain starts Prefect's temporary server itself (the local default); `--server` starts one `prefect server`
+for the whole benchmark and points PREFECT_API_URL at it (a team setup, or a server left running locally).
 
     python benchmarks/retrain.py [--pairs 3] [--stages scrape import annotate augment validate train evaluate]
-                                 [--skip-forced]
+                                 [--skip-forced] [--server]
 """
 
 from __future__ import annotations
@@ -85,6 +87,29 @@ def pairs(retrain: list[str], repro: list[str], n: int, ws: Path, env: dict[str,
     return a, b
 
 
+def start_prefect_server(ws: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:
+    """`prefect server start` on a free loopback port, once healthy; (process, API URL)."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = (ws / "prefect-server.log").open("w")
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "prefect"), "server", "start", "--host", "127.0.0.1",
+                             "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    api = f"http://127.0.0.1:{port}/api"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{api}/health", timeout=2):
+                return proc, api
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    raise SystemExit(f"prefect server did not start; see {ws / 'prefect-server.log'}")
+
+
 def spread(values: list[float]) -> str:
     """Median and range of `values` in seconds."""
     return f"{statistics.median(values):6.1f}s (min {min(values):.1f}, max {max(values):.1f}, n={len(values)})"
@@ -96,6 +121,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--stages", nargs="+",
                         default=["scrape", "import", "annotate", "augment", "validate", "train", "evaluate"])
+    parser.add_argument("--server", action="store_true", help="One Prefect server for all runs (PREFECT_API_URL).")
     parser.add_argument("--skip-forced", action="store_true",
                         help="Only the no-op pairs (the forced ones take minutes).")
     args = parser.parse_args()
@@ -108,24 +134,38 @@ def main() -> None:
                "DVC_NO_ANALYTICS": "1", "VTON_QUIET": "1", "VTON_STAGE_ECHO": "0",
                "PYTHONPATH": str(ws)}  # the copy's code, the same the stages' deps point at
         env.pop("VTON_MLFLOW_RUN_ID", None)
-        retrain = [str(bindir / "vton"), "retrain", "--profile", "smoke"]
-        repro = [sys.executable, "-m", "dvc", "repro", *args.stages]
-        print(f"workspace {ws}; stages {' '.join(args.stages)}; {args.pairs} interleaved pairs each")
-        first = timed(retrain, ws, env)
-        print(f"first retrain (everything runs, caches cold): {first:.1f}s")
+        server = None
+        if args.server:
+            server, env["PREFECT_API_URL"] = start_prefect_server(ws, env)
+        try:
+            measure(args, ws, env, bindir)
+        finally:
+            if server is not None:
+                server.terminate()
+                server.wait(timeout=60)
 
-        noop_retrain, noop_repro = pairs(retrain, repro, args.pairs, ws, env)
-        ratio = statistics.median(noop_retrain) / statistics.median(noop_repro)
-        print(f"no-op  vton retrain {spread(noop_retrain)}")
-        print(f"no-op  dvc repro    {spread(noop_repro)}")
-        print(f"no-op  ratio retrain / repro: {ratio:.2f}x (target <= 2x)")
-        if not args.skip_forced:
-            forced_retrain, forced_repro = pairs([*retrain, "--force"], [*repro, "--force"], args.pairs, ws, env)
-            share = [(a - b) / a for a, b in zip(forced_retrain, forced_repro)]
-            print(f"forced vton retrain {spread(forced_retrain)}")
-            print(f"forced dvc repro    {spread(forced_repro)}")
-            print(f"forced orchestration share: median {statistics.median(share):.0%} "
-                  f"(min {min(share):.0%}, max {max(share):.0%}; target <= 10%)")
+
+def measure(args: argparse.Namespace, ws: Path, env: dict[str, str], bindir: Path) -> None:
+    """The first run, then the no-op pairs and (unless skipped) the forced pairs."""
+    retrain = [str(bindir / "vton"), "retrain", "--profile", "smoke"]
+    repro = [sys.executable, "-m", "dvc", "repro", *args.stages]
+    print(f"workspace {ws}; stages {' '.join(args.stages)}; {args.pairs} interleaved pairs each; "
+          f"Prefect: {env.get('PREFECT_API_URL') or 'temporary server per retrain'}")
+    first = timed(retrain, ws, env)
+    print(f"first retrain (everything runs, caches cold): {first:.1f}s")
+
+    noop_retrain, noop_repro = pairs(retrain, repro, args.pairs, ws, env)
+    ratio = statistics.median(noop_retrain) / statistics.median(noop_repro)
+    print(f"no-op  vton retrain {spread(noop_retrain)}")
+    print(f"no-op  dvc repro    {spread(noop_repro)}")
+    print(f"no-op  ratio retrain / repro: {ratio:.2f}x (target <= 2x)")
+    if not args.skip_forced:
+        forced_retrain, forced_repro = pairs([*retrain, "--force"], [*repro, "--force"], args.pairs, ws, env)
+        share = [(a - b) / a for a, b in zip(forced_retrain, forced_repro)]
+        print(f"forced vton retrain {spread(forced_retrain)}")
+        print(f"forced dvc repro    {spread(forced_repro)}")
+        print(f"forced orchestration share: median {statistics.median(share):.0%} "
+              f"(min {min(share):.0%}, max {max(share):.0%}; target <= 10%)")
 
 
 if __name__ == "__main__":
