@@ -14,6 +14,14 @@ for the whole benchmark and points PREFECT_API_URL at it (a team setup, or a ser
 
     python benchmarks/retrain.py [--pairs 3] [--stages scrape import annotate augment validate train evaluate]
                                  [--skip-forced] [--server]
+
+Last measured (2026-12, the 2-core shared CI machine at load 8-10, stages scrape..validate, medians):
+  temporary server: no-op 43.1s vs 5.7s (7.5x; 10.8x before one `dvc status` replaced the per-stage repro
+                    processes and MLflow's start overlapped Prefect's); forced share 27% (before those changes)
+  --server:         no-op 15.2s vs 4.6s (3.3x); forced 54.4s vs 41.2s, share 23%
+Neither target is met: Prefect's temporary server (10-18 s here) and the imports of Prefect and MLflow
+(about 6 s and 3 s) cost more than the whole no-op pipeline; inside the flow the stages cost about what one
+`dvc repro` does.
 """
 
 from __future__ import annotations
