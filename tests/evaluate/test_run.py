@@ -129,6 +129,7 @@ def test_evaluation_writes_reports_and_tags_the_candidate_version(tmp_path, netw
         (c, f) for c in COLOURS for f in ("lpips", "gfd")}
     assert all(Path(w["person"]).is_file() for w in worst)
     assert "lpips (uncalibrated)" in (out / "report.md").read_text()
+    assert all(f"(images/worst_{c}.png)" in (out / "report.md").read_text() for c in COLOURS)  # galleries linked
 
     run_id = log_evaluation(ev, out, "vton-tryon", version, "vton-pipeline", tmp_path)
     logged = client.get_run(run_id)

@@ -157,7 +157,8 @@ def test_a_candidate_whose_version_the_registry_lost_is_trained_again_not_evalua
     from tests.conftest import REPO
 
     params = load_params(REPO / "params.yaml")
-    client = mlflow.MlflowClient()
+    mlflow.set_tracking_uri(mlflow_uri)  # an earlier test may have pointed the fluent API at its own store
+    client = mlflow.MlflowClient(mlflow_uri)
     exp = client.create_experiment("vton-pipeline")
     record = tmp_path / "models" / "candidate" / "registered.json"
     record.parent.mkdir(parents=True)

@@ -59,7 +59,8 @@ def test_lineage_records_the_profile_and_a_hash_of_the_params_used_beside_the_co
 
 
 def test_a_stage_logs_into_the_retrain_run_and_leaves_it_running(mlflow_uri, monkeypatch):
-    client = mlflow.MlflowClient()
+    mlflow.set_tracking_uri(mlflow_uri)
+    client = mlflow.MlflowClient(mlflow_uri)
     exp = client.create_experiment("vton-pipeline")
     retrain = client.create_run(exp, tags={Tag.STAGE: "retrain"}).info.run_id
     monkeypatch.setenv("VTON_MLFLOW_RUN_ID", retrain)
