@@ -110,7 +110,8 @@ def data_version(root: Path | None = None) -> str | None:
 
 # Files the pipeline itself rewrites (the active profile, DVC's lock and pointers, DVC's .gitignore entries):
 # they are recorded beside the code version (profile, params hash, dvc.lock artifact), not as code changes.
-_NOT_CODE = ("params.yaml", "dvc.lock", "*.dvc", ".gitignore")
+_NOT_CODE_AT_ROOT = ("params.yaml", "dvc.lock")
+_NOT_CODE_ANYWHERE = ("*.dvc", ".gitignore")
 
 
 def _git(args: list[str], cwd: Path) -> str:
@@ -125,7 +126,8 @@ def dirty_code_files(root: Path | None = None) -> list[str] | None:
     except (subprocess.CalledProcessError, FileNotFoundError):
         return None
     files = [line[3:].split(" -> ")[-1].strip('"') for line in changed.splitlines() if line.strip()]
-    return [f for f in files if not any(fnmatch.fnmatch(Path(f).name, pat) for pat in _NOT_CODE)]
+    return [f for f in files if f not in _NOT_CODE_AT_ROOT
+            and not any(fnmatch.fnmatch(Path(f).name, pat) for pat in _NOT_CODE_ANYWHERE)]
 
 
 def git_commit(root: Path | None = None) -> str | None:
