@@ -15,13 +15,13 @@ for the whole benchmark and points PREFECT_API_URL at it (a team setup, or a ser
     python benchmarks/retrain.py [--pairs 3] [--stages scrape import annotate augment validate train evaluate]
                                  [--skip-forced] [--server]
 
-Last measured (2026-12, the 2-core shared CI machine at load 8-10, stages scrape..validate, medians):
-  temporary server: no-op 43.1s vs 5.7s (7.5x; 10.8x before one `dvc status` replaced the per-stage repro
-                    processes and MLflow's start overlapped Prefect's); forced share 27% (before those changes)
-  --server:         no-op 15.2s vs 4.6s (3.3x); forced 54.4s vs 41.2s, share 23%
-Neither target is met: Prefect's temporary server (10-18 s here) and the imports of Prefect and MLflow
-(about 6 s and 3 s) cost more than the whole no-op pipeline; inside the flow the stages cost about what one
-`dvc repro` does.
+Last measured (2026-12, the 2-core shared machine, stages scrape..validate, medians of 2 pairs, load ~3.5):
+  temporary server: no-op 10.3s vs 1.5s (7.1x); forced 21.8s vs 12.0s, orchestration share 45%
+  --server:         no-op  5.9s vs 1.6s (3.6x); forced 20.7s vs 19.4s, share 6% (spread -10%..22%)
+  (at load 8-10: no-op 43.1s vs 5.7s before the `--server` option; 32.4s vs 3.0s = 10.8x before one
+  `dvc status` replaced the per-stage repro processes of an unchanged pipeline)
+The no-op target (2x) is not met in either setup, the forced one (10%) only against a running server:
+Prefect's temporary server and the Prefect and MLflow imports cost more than the whole no-op pipeline.
 """
 
 from __future__ import annotations
