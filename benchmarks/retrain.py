@@ -18,8 +18,8 @@ for the whole benchmark and points PREFECT_API_URL at it (a team setup, or a ser
 Last measured (2026-12, the 2-core shared machine, stages scrape..validate, medians of 2 pairs, load ~3.5):
   temporary server: no-op 10.3s vs 1.5s (7.1x); forced 21.8s vs 12.0s, orchestration share 45%
   --server:         no-op  5.9s vs 1.6s (3.6x); forced 20.7s vs 19.4s, share 6% (spread -10%..22%)
-  (at load 8-10: no-op 43.1s vs 5.7s before the `--server` option; 32.4s vs 3.0s = 10.8x before one
-  `dvc status` replaced the per-stage repro processes of an unchanged pipeline)
+  (at load 8-10, temporary server: no-op 43.1s vs 5.7s, 7.5x; before one `dvc status` replaced the
+  per-stage repro processes of an unchanged pipeline: 32.4s vs 3.0s, 10.8x)
 The no-op target (2x) is not met in either setup, the forced one (10%) only against a running server:
 Prefect's temporary server and the Prefect and MLflow imports cost more than the whole no-op pipeline.
 """
