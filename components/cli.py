@@ -6,6 +6,7 @@ imports (torch, mlflow, mediapipe) happen inside the commands so `vton --help` s
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -47,8 +48,16 @@ def retrain(
     force: bool = typer.Option(False, "--force", help="Re-run stages even when DVC says nothing changed."),
 ) -> None:
     """Run the end-to-end retraining flow (Prefect) over the DVC stages, then promote."""
-    from flows.retrain import retrain_flow  # the CLI is the one place that reaches into flows/
+    import signal
+    import threading
 
+    from flows.retrain import retrain_flow, warm_up_tracking  # the CLI is the one place that reaches into flows/
+
+    # A terminated retrain unwinds (SystemExit) so the flow ends its MLflow run KILLED rather than leaving it RUNNING.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+
+    # MLflow's import and store open overlap Prefect's server start instead of following it.
+    threading.Thread(target=warm_up_tracking, name="warm-up-tracking", daemon=True).start()
     summary = retrain_flow(profile=profile, stages=stages, force=force)
     typer.echo(summary.where_to_look())
 
@@ -90,9 +99,29 @@ def main() -> None:
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     try:
         app()
-    except VtonError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        sys.exit(exc.exit_code)
+    except Exception as exc:  # noqa: BLE001 - the one place that turns failures into messages
+        error = user_error(exc)
+        if error is None or os.environ.get("VTON_DEBUG") == "1":
+            raise
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        sys.exit(error.exit_code)
+
+
+def user_error(exc: BaseException) -> VtonError | None:
+    """`exc` as an error the user can act on (message + fix), or None for a bug (which keeps its traceback)."""
+    if isinstance(exc, VtonError):
+        return exc
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        return VtonError(f"{exc.filename or 'disk'}: no space left on the device", hint="free disk space and re-run")
+    if isinstance(exc, (PermissionError, NotADirectoryError, IsADirectoryError, FileExistsError)) and exc.filename:
+        # The file system refused a path the user controls (an unwritable or misplaced reports/, models/, ...).
+        return VtonError(f"{exc.filename}: {exc.strerror or type(exc).__name__}",
+                         hint="make that folder writable (and a folder) for this user, or point paths.* in "
+                         "params.yaml elsewhere")
+    if type(exc).__module__.startswith("mlflow") and hasattr(exc, "error_code"):
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return VtonError(f"MLflow: {first}", hint="check the run id / version / model name, and MLFLOW_TRACKING_URI")
+    return None
 
 
 if __name__ == "__main__":

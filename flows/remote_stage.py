@@ -7,25 +7,18 @@ any worker leaves the same lineage as a local `dvc repro`. `stage_flow` is what 
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 
 from components.project import project_root
-from components.stage.runner import (
-    STATUS_TAG,
-    RemoteStageFailed,
-    fetch_run_lock,
-    push_source_inputs,
-    run_remote_stage,
-)
+from components.stage.dvc import StageStatus
+from components.stage.runner import fetch_run_lock, push_source_inputs, run_remote_stage
 from components.storage.dvc_remote import remote_from_env
+from components.tracking.contract import stage_status_tag
 from components.tracking.mlflow_run import tracking_uri
-from flows.dvc_stage import StageFailed, StageResult, is_transient_failure
-
-# `vton` exits 2 for user-fixable errors and 3 for failed gates; neither is worth a retry.
-_NOT_TRANSIENT = re.compile(r"exited with (2|3)\b")
+from flows.dvc_stage import StageResult, is_transient_failure
+from flows.logs import stage_output_logger
 
 
 def uses_remote(stage_deployments: dict[str, str] | None) -> bool:
@@ -44,10 +37,7 @@ def stage_flow(stage: str, mlflow_run_id: str | None = None, force: bool = False
                profile: str | None = None) -> str:
     """Run one DVC stage on this worker, under the retrain's profile: pull inputs, reproduce, push outputs and dvc.lock."""
     root = project_root()
-    try:
-        result = run_remote_stage(root, stage, remote, mlflow_run_id, force, profile)
-    except RemoteStageFailed as exc:
-        raise StageFailed(stage, exc.message, transient=False) from None
+    result = run_remote_stage(root, stage, remote, mlflow_run_id, force, profile, on_line=stage_output_logger())
     print(result.summary())
     return result.summary()
 
@@ -60,10 +50,7 @@ def _dispatch(stage: str, root: Path, run_id: str, force: bool, deployment: str,
     from prefect.deployments import run_deployment
 
     start = time.monotonic()
-    try:
-        push_source_inputs(root, stage)
-    except RemoteStageFailed as exc:
-        raise StageFailed(stage, exc.message, transient=True) from None
+    push_source_inputs(root, stage)
     flow_run = run_deployment(
         name=deployment,
         parameters={"stage": stage, "mlflow_run_id": run_id, "force": force, "profile": profile},
@@ -73,11 +60,16 @@ def _dispatch(stage: str, root: Path, run_id: str, force: bool, deployment: str,
     state = flow_run.state
     if state is None or not state.is_completed():
         name = state.name if state else "unknown"
-        raise StageFailed(stage, f"flow run {flow_run.name} of {deployment} ended {name}", transient=False)
+        from components.stage.dvc import DvcFailed
+
+        raise DvcFailed(f"stage '{stage}'", f"flow run {flow_run.name} of {deployment} ended {name}", stage_exit=2)
     mlflow.set_tracking_uri(tracking_uri(root))
     fetch_run_lock(run_id, root)
-    status = mlflow.MlflowClient().get_run(run_id).data.tags.get(STATUS_TAG.format(stage=stage), "ran")
-    return StageResult(stage, status, time.monotonic() - start, f"on {deployment} ({flow_run.name})")
+    recorded = mlflow.MlflowClient().get_run(run_id).data.tags.get(stage_status_tag(stage))
+    if recorded is None:
+        raise DvcFailed(f"stage '{stage}'", f"flow run {flow_run.name} of {deployment} completed without recording "
+                        "the stage's status on the retrain's MLflow run", stage_exit=2)
+    return StageResult(stage, StageStatus(recorded), time.monotonic() - start, f"on {deployment} ({flow_run.name})")
 
 
 @task(name="remote-stage", task_run_name="{stage}", retry_condition_fn=is_transient_failure)
@@ -91,11 +83,8 @@ def remote_stage(
     if deployment:
         result = _dispatch(stage, root, run_id, force, deployment, profile)
     else:
-        try:
-            push_source_inputs(root, stage)
-            done = run_remote_stage(root, stage, None, run_id, force)
-        except RemoteStageFailed as exc:
-            raise StageFailed(stage, exc.message, transient=not _NOT_TRANSIENT.search(exc.message)) from None
+        push_source_inputs(root, stage)
+        done = run_remote_stage(root, stage, None, run_id, force, on_line=stage_output_logger())
         result = StageResult(stage, done.status, done.seconds, done.summary())
-    get_run_logger().info("stage %s: %s (%s)", stage, result.status, result.message)
+    get_run_logger().info("stage %s: %s (%s)", stage, result.status.value, result.message)
     return result

@@ -1,15 +1,15 @@
 """The retrain flow: the DVC stages in order, one Prefect task each, inside one MLflow run, then promotion.
 
 DVC decides what runs (unchanged stages are skipped and dvc.lock records lineage); Prefect adds retries,
-the run history, UI artifacts and the schedule; MLflow holds the figures of every stage in one run.
+the run history, UI artifacts and the schedule; MLflow holds the figures of every stage in one run. Each task
+waits for its upstream task, so the Prefect graph shows the stage chain.
 """
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -17,11 +17,20 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
 from components.config.params import load_params, set_active_profile
+from components.errors import ConfigError, VtonError
 from components.project import project_root
-from components.tracking.mlflow_run import RUN_ID_ENV, configure_mlflow, lineage_tags, tracking_uri
+from components.registry.params import PromoteParams
+from components.stage.dvc import Dvc, DvcFailed, StageStatus
+from components.tracking.contract import Tag
+from components.tracking.mlflow_run import RUN_ID_ENV
+from components.tracking.service import TrackingService
 from flows.artifacts import publish_stage_pictures
-from flows.dvc_stage import StageFailed, StageResult, is_transient_failure, run_dvc_stage
+from flows.dvc_stage import StageFailed, StageResult, is_transient_failure
+from flows.logs import quiet_user_error_tracebacks, stage_output_logger
+from flows.prefect_runs import crash_flow_run
 from flows.remote_stage import remote_stage, uses_remote
+
+LOGS_DIR = "logs"  # under paths.reports: one <stage>.log per stage of the latest retrain
 
 
 @dataclass
@@ -38,12 +47,18 @@ class RetrainSummary:
     promotion: str = "not run"
     no_op: bool = False
     data_diff: str = "not computed"
+    status: str = "RUNNING"
+    logs_dir: Path | None = None
+
+    def stage_line(self) -> str:
+        """`stage=status, ...` as the run's `vton.stages` tag and the summary's first line show it."""
+        return ", ".join(f"{s.stage}={StageStatus(s.status).value}" for s in self.stages) or "none"
 
     def where_to_look(self) -> str:
         """A short, copy-pasteable guide to the results."""
-        ran = ", ".join(f"{s.stage}={s.status}" for s in self.stages) or "none"
+        verb = "finished" if self.status == "FINISHED" else "failed"
         lines = [
-            f"retrain ({self.profile}) finished: {ran}",
+            f"retrain ({self.profile}) {verb}: {self.stage_line()}",
             *(["  no-op:          no new data and no code change: DVC skipped every stage, nothing registered"]
               if self.no_op else []),
             f"  promotion:      {self.promotion}",
@@ -68,11 +83,33 @@ class RetrainSummary:
             ("evaluation", reports / "evaluate" / "report.md"),
             ("review grid", reports / "evaluate" / "images"),
             ("annotations", reports / "annotate"),
+            ("stage logs", self.logs_dir),
             ("dataset", self.root / "data" / "augmented"),
         ):
-            if path.exists():
+            if path is not None and path.exists():
                 lines.append(f"  {label + ':':<15} {path}")
         return "\n".join(lines)
+
+
+@lru_cache(maxsize=8)
+def _tracking(root: Path, uri: str) -> TrackingService:
+    """One tracking service (one MLflow client, one SQLite engine) per store for the whole flow."""
+    return TrackingService(root, uri)
+
+
+def tracking_for(root: Path) -> TrackingService:
+    """The flow's tracking service for `root` (the URI the environment names, else the project's SQLite)."""
+    from components.tracking.mlflow_run import tracking_uri
+
+    return _tracking(root, tracking_uri(root))
+
+
+def warm_up_tracking(root: Path | None = None) -> None:
+    """Import MLflow and open the store ahead of the flow (run in a thread while Prefect starts); never raises."""
+    try:
+        tracking_for(root or project_root()).client.search_experiments(max_results=1)
+    except Exception:  # noqa: BLE001 - a warm-up only; the flow reports real problems when it opens the store
+        pass
 
 
 @task(name="prepare-data")
@@ -85,74 +122,90 @@ def prepare_raw_data(root: Path, refresh: bool = False) -> str:
     raw = root / "data" / "raw"
     if raw.is_dir() and any(raw.iterdir()) and not refresh:
         return "present"
-    pulled = subprocess.run(
-        [sys.executable, "-m", "dvc", "pull", "data.dvc"], cwd=root, capture_output=True, text=True
-    )
-    if pulled.returncode == 0 and raw.is_dir() and any(raw.iterdir()):
+    dvc = Dvc(root)
+    try:
+        dvc.pull("data.dvc", what="pulling data/raw")
+    except DvcFailed as exc:
+        logger.info("no data/raw on the DVC remote (%s)", exc.reason.splitlines()[0])
+    if raw.is_dir() and any(raw.iterdir()):
         logger.info("pulled data/raw from the DVC remote")
         return "pulled"
     from components.data.sample_data import materialise_sample_data
 
     materialise_sample_data(raw)
     # Put the files in the DVC cache; data.dvc's md5 must not move (the sample is deterministic).
-    subprocess.run([sys.executable, "-m", "dvc", "commit", "--force", "data.dvc"], cwd=root, capture_output=True)
+    dvc.commit("data.dvc")
     logger.info("materialised the bundled sample data into %s", raw)
     return "sample"
 
 
 @task(name="start-tracking")
-def start_tracking_run(root: Path, profile: str, experiment: str, flow_run_id: str | None) -> tuple[str, str]:
-    """Open the retrain's MLflow run with lineage tags and params.yaml attached; return (run id, experiment id)."""
-    import mlflow
-
-    exp_id = configure_mlflow(experiment, root)
-    tags = {**lineage_tags(profile, root), "vton.stage": "retrain"}
-    if flow_run_id:
-        tags["prefect.flow_run_id"] = flow_run_id
-    with mlflow.start_run(experiment_id=exp_id, run_name=f"retrain-{profile}", tags=tags) as run:
-        mlflow.log_artifact(str(root / "params.yaml"))
-        if (root / "dvc.lock").is_file():
-            mlflow.log_artifact(str(root / "dvc.lock"))
-        return run.info.run_id, exp_id
+def start_tracking_run(root: Path, profile: str, experiment: str, params_used: object,
+                       flow_run_id: str | None) -> tuple[str, str]:
+    """End runs killed retrains left RUNNING, then open this retrain's run; return (run id, experiment id)."""
+    service = tracking_for(root)
+    exp_id = service.experiment(experiment)
+    for orphan in service.end_orphans(exp_id):
+        get_run_logger().warning("retrain run %s was left RUNNING by process %s (killed): marked KILLED",
+                                 orphan.run_id, orphan.pid)
+        if orphan.prefect_flow_run_id and orphan.prefect_flow_run_id != flow_run_id:
+            crash_flow_run(orphan.prefect_flow_run_id, f"process {orphan.pid} ended without finishing the run")
+    return service.start_retrain(exp_id, profile, params_used, flow_run_id), exp_id
 
 
 @task(name="dvc-stage", task_run_name="{stage}", retry_condition_fn=is_transient_failure)
-def dvc_stage(stage: str, root: Path, run_id: str, force: bool, reports: Path) -> StageResult:
-    """One DVC stage; the stage attaches to the retrain's MLflow run through the environment."""
-    result = run_dvc_stage(stage, root, {RUN_ID_ENV: run_id, "MLFLOW_TRACKING_URI": tracking_uri(root)}, force)
-    get_run_logger().info("stage %s: %s in %.1fs", stage, result.status, result.seconds)
-    if result.status != "skipped":
-        publish_stage_pictures(stage, reports)
-    return result
+def dvc_stage(stage: str, root: Path, run_id: str, force: bool, reports: Path,
+              up_to_date: bool = False) -> StageResult:
+    """One DVC stage, its output streamed live; the stage attaches to the retrain's MLflow run through the env.
+
+    `up_to_date`: `dvc status` already said this stage has nothing to do, so no `dvc repro` process is spent."""
+    service = tracking_for(root)
+    if up_to_date:
+        service.set_stage_status(run_id, stage, StageStatus.SKIPPED.value)
+        get_run_logger().info("stage %s: skipped (dvc status: deps, params and outs unchanged)", stage)
+        return StageResult(stage, StageStatus.SKIPPED, 0.0, "up to date (dvc status)")
+    dvc = Dvc(root, env={RUN_ID_ENV: run_id, "MLFLOW_TRACKING_URI": service.uri})
+    log_path = reports / LOGS_DIR / f"{stage}.log"
+    try:
+        done = dvc.repro(stage, force=force, log_path=log_path, on_line=stage_output_logger())
+    except DvcFailed:
+        service.set_stage_status(run_id, stage, StageStatus.FAILED.value)
+        raise
+    service.set_stage_status(run_id, stage, done.status.value)
+    get_run_logger().info("stage %s: %s in %.1fs (log: %s)", stage, done.status.value, done.seconds, log_path)
+    if done.status is not StageStatus.SKIPPED:
+        publish_stage_pictures(stage, reports, run_id)
+    return StageResult(stage, done.status, done.seconds, done.last_line, log_path)
 
 
 @task(name="promote")
-def promote_candidate(root: Path, run_id: str, stages: list[StageResult]) -> str:
-    """Hand the evaluated candidate to the registry's gates (issue: promotion); report the decision."""
+def promote_candidate(root: Path, run_id: str, registered_model: str, settings: PromoteParams,
+                      stages: list[StageResult]) -> str:
+    """Hand the evaluated candidate to the registry's gates, in this process; the decision's one-line message."""
+    from components.registry.promotion import promote_run
+
     # Only an evaluate that ran in this retrain logged its figures to this run (skipped/restored did not).
-    ran = {s.stage for s in stages if s.status == "ran"}
-    if "evaluate" not in ran:
-        return "skipped: no evaluated candidate in this retrain"
-    proc = subprocess.run(
-        [sys.executable, "-m", "components.cli", "registry", "promote", "--run-id", run_id],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri(root)},
-    )
-    if proc.returncode not in (0, 3):
-        raise StageFailed("promote", proc.stderr.strip() or proc.stdout.strip(), transient=False)
-    return (proc.stdout.strip().splitlines() or ["no decision printed"])[-1]
+    if not any(s.stage == "evaluate" and s.status is StageStatus.RAN for s in stages):
+        return "not run: evaluate did not run in this retrain (no new figures to gate)"
+    service = tracking_for(root)
+    try:
+        decision = promote_run(service.client, registered_model, run_id, settings, root)
+    except ConfigError as exc:  # nothing to promote (e.g. the registry was reset): say so, the stages succeeded
+        get_run_logger().warning("promotion: %s", exc)
+        return f"not promoted: {exc}"
+    for check in decision.checks:
+        get_run_logger().info("%s", check)
+    service.client.set_tag(run_id, Tag.PROMOTION, decision.outcome)
+    return decision.message
 
 
 @task(name="data-diff")
 def log_champion_data_diff(root: Path, run_id: str, registered_model: str, manifest: str) -> str:
     """Diff this retrain's data against the current champion's, on the MLflow run and as a Prefect artifact."""
-    import mlflow
-
+    from components.tracking.mlflow_run import attached_run
     from components.validate.diff import champion_data_diff, log_diff, render_markdown
 
-    mlflow.set_tracking_uri(tracking_uri(root))
+    tracking_for(root).client  # noqa: B018 - points the fluent API at the store
     try:
         diff = champion_data_diff(registered_model, manifest, root)
     except Exception as exc:  # noqa: BLE001 - the diff informs a reviewer; it must never fail a retrain
@@ -160,7 +213,7 @@ def log_champion_data_diff(root: Path, run_id: str, registered_model: str, manif
         return f"unavailable: {exc}"[:300]
     if diff is None:
         return "no champion yet"
-    with mlflow.start_run(run_id=run_id):
+    with attached_run(run_id):  # the flow ends its run, not this task
         log_diff(diff)
     create_markdown_artifact(key="data-diff", markdown=render_markdown(diff),
                              description="This retrain's data against the champion's")
@@ -169,7 +222,8 @@ def log_champion_data_diff(root: Path, run_id: str, registered_model: str, manif
 
 def _publish_summary(summary: RetrainSummary) -> None:
     rows = [
-        {"stage": s.stage, "status": s.status, "seconds": round(s.seconds, 1), "detail": s.message[:200]}
+        {"stage": s.stage, "status": StageStatus(s.status).value, "seconds": round(s.seconds, 1),
+         "detail": s.message[:200], "log": str(s.log_path or "")}
         for s in summary.stages
     ]
     create_table_artifact(key="retrain-stages", table=rows, description=f"Stages of the {summary.profile} retrain")
@@ -180,17 +234,58 @@ def _publish_summary(summary: RetrainSummary) -> None:
 
 def always_changed_stages(root: Path) -> set[str]:
     """Stages dvc.yaml marks always_changed (e.g. scrape re-checks its sites every run)."""
-    import yaml
-
-    path = root / "dvc.yaml"
-    stages = (yaml.safe_load(path.read_text()) or {}).get("stages", {}) if path.is_file() else {}
-    return {name for name, spec in stages.items() if isinstance(spec, dict) and spec.get("always_changed")}
+    return Dvc(root).always_changed()
 
 
 def is_no_op(stages: list[StageResult], root: Path) -> bool:
     """True when DVC skipped every stage (stages that always run, like scrape, count only if later ones ran)."""
     volatile = always_changed_stages(root)
-    return bool(stages) and all(s.status == "skipped" or s.stage in volatile for s in stages)
+    if any(s.status is StageStatus.FAILED for s in stages):
+        return False
+    return bool(stages) and all(s.status is StageStatus.SKIPPED or s.stage in volatile for s in stages)
+
+
+def up_to_date_stages(root: Path, stages: list[str]) -> set[str]:
+    """`stages` when one `dvc status` says none of them has anything to do, else none (then each stage's own
+    `dvc repro` decides, as usual): an unchanged pipeline costs one DVC process, not one per stage."""
+    if not stages:
+        return set()
+    try:
+        return set(stages) if Dvc(root).status(*stages) == {} else set()
+    except DvcFailed:
+        return set()
+
+
+def check_stages(stages: list[str], root: Path) -> list[str]:
+    """`stages` if every one is a dvc.yaml stage, else a ConfigError naming the unknown ones."""
+    known = Dvc(root).stage_names()
+    unknown = [s for s in stages if s not in known]
+    if unknown:
+        raise ConfigError(f"unknown stages {unknown}: dvc.yaml has {known}",
+                          hint="fix flow.stages in params.yaml (or --stage)")
+    return list(stages)
+
+
+def candidate_unregistered(root: Path, params) -> bool:  # noqa: ANN001 - Params
+    """True when models/candidate names a registered version the registry does not have (it was reset)."""
+    import json
+
+    from components.registry.promotion import version_exists
+
+    record = root / params.paths.models / "candidate" / "registered.json"
+    if not record.is_file():
+        return False
+    data = json.loads(record.read_text())
+    if data.get("version") is None:
+        return False
+    name = data.get("name") or params.project.registered_model
+    return not version_exists(tracking_for(root).client, name, str(data["version"]))
+
+
+def _final_status(exc: BaseException | None) -> str:
+    if exc is None:
+        return "FINISHED"
+    return "KILLED" if isinstance(exc, (KeyboardInterrupt, SystemExit)) else "FAILED"
 
 
 @flow(name="retrain", log_prints=True)
@@ -203,58 +298,79 @@ def retrain_flow(
     refresh_data: bool = False,
 ) -> RetrainSummary:
     """Reproduce the pipeline for `profile`, logging to one MLflow run, and finish with promotion."""
-    import mlflow
-
+    quiet_user_error_tracebacks()
     base = Path(root).resolve() if root else project_root()
     if profile:
         set_active_profile(base / "params.yaml", profile)
     params = load_params(base / "params.yaml")
-    prepare_raw_data(base, refresh_data)
-    run_id, exp_id = start_tracking_run(base, params.profile, params.project.mlflow_experiment, flow_run.get_id())
+    chain = check_stages(list(stages or params.flow.stages), base)
+    reports = base / params.paths.reports
+    prepared = prepare_raw_data(base, refresh_data, return_state=True)
+    prepared.result()
+    run_id, exp_id = start_tracking_run(base, params.profile, params.project.mlflow_experiment, params,
+                                        flow_run.get_id(), wait_for=[prepared])
+    service = tracking_for(base)
     summary = RetrainSummary(
         profile=params.profile,
         mlflow_run_id=run_id,
         mlflow_experiment_id=exp_id,
-        tracking_uri=tracking_uri(base),
+        tracking_uri=service.uri,
         prefect_flow_run_id=flow_run.get_id(),
         root=base,
+        logs_dir=reports / LOGS_DIR,
     )
-    status = "FINISHED"
+    error: BaseException | None = None
     try:
-        for stage in stages or params.flow.stages:
-            task_with_retries = dvc_stage.with_options(
-                retries=params.flow.retries, retry_delay_seconds=params.flow.retry_delay_seconds
-            )
+        upstream = [prepared]
+        retry = {"retries": params.flow.retries, "retry_delay_seconds": params.flow.retry_delay_seconds}
+        unchanged: set[str] = set()
+        volatile = Dvc(base).always_changed()
+        after_volatile = 1 + max((i for i, s in enumerate(chain) if s in volatile), default=-1)
+        for i, stage in enumerate(chain):
+            if i == after_volatile and not force and not uses_remote(stage_deployments):
+                unchanged = up_to_date_stages(base, chain[i:])
+            if uses_remote(stage_deployments):  # infra: data via the DVC remote, stages on work pools
+                state = remote_stage.with_options(**retry)(
+                    stage, base, run_id, force, stage_deployments, params.profile, return_state=True,
+                    wait_for=upstream)
+            else:
+                state = dvc_stage.with_options(**retry)(stage, base, run_id, force, reports, stage in unchanged,
+                                                        return_state=True, wait_for=upstream)
             try:
-                if uses_remote(stage_deployments):  # infra: data via the DVC remote, stages on work pools
-                    retried = remote_stage.with_options(
-                        retries=params.flow.retries, retry_delay_seconds=params.flow.retry_delay_seconds
-                    )
-                    summary.stages.append(retried(stage, base, run_id, force, stage_deployments, params.profile))
-                    continue
-                summary.stages.append(task_with_retries(stage, base, run_id, force, base / params.paths.reports))
+                result = state.result()
+                if stage == "train" and result.status is not StageStatus.RAN and candidate_unregistered(base, params):
+                    # DVC restored a candidate whose registered version a reset registry no longer has.
+                    get_run_logger().warning("the candidate's registered version is gone: training it again")
+                    state = dvc_stage.with_options(**retry)(stage, base, run_id, True, reports, return_state=True,
+                                                            wait_for=[state])
+                    result = state.result()
+                summary.stages.append(result)
+                if result.status is not StageStatus.SKIPPED:
+                    unchanged = set()  # something new upstream: each later stage's own repro decides
             except StageFailed as exc:
-                summary.stages.append(StageResult(stage, "failed", 0.0, exc.message))
+                summary.stages.append(StageResult(stage, StageStatus.FAILED, 0.0, exc.reason, exc.log_path))
                 raise
+            upstream = [state]
         summary.no_op = is_no_op(summary.stages, base)
-        if not summary.no_op and (base / params.paths.augmented).is_dir():
-            summary.data_diff = log_champion_data_diff(
-                base, run_id, params.project.registered_model, params.paths.augmented
-            )
-        summary.promotion = promote_candidate(base, run_id, summary.stages)
         if summary.no_op:
-            summary.promotion = "skipped: no-op (no new data, no code change)"
+            summary.promotion = "not run: no-op (no new data, no code change)"
             get_run_logger().info("no-op: no new data and no code change; DVC skipped every stage, nothing registered")
-    except BaseException:
-        status = "FAILED"
+        else:
+            if (base / params.paths.augmented).is_dir():
+                summary.data_diff = log_champion_data_diff(
+                    base, run_id, params.project.registered_model, params.paths.augmented, wait_for=upstream
+                )
+            summary.promotion = promote_candidate(base, run_id, params.project.registered_model, params.promote,
+                                                  summary.stages, wait_for=upstream)
+    except BaseException as exc:
+        error = exc
         raise
     finally:
-        mlflow.set_tracking_uri(tracking_uri(base))
-        client = mlflow.MlflowClient()
-        client.set_tag(run_id, "vton.stages", ", ".join(f"{s.stage}={s.status}" for s in summary.stages))
-        client.set_tag(run_id, "vton.noop", str(summary.no_op).lower())
-        if (base / "dvc.lock").is_file():
-            client.log_artifact(run_id, str(base / "dvc.lock"))
-        client.set_terminated(run_id, status=status)
+        summary.status = _final_status(error)
+        service.end_retrain(run_id, summary.status, {
+            Tag.STAGES: summary.stage_line(),
+            Tag.NOOP: str(summary.no_op).lower(),
+            **({Tag.END_REASON: str(error).splitlines()[0][:500]} if isinstance(error, VtonError) else {}),
+        })
         _publish_summary(summary)
     return summary

@@ -55,3 +55,38 @@ def test_step_cli_modules_all_define_register():
 
     for module in STEP_CLIS:
         assert callable(importlib.import_module(module).register), module
+
+
+def _no_traceback(out) -> str:
+    assert "Traceback" not in out.stdout + out.stderr, out.stderr
+    (line,) = [ln for ln in out.stderr.splitlines() if ln.startswith("error:")]
+    return line
+
+
+def test_a_truncated_manifest_is_named_with_the_fix_not_a_traceback(tmp_path):
+    (tmp_path / "params.yaml").write_text("profile: smoke\n")
+    data = tmp_path / "data" / "augmented"
+    data.mkdir(parents=True)
+    (data / "manifest.parquet").write_bytes(b"PAR1\x00\x01truncated")
+    out = _vton("validate", "--manifest", str(data), cwd=tmp_path)
+    assert out.returncode == 2
+    assert "manifest.parquet: not a readable Parquet manifest" in _no_traceback(out)
+    assert "fix: re-run the stage that writes it" in out.stderr
+
+
+def test_an_unwritable_reports_folder_is_named_with_the_fix_not_a_traceback(tmp_path):
+    from components.cli import user_error
+
+    # Root ignores permission bits, so the real command meets the other way a folder cannot take files: a file.
+    (tmp_path / "params.yaml").write_text("profile: smoke\nvalidate:\n  completeness:\n    decode_sample: 0\n")
+    (tmp_path / "reports").write_text("not a folder")
+    from components.manifest.schema import write_manifest
+    from tests.validate.factory import clean_dataset
+
+    write_manifest(clean_dataset(tmp_path / "data" / "augmented"), tmp_path / "data" / "augmented")
+    out = _vton("validate", cwd=tmp_path)
+    assert out.returncode == 2
+    line = _no_traceback(out)
+    assert line.startswith(f"error: {tmp_path / 'reports'}") and "Not a directory" in line
+    denied = user_error(PermissionError(13, "Permission denied", "/srv/reports/validate/report.html"))
+    assert str(denied).startswith("/srv/reports/validate/report.html: Permission denied\n  fix: make that folder")

@@ -133,9 +133,32 @@ def read_params_file(path: Path) -> dict[str, Any]:
 
 
 def load_params(path: str | Path | None = None, profile: str | None = None) -> Params:
-    """Load and validate params.yaml (default: the project root's) for `profile` (default: its `profile` key)."""
+    """Load and validate params.yaml (default: the project root's) for `profile` (default: its `profile` key).
+
+    Every profile's overlay is validated, not only the active one's (a typo in `full` fails on a laptop too),
+    and `flow.stages` must name stages of the dvc.yaml beside the file."""
     p = Path(path) if path else project_root() / "params.yaml"
-    return resolve_params(read_params_file(p), profile=profile, source=p.name)
+    raw = read_params_file(p)
+    params = resolve_params(raw, profile=profile, source=p.name)
+    for other in PROFILES:
+        if other != params.profile and other in (raw.get("profiles") or {}):
+            resolve_params(raw, profile=other, source=p.name)
+    check_flow_stages(params, p.parent / "dvc.yaml", p.name)
+    return params
+
+
+def check_flow_stages(params: Params, dvc_yaml: Path, source: str = "params.yaml") -> None:
+    """Every `flow.stages` entry must be a stage of `dvc_yaml` (when there is one), else a ConfigError at load."""
+    if not dvc_yaml.is_file():
+        return
+    try:
+        known = list((yaml.safe_load(dvc_yaml.read_text()) or {}).get("stages") or {})
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{dvc_yaml}: not valid YAML: {exc}") from None
+    unknown = [s for s in params.flow.stages if s not in known]
+    if unknown:
+        raise ConfigError(f"{source}: flow.stages names {unknown}, which dvc.yaml does not define (it has {known})",
+                          hint=f"fix flow.stages in {source} (profile {params.profile!r})")
 
 
 def set_active_profile(path: Path, profile: str) -> bool:

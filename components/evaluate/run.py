@@ -180,6 +180,7 @@ def report_markdown(evaluation: Evaluation) -> str:
             lines.append(f"| {label} | {fmt(value)} | {fmt(champ.get(name))} | {better} |")
         lines.append("")
     lines += ["![review grid](images/review_grid.png)", ""]
+    lines += [f"[worst cases: {c}](images/worst_{c}.png)  " for c in sorted({p.category for p in evaluation.pairs})]
     return "\n".join(lines)
 
 
@@ -244,7 +245,9 @@ def log_evaluation(evaluation: Evaluation, out_dir: Path, candidate_name: str | 
         galleries = sorted(p.name for p in (out_dir / "images").glob("worst_*.png"))
         for name in ("review_grid.png", "worst_cases.json", *galleries):
             mlflow.log_artifact(str(out_dir / "images" / name), artifact_path="evaluate/images")
-    if candidate_name and candidate_version:
+    from components.registry.promotion import candidate_registered
+
+    if candidate_name and candidate_version and candidate_registered(candidate_name, candidate_version):
         client = mlflow.MlflowClient()
         overall = evaluation.candidate_metrics.get(OVERALL, {})
         version_tags = {

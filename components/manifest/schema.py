@@ -182,7 +182,12 @@ def read_manifest(directory_or_file: str | Path) -> pd.DataFrame:
         raise DataContractError(
             f"{path}: manifest not found", hint="run the upstream stage first (`vton data import` or `dvc repro`)"
         )
-    table = pq.read_table(path)
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:  # truncated, zero-byte or not Parquet at all
+        raise DataContractError(f"{path}: not a readable Parquet manifest ({str(exc).splitlines()[0]})",
+                                hint="re-run the stage that writes it (`dvc repro -f <stage>`), or restore it with "
+                                "`dvc checkout`") from None
     return conform(table.to_pandas(), str(path))
 
 

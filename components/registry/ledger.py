@@ -15,7 +15,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-LEDGER_PREFIX = "vton.ledger."
+from components.tracking.contract import Tag, ledger_tag
+
+LEDGER_PREFIX = Tag.LEDGER_PREFIX + "."
 
 
 def now_iso() -> str:
@@ -64,7 +66,7 @@ def append_entry(client, name: str, entry: LedgerEntry) -> LedgerEntry:
     """Append `entry` with the next sequence number (call only while holding the registry lock)."""
     existing = read_ledger(client, name)
     entry.seq = (existing[-1].seq if existing else 0) + 1
-    client.set_registered_model_tag(name, f"{LEDGER_PREFIX}{entry.seq:06d}", entry.to_json())
+    client.set_registered_model_tag(name, ledger_tag(entry.seq), entry.to_json())
     return entry
 
 

@@ -6,6 +6,7 @@ from pydantic import Field, model_validator
 
 from components.config.base import Section
 from components.evaluate.metrics_spec import GREATER_IS_BETTER
+from components.tracking.contract import PARAMS_ARTIFACT, Tag
 
 
 class MetricGate(Section):
@@ -31,7 +32,7 @@ class PromoteParams(Section):
     )
     require_data_gate: bool = Field(default=True, description="The validate stage's data gate must have passed.")
     required_lineage: list[str] = Field(
-        default_factory=lambda: ["vton.data_version", "vton.code_version", "params.yaml"],
+        default_factory=lambda: [Tag.DATA_VERSION, Tag.CODE_VERSION, PARAMS_ARTIFACT],
         description="Run tags that must be present; `params.yaml` means the params file is logged on the run.",
     )
     gates: dict[str, MetricGate] = Field(default_factory=dict, description="Figure -> gate, for every scope.")
@@ -46,6 +47,14 @@ class PromoteParams(Section):
         unknown = sorted(names - set(GREATER_IS_BETTER))
         if unknown:
             raise ValueError(f"unknown figures {unknown}; known: {sorted(GREATER_IS_BETTER)}")
+        # A misspelt category would silently switch its gate off: only the manifest's categories are allowed.
+        from components.manifest.schema import CATEGORIES
+
+        for where, given in (("required_categories", self.required_categories),
+                             ("category_gates", list(self.category_gates))):
+            wrong = sorted(set(given) - set(CATEGORIES))
+            if wrong:
+                raise ValueError(f"{where}: unknown categories {wrong}; known: {list(CATEGORIES)}")
         return self
 
 

@@ -28,9 +28,10 @@ from components.registry.gates import (
 from components.registry.ledger import LedgerEntry, append_entry, log_ledger_artifact, now_iso, read_ledger
 from components.registry.lock import registry_lock
 from components.registry.params import PromoteParams
+from components.tracking.contract import Metric, Tag
 
 CHAMPION, CHALLENGER = "champion", "challenger"
-REVIEW_TAG = "review"
+REVIEW_TAG = Tag.REVIEW
 
 
 @dataclass
@@ -60,16 +61,82 @@ def alias_version(client, name: str, alias: str) -> str | None:
         return None
 
 
+def get_run(client, run_id: str):  # noqa: ANN001, ANN201 - MLflow's client and Run
+    """The MLflow run `run_id`, or a ConfigError saying it does not exist in this store."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_run(run_id)
+    except MlflowException:
+        raise ConfigError(f"no MLflow run {run_id!r} in {client.tracking_uri}",
+                          hint="pass the retrain's run id (`vton retrain` prints it), or check MLFLOW_TRACKING_URI") \
+            from None
+
+
+def get_version(client, name: str, version: str):  # noqa: ANN001, ANN201 - MLflow's client and ModelVersion
+    """Model version `version` of `name`, or a ConfigError saying which of the two is missing."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client.get_model_version(name, str(version))
+    except MlflowException:
+        pass
+    try:
+        client.get_registered_model(name)
+    except MlflowException:
+        raise ConfigError(f"no registered model {name!r} in {client.tracking_uri}",
+                          hint="run the train stage (it registers the candidate), or check MLFLOW_TRACKING_URI") \
+            from None
+    raise ConfigError(f"{name} has no version {version}",
+                      hint=f"see the versions with `mlflow models` / the MLflow UI (registered model {name})")
+
+
+def version_exists(client, name: str, version: str) -> bool:
+    """True when `name` v`version` is in the registry (a reset registry may have lost what a cache restored)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client.get_model_version(name, str(version))
+    except MlflowException:
+        return False
+    return True
+
+
+def candidate_registered(name: str, version: str) -> bool:
+    """True when the candidate's version is in the registry; else a warning that says how to register it again."""
+    import sys
+
+    import mlflow
+
+    if version_exists(mlflow.MlflowClient(), name, version):
+        return True
+    print(f"warning: the candidate names {name} v{version}, which is not in the registry (was it reset?); its "
+          "figures are on the run, not on a model version. Register it again: `dvc repro -f train`", file=sys.stderr)
+    return False
+
+
 def find_version_for_run(client, name: str, run_id: str, root: Path | None = None) -> str:
     """The version of `name` registered from run `run_id` (else the one models/candidate/registered.json names)."""
-    versions = client.search_model_versions(f"name='{name}' and run_id='{run_id}'")
+    from mlflow.exceptions import MlflowException
+
+    try:
+        versions = client.search_model_versions(f"name='{name}' and run_id='{run_id}'")
+    except MlflowException:
+        versions = []
     if versions:
         return str(max(int(v.version) for v in versions))
     record = (root or Path.cwd()) / "models" / "candidate" / "registered.json"
     if record.is_file():
         data = json.loads(record.read_text())
         if data.get("name") == name and data.get("version") is not None:
-            return str(data["version"])
+            version = str(data["version"])
+            if version_exists(client, name, version):
+                return version
+            raise ConfigError(
+                f"the candidate names {name} v{version} ({record}), which is not in the registry at "
+                f"{client.tracking_uri} (was the registry reset?)",
+                hint="register it again: `dvc repro -f train` (or `vton retrain --force`)",
+            )
     raise ConfigError(f"run {run_id} registered no version of {name!r}",
                       hint="run the train stage (it registers the candidate) before promoting")
 
@@ -90,7 +157,7 @@ def figures_from_run(metrics: dict[str, float], prefix: str) -> Figures:
 
 def data_gate_passed(run, root: Path) -> tuple[bool | None, str]:
     """The validate stage's verdict: the run's `vton.validate.gate` tag, else reports/validate/metrics.json."""
-    tag = run.data.tags.get("vton.validate.gate")
+    tag = run.data.tags.get(Tag.VALIDATE_GATE)
     if tag in ("passed", "failed"):
         return tag == "passed", "run tag vton.validate.gate"
     path = root / "reports" / "validate" / "metrics.json"
@@ -104,8 +171,8 @@ def data_gate_passed(run, root: Path) -> tuple[bool | None, str]:
 def gate_checks(client, run, params: PromoteParams, root: Path, with_champion: bool) -> list[GateCheck]:
     """Every gate for the challenger evaluated in `run`."""
     metrics = run.data.metrics
-    challenger = figures_from_run(metrics, "eval")
-    champion = figures_from_run(metrics, "eval.champion") if with_champion else None
+    challenger = figures_from_run(metrics, Metric.EVAL)
+    champion = figures_from_run(metrics, Metric.EVAL_CHAMPION) if with_champion else None
     categories = [c for c in CATEGORIES if c in challenger or c in params.required_categories]
     checks = min_pairs_checks(challenger, categories, params.min_pairs_per_category)
     if not challenger:
@@ -125,10 +192,11 @@ def _evidence(run, version: str, checks: list[GateCheck]) -> dict:
         "run_id": run.info.run_id,
         "version": version,
         "review_grid": f"runs:/{run.info.run_id}/evaluate/images/review_grid.png",
-        "calibration": tags.get("vton.eval.calibration"),
-        "evaluated_against": tags.get("vton.eval.champion_version"),
+        "calibration": tags.get(Tag.EVAL_CALIBRATION),
+        "evaluated_against": tags.get(Tag.EVAL_CHAMPION_VERSION),
         "failed": [str(c) for c in checks if not c.passed],
-        "overall": {k: round(v, 5) for k, v in figures_from_run(run.data.metrics, "eval").get("overall", {}).items()
+        "overall": {k: round(v, 5)
+                    for k, v in figures_from_run(run.data.metrics, Metric.EVAL).get("overall", {}).items()
                     if k in GREATER_IS_BETTER and math.isfinite(v)},
     }
 
@@ -150,8 +218,8 @@ def promote_run(
     client, name: str, run_id: str, params: PromoteParams, root: Path, by: str = "gate:promote"
 ) -> Decision:
     """Make the version registered by `run_id` the challenger and, if every gate passes, the champion."""
+    run = get_run(client, run_id)
     version = find_version_for_run(client, name, run_id, root)
-    run = client.get_run(run_id)
     with registry_lock(client, name, f"promote v{version} (run {run_id})", params.lock_timeout_s):
         champion = alias_version(client, name, CHAMPION)
         if champion == version:
@@ -163,11 +231,11 @@ def promote_run(
         tags = client.get_model_version(name, version).tags or {}
         if tags.get(REVIEW_TAG) == "rejected":
             return Decision("refused", version, champion, champion,
-                            f"refused: v{version} was rejected by {tags.get('vton.review_by', '?')}")
+                            f"refused: v{version} was rejected by {tags.get(Tag.REVIEW_BY, '?')}")
         if tags.get(REVIEW_TAG) == "pending":
             return Decision("pending", version, champion, champion,
                             f"pending: v{version} awaits review (`vton registry approve {version} --by NAME`)")
-        evaluated_against = run.data.tags.get("vton.eval.champion_version")
+        evaluated_against = run.data.tags.get(Tag.EVAL_CHAMPION_VERSION)
         expected = None if evaluated_against in (None, "none") else evaluated_against
         if champion != expected:
             check = GateCheck("compare-and-set", False,
@@ -177,10 +245,10 @@ def promote_run(
         checks = gate_checks(client, run, params, root, with_champion=champion is not None)
         failed = [c for c in checks if not c.passed]
         _set_version_tags(client, name, version, {
-            "vton.gates": "failed" if failed else "passed",
-            "vton.gates_at": now_iso(),
-            "vton.gate_checks": json.dumps([str(c) for c in checks])[:90000],
-            "vton.evaluated_against": expected or "none",
+            Tag.GATES: "failed" if failed else "passed",
+            Tag.GATES_AT: now_iso(),
+            Tag.GATE_CHECKS: json.dumps([str(c) for c in checks])[:90000],
+            Tag.EVALUATED_AGAINST: expected or "none",
         })
         if failed:
             reasons = "; ".join(f"{c.gate}: {c.detail}" for c in failed)
@@ -198,8 +266,8 @@ def promote_run(
 
 def _registry_run(client, experiment_id: str, action: str, version: str | None) -> str:
     run = client.create_run(experiment_id, run_name=f"registry-{action}",
-                            tags={"vton.stage": "registry", "vton.registry.action": action,
-                                  "vton.registry.version": version or ""})
+                            tags={Tag.STAGE: "registry", Tag.REGISTRY_ACTION: action,
+                                  Tag.REGISTRY_VERSION: version or ""})
     client.set_terminated(run.info.run_id)
     return run.info.run_id
 
@@ -211,20 +279,20 @@ def review_decision(client, name: str, version: str, approve: bool, by: str, not
         raise ConfigError("--by is required: who decided")
     with registry_lock(client, name, f"{'approve' if approve else 'reject'} v{version}", params.lock_timeout_s):
         champion = alias_version(client, name, CHAMPION)
-        tags = client.get_model_version(name, version).tags or {}
+        tags = get_version(client, name, version).tags or {}
         state = tags.get(REVIEW_TAG)
         if state in ("approved", "rejected"):
             if (state == "approved") == approve:
                 return Decision("kept", version, champion, champion, f"kept: v{version} was already {state}")
-            raise VtonError(f"v{version} was already {state} by {tags.get('vton.review_by', '?')}",
+            raise VtonError(f"v{version} was already {state} by {tags.get(Tag.REVIEW_BY, '?')}",
                             hint="register and evaluate a new version instead of reversing a decision")
         if state != "pending":
             raise VtonError(f"v{version} is not awaiting review (review={state or 'unset'})",
                             hint="only versions that passed every gate with require_approval wait for review")
-        decided = {REVIEW_TAG: "approved" if approve else "rejected", "vton.review_by": by,
-                   "vton.review_note": note, "vton.review_at": now_iso()}
-        evidence = {"gate_checks": json.loads(tags.get("vton.gate_checks", "[]"))[:50],
-                    "evaluated_against": tags.get("vton.evaluated_against")}
+        decided = {REVIEW_TAG: "approved" if approve else "rejected", Tag.REVIEW_BY: by,
+                   Tag.REVIEW_NOTE: note, Tag.REVIEW_AT: now_iso()}
+        evidence = {"gate_checks": json.loads(tags.get(Tag.GATE_CHECKS, "[]"))[:50],
+                    "evaluated_against": tags.get(Tag.EVALUATED_AGAINST)}
         run_id = _registry_run(client, experiment_id, "approve" if approve else "reject", version)
         if not approve:
             _set_version_tags(client, name, version, decided)
@@ -232,7 +300,7 @@ def review_decision(client, name: str, version: str, approve: bool, by: str, not
             append_entry(client, name, entry)
             log_ledger_artifact(client, name, run_id)
             return Decision("refused", version, champion, champion, f"rejected: v{version} by {by}")
-        expected = tags.get("vton.evaluated_against")
+        expected = tags.get(Tag.EVALUATED_AGAINST)
         expected = None if expected in (None, "none") else expected
         if champion != expected:
             raise GateFailed(f"v{version} was evaluated against champion {expected or 'none'} but the champion is now "
@@ -249,7 +317,8 @@ def rollback(client, name: str, by: str, note: str, params: PromoteParams, exper
     with registry_lock(client, name, "rollback", params.lock_timeout_s):
         champion = alias_version(client, name, CHAMPION)
         if champion is None:
-            raise VtonError(f"{name} has no champion to roll back")
+            raise VtonError(f"{name} has no champion to roll back",
+                            hint="nothing was promoted yet: `vton registry promote --run-id RUN` first")
         target = to
         if target is None:
             # The promotion that put the current champion in place (a rollback is not undone by another one).
@@ -259,7 +328,7 @@ def rollback(client, name: str, by: str, note: str, params: PromoteParams, exper
         if target is None:
             raise VtonError(f"the ledger of {name} has no version before champion v{champion}",
                             hint="pass --to VERSION to choose one")
-        client.get_model_version(name, target)  # fails clearly when it does not exist
+        get_version(client, name, target)  # fails clearly when it does not exist
         run_id = _registry_run(client, experiment_id, "rollback", target)
         _move(client, name, CHAMPION, target,
               LedgerEntry("rollback", CHAMPION, champion, target, by, {"reason": note}, champion, note), run_id)
@@ -277,16 +346,16 @@ def review_text(client, name: str) -> str:
         run = client.get_run(v.run_id) if v.run_id else None
         lines.append(f"{name} v{v.version} awaits review (champion: {('v' + champion) if champion else 'none'})")
         if run is not None:
-            lines.append(f"  calibration: {run.data.tags.get('vton.eval.calibration', '?')}")
-            mine = figures_from_run(run.data.metrics, "eval")
-            theirs = figures_from_run(run.data.metrics, "eval.champion")
+            lines.append(f"  calibration: {run.data.tags.get(Tag.EVAL_CALIBRATION, '?')}")
+            mine = figures_from_run(run.data.metrics, Metric.EVAL)
+            theirs = figures_from_run(run.data.metrics, Metric.EVAL_CHAMPION)
             lines.append(f"  {'scope.figure':<32}{'challenger':>12}{'champion':>12}")
             for scope in sorted(mine):
                 for figure in sorted(f for f in mine[scope] if f in GREATER_IS_BETTER):
                     c = theirs.get(scope, {}).get(figure)
                     lines.append(f"  {scope + '.' + figure:<32}{mine[scope][figure]:>12.4f}"
                                  f"{(f'{c:>12.4f}' if c is not None else '         n/a')}")
-        for key in ("vton.eval.review_grid", "vton.eval.worst_cases", "vton.eval.report"):
+        for key in (Tag.EVAL_REVIEW_GRID, Tag.EVAL_WORST_CASES, Tag.EVAL_REPORT):
             if key in (v.tags or {}):
                 lines.append(f"  {key.rsplit('.', 1)[-1]}: {v.tags[key]}")
         lines.append(f"  decide: vton registry approve {v.version} --by NAME --note TEXT  |  "

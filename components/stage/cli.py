@@ -25,7 +25,9 @@ def run_command(
     from components.stage.runner import run_remote_stage
     from components.tracking.mlflow_run import RUN_ID_ENV
 
-    result = run_remote_stage(project_root(), name, remote, run_id or os.environ.get(RUN_ID_ENV), force, profile)
+    root = project_root()
+    log_path = root / "reports" / "logs" / f"{name}.log"
+    result = run_remote_stage(root, name, remote, run_id or os.environ.get(RUN_ID_ENV), force, profile, log_path)
     typer.echo(result.summary())
 
 

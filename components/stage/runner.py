@@ -7,26 +7,15 @@ next worker knows exactly which versions to pull and the final lock equals a loc
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from components.errors import ConfigError, VtonError
+from components.stage.dvc import Dvc, DvcFailed, StageStatus
 from components.stage.lock import merge_locks, read_lock, write_lock
+from components.tracking.contract import LOCK_ARTIFACT, LOCK_ARTIFACT_DIR, stage_status_tag
 
-LOCK_ARTIFACT_DIR = "dvc"
-LOCK_ARTIFACT = f"{LOCK_ARTIFACT_DIR}/dvc.lock"
-STATUS_TAG = "vton.stage_status.{stage}"  # on the retrain's MLflow run: ran | skipped, per stage
-
-
-class RemoteStageFailed(VtonError):
-    """A DVC command around a remote stage failed; the message carries DVC's own words."""
-
-    exit_code = 1
 
 
 @dataclass
@@ -34,73 +23,39 @@ class RemoteStageResult:
     """What one remote stage did: what it pulled, whether it ran, what it pushed."""
 
     stage: str
-    status: str  # ran | skipped
+    status: StageStatus
     pulled: list[str] = field(default_factory=list)
     pushed: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    log_path: Path | None = None
 
     def summary(self) -> str:
         """One line for logs and the CLI."""
         return (
-            f"stage {self.stage}: {self.status} in {self.seconds:.1f}s; pulled {self.pulled or 'nothing'}; "
+            f"stage {self.stage}: {self.status.value} in {self.seconds:.1f}s; pulled {self.pulled or 'nothing'}; "
             f"pushed {self.pushed or 'nothing'}"
         )
 
 
-def _dvc(args: list[str], root: Path, what: str, extra_env: dict[str, str] | None = None) -> str:
-    """Run `dvc ARGS` in `root` with this interpreter; raise RemoteStageFailed with DVC's message on error."""
-    env = {**os.environ, **(extra_env or {})}
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env.setdefault("DVC_NO_ANALYTICS", "1")
-    proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=root, env=env, capture_output=True, text=True)
-    output = (proc.stdout + proc.stderr).strip()
-    if proc.returncode != 0:
-        lines = [ln for ln in output.splitlines() if ln.strip()]
-        errors = [ln for ln in lines if ln.startswith(("ERROR", "error:", "  fix:"))] or lines[-8:]
-        raise RemoteStageFailed(f"{what} failed: " + "\n".join(errors), hint=f"run `dvc {' '.join(args)}` in {root}")
-    return output
-
-
-def _overlaps(a: str, b: str) -> bool:
-    a, b = a.rstrip("/"), b.rstrip("/")
-    return a == b or a.startswith(b + "/") or b.startswith(a + "/")
-
-
 def stage_inputs(root: Path, stage: str, sources_only: bool = False) -> list[str]:
     """The DVC-tracked paths `stage` depends on: outputs of other stages and `.dvc` files (only those if asked)."""
-    from dvc.repo import Repo
-
-    with Repo(str(root)) as repo:
-        try:
-            (target,) = repo.stage.collect(stage)
-        except Exception as exc:  # noqa: BLE001 - DVC raises several kinds for an unknown stage
-            raise ConfigError(f"no DVC stage named {stage!r}: {exc}", hint="see `dvc stage list`") from None
-        deps = [d.def_path for d in target.deps]
-        tracked = [
-            o.def_path
-            for o in repo.index.outs
-            if o.stage.addressing != target.addressing and (not sources_only or o.stage.addressing.endswith(".dvc"))
-        ]
-    return sorted({out for out in tracked for dep in deps if _overlaps(dep, out)})
+    return Dvc(root).stage_inputs(stage, sources_only)
 
 
 def push_source_inputs(root: Path, stage: str, remote: str | None = None) -> list[str]:
     """Push the `.dvc`-tracked data `stage` reads (e.g. data/raw) so workers without it can pull it."""
-    sources = stage_inputs(root, stage, sources_only=True)
+    dvc = Dvc(root)
+    sources = dvc.stage_inputs(stage, sources_only=True)
     if sources:
         # Materialised data (e.g. the bundled sample) may match its .dvc file without being in the cache yet.
-        _dvc(["commit", "--force", *sources], root, f"caching the sources of {stage}")
-        _dvc(["push", *(["--remote", remote] if remote else []), *sources], root, f"pushing the sources of {stage}")
+        dvc.commit(*sources)
+        dvc.push(*sources, remote=remote, what=f"pushing the sources of {stage}")
     return sources
 
 
 def stage_outputs(root: Path, stage: str) -> list[str]:
     """The paths `stage` writes that DVC caches (what a push uploads)."""
-    from dvc.repo import Repo
-
-    with Repo(str(root)) as repo:
-        (target,) = repo.stage.collect(stage)
-        return [o.def_path for o in target.outs if o.use_cache]
+    return Dvc(root).stage_outputs(stage)
 
 
 def fetch_run_lock(run_id: str, root: Path) -> bool:
@@ -127,7 +82,7 @@ def publish_run_lock(run_id: str, root: Path) -> None:
 
 def run_remote_stage(
     root: Path, stage: str, remote: str | None = None, run_id: str | None = None, force: bool = False,
-    profile: str | None = None,
+    profile: str | None = None, log_path: Path | None = None, on_line=None,  # noqa: ANN001 - a line callback
 ) -> RemoteStageResult:
     """Pull `stage`'s inputs, reproduce it alone, push its outputs; with `run_id`, exchange dvc.lock via MLflow.
 
@@ -149,25 +104,28 @@ def run_remote_stage(
 
         mlflow.set_tracking_uri(tracking_uri(root))
         fetch_run_lock(run_id, root)
-    remote_args = ["--remote", remote] if remote else []
-    inputs = stage_inputs(root, stage)
+    dvc = Dvc(root)
+    inputs = dvc.stage_inputs(stage)
     if inputs:
-        _dvc(["pull", *remote_args, *inputs], root, f"pulling the inputs of {stage} ({', '.join(inputs)})")
-    outputs = stage_outputs(root, stage)
+        dvc.pull(*inputs, remote=remote, what=f"pulling the inputs of {stage} ({', '.join(inputs)})")
+    outputs = dvc.stage_outputs(stage)
     if outputs and not force:
         # An unchanged stage whose outputs are already on the remote then costs a download, not a re-run.
         try:
-            _dvc(["pull", *remote_args, stage], root, f"pulling the previous outputs of {stage}")
-        except RemoteStageFailed:
+            dvc.pull(stage, remote=remote, what=f"pulling the previous outputs of {stage}")
+        except DvcFailed:
             pass  # first run, or changed inputs: nothing to restore
-    repro = ["repro", "--single-item", stage] + (["--force"] if force else [])
-    output = _dvc(repro, root, f"stage {stage}", stage_env)
-    status = "ran" if "Running stage" in output else "skipped"
-    if outputs:
-        _dvc(["push", *remote_args, stage], root, f"pushing the outputs of {stage}")
-    if run_id:
-        import mlflow
+    status = StageStatus.FAILED
+    try:
+        done = dvc.repro(stage, force=force, log_path=log_path, on_line=on_line, extra_env=stage_env)
+        status = done.status
+        if outputs:
+            dvc.push(stage, remote=remote, what=f"pushing the outputs of {stage}")
+    finally:
+        if run_id:
+            import mlflow
 
-        publish_run_lock(run_id, root)
-        mlflow.MlflowClient().set_tag(run_id, STATUS_TAG.format(stage=stage), status)
-    return RemoteStageResult(stage, status, inputs, outputs, time.monotonic() - start)
+            if status is not StageStatus.FAILED:
+                publish_run_lock(run_id, root)
+            mlflow.MlflowClient().set_tag(run_id, stage_status_tag(stage), status.value)
+    return RemoteStageResult(stage, status, inputs, outputs, time.monotonic() - start, log_path)

@@ -8,6 +8,9 @@ passes its id to every stage through VTON_MLFLOW_RUN_ID, so all figures of one r
 from __future__ import annotations
 
 import contextlib
+import fnmatch
+import hashlib
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -16,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from components.project import project_root
+from components.tracking.contract import Tag
 
 RUN_ID_ENV = "VTON_MLFLOW_RUN_ID"
 
@@ -63,11 +67,36 @@ def stage_run(stage: str, experiment: str = "vton-pipeline", root: Path | None =
     exp_id = configure_mlflow(experiment, root)
     run_id = os.environ.get(RUN_ID_ENV)
     if run_id:
-        with mlflow.start_run(run_id=run_id) as run:
+        # The retrain owns its run's status: a stage logs into it and leaves it RUNNING, so a retrain killed
+        # between stages is never recorded as FINISHED (the flow ends it FINISHED or FAILED).
+        with attached_run(run_id) as run:
             yield run
     else:
-        with mlflow.start_run(experiment_id=exp_id, run_name=stage, tags={"vton.stage": stage}) as run:
+        with mlflow.start_run(experiment_id=exp_id, run_name=stage, tags={Tag.STAGE: stage}) as run:
             yield run
+
+
+@contextlib.contextmanager
+def attached_run(run_id: str) -> Iterator[object]:
+    """Log into the existing run `run_id` as the active run, and leave it RUNNING afterwards (its owner ends it)."""
+    import mlflow
+
+    run = mlflow.start_run(run_id=run_id)
+    try:
+        yield run
+    finally:
+        _detach(run_id)
+
+
+def _detach(run_id: str) -> None:
+    """Make `run_id` no longer this process's active run without terminating it (mlflow.end_run would)."""
+    from mlflow.environment_variables import MLFLOW_RUN_ID
+    from mlflow.tracking import fluent
+
+    stack = fluent._active_run_stack.get()  # private, but the only way to leave a resumed run open
+    while stack and stack[-1].info.run_id == run_id:
+        stack.pop()
+    MLFLOW_RUN_ID.unset()
 
 
 def data_version(root: Path | None = None) -> str | None:
@@ -79,28 +108,55 @@ def data_version(root: Path | None = None) -> str | None:
     return outs[0].get("md5")
 
 
-def git_commit(root: Path | None = None) -> str | None:
-    """HEAD's commit hash (with `-dirty` when the tree has changes), or None outside git."""
+# Files the pipeline itself rewrites (the active profile, DVC's lock and pointers, DVC's .gitignore entries):
+# they are recorded beside the code version (profile, params hash, dvc.lock artifact), not as code changes.
+_NOT_CODE_AT_ROOT = ("params.yaml", "dvc.lock")
+_NOT_CODE_ANYWHERE = ("*.dvc", ".gitignore")
+
+
+def _git(args: list[str], cwd: Path) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
+
+
+def dirty_code_files(root: Path | None = None) -> list[str] | None:
+    """Tracked files that differ from HEAD, leaving out the pipeline's own state files; None outside git."""
     cwd = root or project_root()
     try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=cwd, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd, capture_output=True, text=True
-        ).stdout.strip()
+        changed = _git(["status", "--porcelain", "--untracked-files=no", "--", "."], cwd)
     except (subprocess.CalledProcessError, FileNotFoundError):
         return None
-    return f"{sha}-dirty" if dirty else sha
+    files = [line[3:].split(" -> ")[-1].strip('"') for line in changed.splitlines() if line.strip()]
+    return [f for f in files if f not in _NOT_CODE_AT_ROOT
+            and not any(fnmatch.fnmatch(Path(f).name, pat) for pat in _NOT_CODE_ANYWHERE)]
 
 
-def lineage_tags(profile: str, root: Path | None = None) -> dict[str, str]:
-    """The tags every retrain run carries: data version, code version and profile."""
-    tags = {"vton.profile": profile}
+def git_commit(root: Path | None = None) -> str | None:
+    """HEAD's commit hash (with `-dirty` when tracked code differs from it), or None outside git."""
+    cwd = root or project_root()
+    try:
+        sha = _git(["rev-parse", "HEAD"], cwd).strip()
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        return None
+    return f"{sha}-dirty" if dirty_code_files(cwd) else sha
+
+
+def params_hash(params: object) -> str:
+    """sha256 of the resolved params (a pydantic model or mapping) as canonical JSON: what the stages were given."""
+    data = params.model_dump(mode="json", by_alias=True) if hasattr(params, "model_dump") else params
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def lineage_tags(profile: str, root: Path | None = None, params: object | None = None) -> dict[str, str]:
+    """The tags every retrain run carries: data version, code version (dirty files), profile and params hash."""
+    tags = {Tag.PROFILE: profile}
     if (dv := data_version(root)) is not None:
-        tags["vton.data_version"] = dv
+        tags[Tag.DATA_VERSION] = dv
     if (commit := git_commit(root)) is not None:
-        tags["vton.code_version"] = commit
+        tags[Tag.CODE_VERSION] = commit
+        if commit.endswith("-dirty"):
+            tags[Tag.CODE_DIRTY_FILES] = ", ".join(dirty_code_files(root) or [])[:500]
+    if params is not None:
+        tags[Tag.PARAMS_HASH] = params_hash(params)
     return tags
 
 

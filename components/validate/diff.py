@@ -16,6 +16,7 @@ import pandas as pd
 
 from components.errors import DataContractError
 from components.manifest.schema import CATEGORIES, MANIFEST_FILENAME, conform
+from components.tracking.contract import Metric, Tag, metric_key
 
 WORKSPACE = "workspace"  # the revision name for the files on disk now
 DRIFT_COLUMNS: tuple[str, ...] = (
@@ -186,7 +187,7 @@ def diff_revisions(rev_a: str, rev_b: str, manifest: str, repo: Path) -> Dataset
 
 def champion_revision(tags: dict[str, str]) -> str:
     """The git commit a model's MLflow run was trained from (`vton.code_version`, `-dirty` dropped)."""
-    code = tags.get("vton.code_version")
+    code = tags.get(Tag.CODE_VERSION)
     if not code:
         raise DataContractError("the champion's MLflow run has no vton.code_version tag",
                                 hint="runs started by the retrain flow carry it; older runs cannot be diffed")
@@ -199,8 +200,8 @@ def diff_against_run(tags: dict[str, str], manifest: str, repo: Path, new_rev: s
     old = read_manifest_at(old_rev, manifest, repo)
     new = read_manifest_at(new_rev, manifest, repo)
     label = f"champion@{old_rev[:8]}"
-    if tags.get("vton.data_version"):
-        label += f" (raw data {tags['vton.data_version'][:8]})"
+    if tags.get(Tag.DATA_VERSION):
+        label += f" (raw data {tags[Tag.DATA_VERSION][:8]})"
     return diff_manifests(old, new, label, new_rev)
 
 
@@ -223,6 +224,7 @@ def log_diff(diff: DatasetDiff, artifact_dir: str = "data_diff") -> None:
 
     mlflow.log_text(render_markdown(diff), f"{artifact_dir}/diff.md")
     mlflow.log_dict(diff.to_dict(), f"{artifact_dir}/diff.json")
-    mlflow.log_metrics({"data_diff.added": diff.added, "data_diff.removed": diff.removed,
-                        "data_diff.new_quarantine_reasons": len(diff.new_reasons)})
-    mlflow.set_tag("vton.data_diff", diff.summary()[:500])
+    mlflow.log_metrics({metric_key(Metric.DATA_DIFF, "added"): diff.added,
+                        metric_key(Metric.DATA_DIFF, "removed"): diff.removed,
+                        metric_key(Metric.DATA_DIFF, "new_quarantine_reasons"): len(diff.new_reasons)})
+    mlflow.set_tag(Tag.DATA_DIFF, diff.summary()[:500])

@@ -14,7 +14,10 @@ from components.validate.facts import build_facts
 from components.validate.gate import GateResult, run_gate
 from components.validate.metrics import flatten, metrics_document, write_metrics
 from components.validate.params import ValidateParams
+from components.tracking.contract import Metric, Tag, metric_key
 from components.validate.report import render_report
+
+GATE_FILENAME = "gate.json"
 
 
 def validate_manifest(
@@ -41,8 +44,8 @@ def _log_to_mlflow(result: GateResult, params: Params, report: Path, metrics: Pa
     from components.tracking.mlflow_run import stage_run
 
     with stage_run("validate", params.project.mlflow_experiment):
-        mlflow.log_metrics({f"validate.{k}": v for k, v in flatten(metrics_document(result)).items()})
-        mlflow.set_tag("vton.validate.gate", "passed" if result.passed else "failed")
+        mlflow.log_metrics({metric_key(Metric.VALIDATE, k): v for k, v in flatten(metrics_document(result)).items()})
+        mlflow.set_tag(Tag.VALIDATE_GATE, "passed" if result.passed else "failed")
         for path in (report, metrics, suites):
             mlflow.log_artifact(str(path), artifact_path="validate")
 
@@ -64,5 +67,17 @@ def run_validate_stage(manifest_dir: Path, out_dir: Path, params: Params, log_ml
     suites.write_text(json.dumps(suite_documents(params.validate_), indent=2, default=str) + "\n")
     if log_mlflow:
         _log_to_mlflow(result, params, report, metrics, suites)
+    gate = out_dir / GATE_FILENAME
+    gate.unlink(missing_ok=True)
     enforce(result, str(report))
+    write_gate_file(gate)
     return result
+
+
+def write_gate_file(path: Path) -> Path:
+    """The passed gate's token, which the train stage depends on (dvc.yaml): `dvc repro train` runs validate first.
+
+    Its content is constant, so a change in warnings or thresholds never retrains; a failed gate writes none
+    (and exits 3), so nothing downstream runs."""
+    path.write_text(json.dumps({"gate": "passed"}) + "\n")
+    return path

@@ -67,3 +67,36 @@ def test_set_active_profile_rewrites_only_the_profile_line(tmp_path):
 def test_missing_params_file_names_the_path(tmp_path):
     with pytest.raises(ConfigError, match="params file not found"):
         load_params(tmp_path / "params.yaml")
+
+
+def _write(tmp_path, raw, stages=("scrape", "import")):
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": {s: {"cmd": f"vton {s}"} for s in stages}}))
+    return tmp_path / "params.yaml"
+
+
+@pytest.mark.parametrize("promote", [
+    {"required_categories": ["upper_body", "lower_bdy"]},
+    {"category_gates": {"dress": {"lpips": {"max_regression": 0.0}}}},
+])
+def test_a_misspelt_category_in_the_promotion_gates_is_an_error_at_load_not_a_gate_switched_off(promote):
+    with pytest.raises(ConfigError, match=r"unknown categories \['(lower_bdy|dress)'\]"):
+        resolve_params({"promote": promote})
+
+
+def test_a_misspelt_category_in_the_validate_settings_is_an_error_at_load():
+    with pytest.raises(ConfigError, match=r"validate\.geometry\.cloth_mask_area\.dress"):
+        resolve_params({"validate": {"geometry": {"cloth_mask_area": {"dress": [0.1, 0.9]}}}})
+
+
+def test_a_flow_stage_that_dvc_yaml_does_not_define_fails_at_load_not_mid_run(tmp_path):
+    path = _write(tmp_path, {"flow": {"stages": ["scrape", "imprt"]}})
+    with pytest.raises(ConfigError, match=r"flow\.stages names \['imprt'\], which dvc\.yaml does not define"):
+        load_params(path)
+
+
+def test_every_profile_overlay_is_validated_not_only_the_active_one(tmp_path):
+    path = _write(tmp_path, {"profile": "smoke", "profiles": {"full": {"train": {"lora_rank": 0}}}})
+    with pytest.raises(ConfigError, match=r"train\.lora_rank must be > 0.*\n?.*profile 'full'"):
+        load_params(path)
+    assert load_params(_write(tmp_path, {"profile": "smoke", "profiles": {"full": {"train": {"lora_rank": 8}}}}))

@@ -159,6 +159,7 @@ def test_evaluation_writes_reports_and_tags_the_candidate_version(tmp_path, netw
     assert metrics["overall"]["kid_paired_subsets"] == 36  # C(4,2)^2 distinct subset pairs: fewer than 100
     assert metrics["champion"]["overall"]["psnr"] == pytest.approx(100.0)
     assert 0 < metrics["overall"]["psnr"] < 100 and "| psnr |" in report
+    assert all(f"(images/worst_{c}.png)" in report for c in COLOURS)  # galleries linked
 
     run_id = log_evaluation(ev, out, "vton-tryon", version, "vton-pipeline", tmp_path)
     logged = client.get_run(run_id)

@@ -1,4 +1,4 @@
-"""Stage pictures reach the Prefect UI as artifacts: PNGs inline, HTML reports as links."""
+"""Stage pictures reach the Prefect UI as artifacts: pictures inline (never `file://` links), reports by name."""
 
 import asyncio
 
@@ -40,14 +40,15 @@ def test_stage_pngs_and_reports_become_prefect_artifacts(tmp_path, real_photos):
     assert pictures.type == "markdown"
     assert pictures.data.count("data:image/png;base64,") == 2
     assert "overlay_upper_body.png" in pictures.data
-    assert by_key["annotate-report"].data.endswith("reports/annotate/report.html)")
+    report = by_key["annotate-report"].data
+    assert f"`{stage_dir / 'report.html'}`" in report and "file://" not in report
 
 
 def test_a_stage_without_reports_publishes_nothing(tmp_path):
     assert publish_stage_pictures("import", tmp_path / "reports") == 0
 
 
-def test_pictures_beyond_prefects_event_budget_are_linked_not_inlined(tmp_path):
+def test_pictures_beyond_prefects_event_budget_are_shown_as_previews_never_as_file_links(tmp_path):
     import numpy as np
 
     stage_dir = tmp_path / "reports" / "evaluate" / "images"
@@ -62,6 +63,7 @@ def test_pictures_beyond_prefects_event_budget_are_linked_not_inlined(tmp_path):
 
     assert show() == 2
     data = next(a.data for a in read_artifacts() if a.key == "evaluate-pictures" and "big.png" in a.data)
-    assert "data:image/jpeg;base64," in data
-    assert "data:image/png;base64," not in data
-    assert "images/big.png](file://" in data
+    assert data.count("data:image/jpeg;base64,") == 2  # the small JPEG and the big PNG's JPEG preview
+    assert "data:image/png;base64," not in data and "file://" not in data
+    assert "images/big.png (preview" in data and "of 700x700)" in data
+    assert len(data) < 1_500_000  # under Prefect's event limit

@@ -64,3 +64,109 @@ def test_a_missing_dependency_fails_with_dvcs_own_reason(workspace):
         retrain_flow(profile="smoke", root=str(workspace))
     assert "failed to reproduce 'import'" in str(exc.value)
     assert "No such file or directory" in str(exc.value) and "data/scraped" in str(exc.value)
+
+
+def _upstream_task_runs(flow_run_id: str) -> dict[str, set[str]]:
+    """Task name -> names of the task runs it waited for, as the Prefect graph draws them."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+    names = {str(r.id): r.name for r in runs}
+    return {r.name: {names.get(str(i.id), "?") for inputs in r.task_inputs.values() for i in inputs
+                     if getattr(i, "input_type", "") == "task_run"} for r in runs}
+
+
+def test_each_stage_task_waits_for_its_upstream_so_the_prefect_graph_shows_the_chain(workspace):
+    _first_stages_only(workspace)
+    summary = retrain_flow(profile="smoke", root=str(workspace))
+    graph = _upstream_task_runs(summary.prefect_flow_run_id)
+    assert "scrape" in graph["import"] and any(u.startswith("prepare-data") for u in graph["scrape"])
+    assert "import" in graph[next(n for n in graph if n.startswith("promote"))]
+    log = workspace / "reports" / "logs" / "import.log"
+    assert log.is_file() and "Running stage 'import'" in log.read_text()
+    mlflow.set_tracking_uri(f"sqlite:///{workspace / 'mlflow.db'}")
+    tags = mlflow.get_run(summary.mlflow_run_id).data.tags
+    assert tags["vton.stage_status.import"] == "ran" and not tags["vton.code_version"].endswith("-dirty")
+    assert len(tags["vton.params_hash"]) == 64
+
+
+def test_a_failed_stage_ends_the_run_failed_and_is_recorded_as_failed_never_skipped(workspace):
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params["flow"]["stages"] = ["scrape", "import"]
+    params["import"]["sources"][0]["path"] = "data/raw/no-such-folder"
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    with pytest.raises(VtonError) as exc:
+        retrain_flow(profile="smoke", root=str(workspace))
+    assert f"log: {workspace / 'reports' / 'logs' / 'import.log'}" in str(exc.value)
+    mlflow.set_tracking_uri(f"sqlite:///{workspace / 'mlflow.db'}")
+    (run_,) = mlflow.MlflowClient().search_runs(["1"], "tags.`vton.stage` = 'retrain'")
+    assert run_.info.status == "FAILED"
+    assert run_.data.tags["vton.stages"] == "scrape=ran, import=failed"
+    assert run_.data.tags["vton.stage_status.import"] == "failed"
+    assert "no-such-folder" in run_.data.tags["vton.end_reason"]
+
+
+def test_a_retrain_killed_earlier_is_marked_killed_and_its_prefect_run_crashed(workspace):
+    import subprocess
+    import sys
+
+    from prefect.client.orchestration import get_client
+    from prefect.states import Running
+
+    from components.tracking.service import TrackingService
+
+    _first_stages_only(workspace)
+    with get_client(sync_client=True) as client:
+        stale_flow_run = client.create_flow_run(retrain_flow, state=Running())
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    service = TrackingService(workspace)
+    exp = service.experiment("vton-pipeline")
+    stale = service.client.create_run(exp, tags={
+        "vton.stage": "retrain", "vton.retrain.pid": dead.stdout.strip(),
+        "vton.retrain.host": __import__("socket").gethostname(), "prefect.flow_run_id": str(stale_flow_run.id),
+    }).info.run_id
+
+    retrain_flow(profile="smoke", stages=["scrape"], root=str(workspace))
+    assert service.client.get_run(stale).info.status == "KILLED"
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(stale_flow_run.id).state.type.value == "CRASHED"
+
+
+def test_a_bad_param_under_vton_retrain_prints_one_error_and_no_traceback(workspace):
+    import sys
+
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params["train"]["lora_rank"] = -1
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    proc = run([sys.executable, "-m", "components.cli", "retrain"], workspace, check=False,
+               env={"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300"})
+    assert proc.returncode == 2
+    out = proc.stdout + proc.stderr
+    assert "Traceback" not in out
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    assert errors == ["error: params.yaml: train.lora_rank must be > 0, got -1"]
+
+
+def test_a_candidate_whose_version_the_registry_lost_is_trained_again_not_evaluated(tmp_path, mlflow_uri):
+    import json
+
+    from components.config.params import load_params
+    from flows.retrain import candidate_unregistered
+    from tests.conftest import REPO
+
+    params = load_params(REPO / "params.yaml")
+    mlflow.set_tracking_uri(mlflow_uri)  # an earlier test may have pointed the fluent API at its own store
+    client = mlflow.MlflowClient(mlflow_uri)
+    exp = client.create_experiment("vton-pipeline")
+    record = tmp_path / "models" / "candidate" / "registered.json"
+    record.parent.mkdir(parents=True)
+    assert not candidate_unregistered(tmp_path, params)  # nothing trained yet: nothing to register again
+    record.write_text(json.dumps({"name": "vton-tryon", "version": 3}))
+    assert candidate_unregistered(tmp_path, params)  # `make clean-outputs`: DVC restores it, the registry is new
+    run_id = client.create_run(exp).info.run_id
+    client.create_registered_model("vton-tryon")
+    version = client.create_model_version("vton-tryon", source=(tmp_path / "models").as_uri(), run_id=run_id)
+    record.write_text(json.dumps({"name": "vton-tryon", "version": int(version.version)}))
+    assert not candidate_unregistered(tmp_path, params)
