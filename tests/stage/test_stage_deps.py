@@ -23,11 +23,11 @@ from components.stage.dvc import Dvc
 REPO = Path(__file__).resolve().parents[2]
 
 NOT_OUTPUT_SHAPING = re.compile(
-    r"components/(__init__|errors|project|progress|cli)\.py$"
+    r"components/(__init__|errors|project|progress|cli|hashing)\.py$"  # hashing: cache keys, not outputs
     r"|components/(config|tracking|registry|storage)/"
     r"|components/[^/]+/(params|cli)\.py$"
 )
-WEIGHTS_FETCHING = re.compile(r"components/(models/(__init__|store|sources)|hashing)\.py$")
+WEIGHTS_FETCHING = re.compile(r"components/models/(__init__|store|sources)\.py$")
 CATALOG = "components/models/catalog.yaml"
 
 
