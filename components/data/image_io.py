@@ -186,10 +186,13 @@ def hamming_distance(hash_a: str, hash_b: str) -> int:
     return bin(int(hash_a, 16) ^ int(hash_b, 16)).count("1")
 
 
-def save_image(img: Image.Image, path: Path, fmt: str = "png", jpeg_quality: int = 95) -> None:
-    """Write `img` deterministically (no timestamps or metadata), creating parent folders."""
+def save_image(
+    img: Image.Image, path: Path, fmt: str = "png", jpeg_quality: int = 95, png_compress_level: int = 6
+) -> None:
+    """Write `img` deterministically (no timestamps or metadata), creating parent folders; the bytes depend
+    only on the pixels, the format and its quality or zlib level."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt in ("jpg", "jpeg"):
         img.save(path, format="JPEG", quality=jpeg_quality, optimize=False)
     else:
-        img.save(path, format="PNG", optimize=False, compress_level=6)
+        img.save(path, format="PNG", optimize=False, compress_level=png_compress_level)

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import io
+import re
 import shutil
 from collections import Counter
 from collections.abc import Iterable
@@ -18,8 +19,9 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
-from components.data.image_io import DecodeLimits, decode_image_bytes, read_image_file, sha256_bytes
-from components.data.importers.candidate import Candidate
+from components.data.image_io import DecodedImage, DecodeLimits, decode_image_bytes, read_image_file, sha256_bytes
+from components.data.importers.candidate import Candidate, GarmentCut
+from components.data.importers.garment_cut import cut_garment, fit_region
 from components.data.importers.normalised_cache import NormalisedImage, NormalisedImageCache
 from components.data.params import ImportParams, ImportSource
 from components.errors import Quarantine
@@ -56,9 +58,11 @@ def split_for(person_sha256: str, test_fraction: float) -> str:
     return "test" if int(person_sha256[:8], 16) / 0xFFFFFFFF < test_fraction else "train"
 
 
-def _raw_bytes(item: Path | Image.Image | bytes | None) -> bytes | None:
+def _raw_bytes(item: Path | Image.Image | bytes | GarmentCut | None) -> bytes | None:
     if item is None:
         return None
+    if isinstance(item, GarmentCut):
+        return item.photo
     if isinstance(item, (bytes, bytearray)):
         return bytes(item)
     if isinstance(item, Image.Image):
@@ -68,12 +72,43 @@ def _raw_bytes(item: Path | Image.Image | bytes | None) -> bytes | None:
     return item.read_bytes() if item.is_file() else None
 
 
-def _normalise(item: Path | Image.Image | bytes | None, limits: DecodeLimits, cache: NormalisedImageCache) -> NormalisedImage:
-    """The checked, normalised image for `item`: from the cache when its bytes were seen before."""
+class _RecentPhotos:
+    """The last few decoded photos by content hash: a photo worn in one pair and cut for the garment of the
+    next pairs of its item is decoded once."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size, self.images = size, {}
+
+    def decode(self, data: bytes, limits: DecodeLimits) -> DecodedImage:
+        sha = sha256_bytes(data)
+        if sha not in self.images:
+            self.images[sha] = decode_image_bytes(data, limits)
+            if len(self.images) > self.size:
+                self.images.pop(next(iter(self.images)))
+        return self.images[sha]
+
+
+def _normalise(item: Path | Image.Image | bytes | GarmentCut | None, limits: DecodeLimits,
+               cache: NormalisedImageCache, recent: _RecentPhotos) -> NormalisedImage:
+    """The checked, normalised image for `item`: from the cache when its bytes (or its cut) were seen before."""
     if item is None:
         raise Quarantine("missing image")
+    if isinstance(item, GarmentCut):
+        return cache.lookup(item.key) or cache.store(_cut(item, limits, recent))
     data = read_image_file(item, limits) if isinstance(item, Path) else _raw_bytes(item) or b""
-    return cache.lookup(sha256_bytes(data)) or cache.store(decode_image_bytes(data, limits))
+    return cache.lookup(sha256_bytes(data)) or cache.store(recent.decode(data, limits))
+
+
+def _cut(cut: GarmentCut, limits: DecodeLimits, recent: _RecentPhotos) -> DecodedImage:
+    """The garment cut from its photo, checked like any decoded image; its sha256 is the cut's key."""
+    try:
+        photo = recent.decode(cut.photo, limits).image
+    except Quarantine as q:
+        raise Quarantine(f"photo of {cut.origin} it is cut from: {q.reason}") from None
+    garment = cut_garment(photo, fit_region(cut.region, photo.size, "mask"))
+    if min(garment.size) < limits.min_side:
+        raise Quarantine(f"cut too small ({garment.width}x{garment.height}, shortest side < {limits.min_side} px)")
+    return DecodedImage(garment, cut.key, "RGB", "cut", False)
 
 
 def _keep_original(item: Path | Image.Image | bytes | None, quarantine_dir: Path) -> str | None:
@@ -85,10 +120,25 @@ def _keep_original(item: Path | Image.Image | bytes | None, quarantine_dir: Path
     if data is None:
         return None
     suffix = item.suffix.lower() if isinstance(item, Path) and item.suffix else ".bin"
+    if isinstance(item, GarmentCut) and (kept := quarantine_dir / f"{sha256_bytes(data)[:16]}{suffix}").is_file():
+        return f"quarantine/{kept.name}"  # the photo was kept already as the person of its own sample
     name = f"{sha256_bytes(data)[:16]}{suffix}"
     quarantine_dir.mkdir(parents=True, exist_ok=True)
     (quarantine_dir / name).write_bytes(data)
     return f"quarantine/{name}"
+
+
+def _summary_reason(reason: str, origin: str) -> str:
+    """A quarantine reason without the row it came from, so the summary counts rows per kind of fault."""
+    if origin and reason.startswith(origin + ": "):
+        reason = reason[len(origin) + 2:]
+    reason = re.sub(r"^row \d+( \([^)]*\))?: ", "", reason)
+    return reason.split(":")[0] if reason.startswith(("person", "garment")) else reason
+
+
+def _split_hash(c: Candidate, person_sha256: str) -> str:
+    """What decides a sample's split: its split key (an item's views stay together), else the person photo."""
+    return sha256_bytes(c.split_key.encode()) if c.split_key else person_sha256
 
 
 def _base_row(c: Candidate) -> dict:
@@ -99,6 +149,12 @@ def _base_row(c: Candidate) -> dict:
         "licence": c.licence,
         "fetched_at": c.fetched_at,
         "caption": c.caption,
+        "item_id": c.item_id,
+        "person_view": c.person_view,
+        "garment_view": c.garment_view,
+        "pairing": c.pairing,
+        "garment_source_url": c.garment_source_url,
+        "source_class": c.source_class,
     }
 
 
@@ -108,7 +164,8 @@ def ingest_candidates(
     """Decode and check every candidate, write the normalised images and return (manifest rows, report)."""
     limits = DecodeLimits(params.min_side, params.max_pixels, int(params.max_file_mb * 2**20))
     ext = "jpg" if params.image_format == "jpg" else "png"
-    cache = NormalisedImageCache(cache_dir, limits.__dict__, ext, params.jpeg_quality)
+    cache = NormalisedImageCache(cache_dir, limits.__dict__, ext, params.jpeg_quality, params.png_compress_level)
+    recent = _RecentPhotos()
     rows: list[dict] = []
     report = ImportReport()
     seen: dict[str, str] = {}
@@ -123,11 +180,11 @@ def ingest_candidates(
             if c.split is not None and c.split not in SPLITS:
                 raise Quarantine(f"unknown split {c.split!r} (expected one of {list(SPLITS)})")
             try:
-                person = _normalise(c.person, limits, cache)
+                person = _normalise(c.person, limits, cache, recent)
             except Quarantine as q:
                 raise Quarantine(f"person image: {q.reason}") from None
             try:
-                garment = _normalise(c.garment, limits, cache)
+                garment = _normalise(c.garment, limits, cache, recent)
             except Quarantine as q:
                 raise Quarantine(f"garment image: {q.reason}") from None
             sid = sample_id_for(person.sha256, garment.sha256, c.category)
@@ -135,14 +192,14 @@ def ingest_candidates(
                 raise Quarantine(f"exact duplicate of sample {sid} ({seen[sid]})")
             seen[sid] = c.origin
             person_rel, garment_rel = f"person/{sid}.{ext}", f"garment/{sid}.{ext}"
-            person.write(out_dir / person_rel, ext, params.jpeg_quality)
-            garment.write(out_dir / garment_rel, ext, params.jpeg_quality)
+            person.write(out_dir / person_rel)
+            garment.write(out_dir / garment_rel)
             row.update(
                 sample_id=sid,
                 person_path=person_rel,
                 garment_path=garment_rel,
                 category=c.category,
-                split=c.split or split_for(person.sha256, params.test_fraction),
+                split=c.split or split_for(_split_hash(c, person.sha256), params.test_fraction),
                 status="ok",
                 person_sha256=person.sha256,
                 garment_sha256=garment.sha256,
@@ -170,7 +227,7 @@ def ingest_candidates(
                 quarantine_reason=reason,
             )
             report.quarantined += 1
-            report.reasons[q.reason.split(":")[0] if q.reason.startswith(("person", "garment")) else q.reason] += 1
+            report.reasons[_summary_reason(q.reason, c.origin)] += 1
         rows.append(row)
     report.cached += cache.hits
     return pd.DataFrame(rows), report
@@ -187,7 +244,8 @@ def candidates_for(source: ImportSource, root: Path) -> Iterable[Candidate]:
     name = source.name or (source.path if source.kind == "hf" else path.name)
     if source.kind == "hf":
         hub_or_local = str(path) if path.exists() else source.path
-        return read_hf(hub_or_local, name, source.licence, source.hf_split, source.category)
+        return read_hf(hub_or_local, name, source.licence, source.hf_split, source.category,
+                       columns=source.hf_columns, mask_labels=source.hf_mask_labels)
     if not path.is_dir():
         from components.errors import DataContractError
 

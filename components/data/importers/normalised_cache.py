@@ -29,25 +29,31 @@ class NormalisedImage:
     phash: str
     cached_file: Path | None = None
     image: Image.Image | None = None
+    encoding: tuple[str, int, int] = ("png", 95, 1)  # format, JPEG quality, PNG compress level
 
-    def write(self, target: Path, fmt: str, jpeg_quality: int) -> None:
+    def write(self, target: Path) -> None:
         """Write the normalised image to `target` (a byte copy when it came from the cache)."""
         target.parent.mkdir(parents=True, exist_ok=True)
         if self.cached_file is not None:
             shutil.copyfile(self.cached_file, target)
         else:
-            save_image(self.image, target, fmt, jpeg_quality)
+            save_image(self.image, target, *self.encoding)
 
 
 class NormalisedImageCache:
     """Normalised images under `<directory>/<settings key>/<sha[:2]>/<sha>.<ext>` with a JSON sidecar."""
 
-    def __init__(self, directory: Path | None, settings: dict, fmt: str, jpeg_quality: int) -> None:
-        key = json.dumps({"v": CACHE_VERSION, "fmt": fmt, "q": jpeg_quality, **settings}, sort_keys=True)
+    def __init__(self, directory: Path | None, settings: dict, fmt: str, jpeg_quality: int,
+                 png_compress_level: int = 1) -> None:
+        key = {"v": CACHE_VERSION, "fmt": fmt, "q": jpeg_quality, **settings}
+        if fmt == "png":
+            key["zlib"] = png_compress_level
         import hashlib
 
-        self.root = Path(directory) / hashlib.sha256(key.encode()).hexdigest()[:12] if directory else None
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+        self.root = Path(directory) / digest if directory else None
         self.fmt, self.jpeg_quality = fmt, jpeg_quality
+        self.encoding = (fmt, jpeg_quality, png_compress_level)
         self.hits = 0
 
     def _paths(self, sha: str) -> tuple[Path, Path]:
@@ -63,17 +69,19 @@ class NormalisedImageCache:
             return None
         meta = json.loads(meta_path.read_text())
         self.hits += 1
-        return NormalisedImage(sha, meta["width"], meta["height"], meta["phash"], cached_file=image_path)
+        return NormalisedImage(sha, meta["width"], meta["height"], meta["phash"], cached_file=image_path,
+                               encoding=self.encoding)
 
     def store(self, decoded: DecodedImage) -> NormalisedImage:
         """Record a freshly decoded image (written atomically) and return it ready to write."""
         img = decoded.image
-        result = NormalisedImage(decoded.sha256, img.width, img.height, perceptual_hash(img), image=img)
+        result = NormalisedImage(decoded.sha256, img.width, img.height, perceptual_hash(img), image=img,
+                                 encoding=self.encoding)
         if self.root is None:
             return result
         image_path, meta_path = self._paths(decoded.sha256)
         tmp = image_path.with_name(image_path.name + ".tmp")
-        save_image(img, tmp, self.fmt, self.jpeg_quality)
+        save_image(img, tmp, *self.encoding)
         tmp.replace(image_path)
         meta_path.write_text(json.dumps({"width": img.width, "height": img.height, "phash": result.phash}))
         result.cached_file, result.image = image_path, None
