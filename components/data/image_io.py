@@ -79,15 +79,16 @@ def load_image_bytes(data: bytes, limits: DecodeLimits = DecodeLimits()) -> Imag
     return probe
 
 
-def decode_image_bytes(data: bytes, limits: DecodeLimits = DecodeLimits()) -> DecodedImage:
-    """Decode `data` into an upright RGB image or raise Quarantine with the reason."""
+def decode_image_bytes(data: bytes, limits: DecodeLimits = DecodeLimits(), sha256: str | None = None) -> DecodedImage:
+    """Decode `data` into an upright RGB image or raise Quarantine with the reason (`sha256`: of `data`, when
+    the caller has it already)."""
     probe = load_image_bytes(data, limits)
     fmt, mode = probe.format or "unknown", probe.mode
     transposed = _orientation(probe) not in (None, 1)
     rgb = to_rgb(ImageOps.exif_transpose(probe))
     if min(rgb.size) < limits.min_side:
         raise Quarantine(f"too small ({rgb.width}x{rgb.height}, shortest side < {limits.min_side} px)")
-    return DecodedImage(rgb, sha256_bytes(data), mode, fmt, transposed)
+    return DecodedImage(rgb, sha256 or sha256_bytes(data), mode, fmt, transposed)
 
 
 @dataclass(frozen=True)
@@ -186,13 +187,20 @@ def hamming_distance(hash_a: str, hash_b: str) -> int:
     return bin(int(hash_a, 16) ^ int(hash_b, 16)).count("1")
 
 
+def encode_image(img: Image.Image, fmt: str = "png", jpeg_quality: int = 95, png_compress_level: int = 6) -> bytes:
+    """`img` as file bytes, deterministically (no timestamps or metadata): the bytes depend only on the pixels,
+    the format and its quality or zlib level."""
+    buf = io.BytesIO()
+    if fmt in ("jpg", "jpeg"):
+        img.save(buf, format="JPEG", quality=jpeg_quality, optimize=False)
+    else:
+        img.save(buf, format="PNG", optimize=False, compress_level=png_compress_level)
+    return buf.getvalue()
+
+
 def save_image(
     img: Image.Image, path: Path, fmt: str = "png", jpeg_quality: int = 95, png_compress_level: int = 6
 ) -> None:
-    """Write `img` deterministically (no timestamps or metadata), creating parent folders; the bytes depend
-    only on the pixels, the format and its quality or zlib level."""
+    """Write `img` deterministically (see encode_image), creating parent folders."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if fmt in ("jpg", "jpeg"):
-        img.save(path, format="JPEG", quality=jpeg_quality, optimize=False)
-    else:
-        img.save(path, format="PNG", optimize=False, compress_level=png_compress_level)
+    path.write_bytes(encode_image(img, fmt, jpeg_quality, png_compress_level))

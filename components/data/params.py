@@ -54,6 +54,7 @@ class ImportParams(Section):
     # zlib level of the PNGs written (0-9): 1 writes about 3x faster than 6 for files about 10% larger;
     # output bytes are stable for a given level.
     png_compress_level: int = Field(default=1, ge=0, le=9)
+    workers: int = Field(default=0, ge=0)  # threads decoding and encoding images; 0: every core available
     test_fraction: float = Field(default=0.2, ge=0.0, lt=1.0)
     # Normalised images keyed by content hash, outside DVC's outputs; null disables the cache.
     cache_dir: str | None = ".cache/import"

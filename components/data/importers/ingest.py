@@ -9,10 +9,13 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import shutil
-from collections import Counter
-from collections.abc import Iterable
+import threading
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,15 +80,21 @@ class _RecentPhotos:
     next pairs of its item is decoded once."""
 
     def __init__(self, size: int = 16) -> None:
-        self.size, self.images = size, {}
+        self.size, self.images, self.lock = size, {}, threading.Lock()
 
-    def decode(self, data: bytes, limits: DecodeLimits) -> DecodedImage:
-        sha = sha256_bytes(data)
-        if sha not in self.images:
-            self.images[sha] = decode_image_bytes(data, limits)
+    def decode(self, data: bytes, limits: DecodeLimits, sha: str | None = None) -> DecodedImage:
+        """`data` decoded (decode_image_bytes), reusing a recent decode of the same bytes."""
+        sha = sha or sha256_bytes(data)
+        with self.lock:
+            hit = self.images.get(sha)
+        if hit is not None:
+            return hit
+        decoded = decode_image_bytes(data, limits, sha256=sha)
+        with self.lock:
+            self.images[sha] = decoded
             if len(self.images) > self.size:
                 self.images.pop(next(iter(self.images)))
-        return self.images[sha]
+        return decoded
 
 
 def _normalise(item: Path | Image.Image | bytes | GarmentCut | None, limits: DecodeLimits,
@@ -96,7 +105,8 @@ def _normalise(item: Path | Image.Image | bytes | GarmentCut | None, limits: Dec
     if isinstance(item, GarmentCut):
         return cache.lookup(item.key) or cache.store(_cut(item, limits, recent))
     data = read_image_file(item, limits) if isinstance(item, Path) else _raw_bytes(item) or b""
-    return cache.lookup(sha256_bytes(data)) or cache.store(recent.decode(data, limits))
+    sha = sha256_bytes(data)
+    return cache.lookup(sha) or cache.store(recent.decode(data, limits, sha))
 
 
 def _cut(cut: GarmentCut, limits: DecodeLimits, recent: _RecentPhotos) -> DecodedImage:
@@ -158,6 +168,69 @@ def _base_row(c: Candidate) -> dict:
     }
 
 
+def _check(c: Candidate) -> None:
+    """The checks a candidate must pass before any image is decoded."""
+    if c.reason:
+        raise Quarantine(c.reason)
+    if c.category not in CATEGORIES:
+        raise Quarantine(f"unknown garment category {c.category!r} (expected one of {list(CATEGORIES)})")
+    if c.split is not None and c.split not in SPLITS:
+        raise Quarantine(f"unknown split {c.split!r} (expected one of {list(SPLITS)})")
+
+
+@dataclass
+class _Normaliser:
+    """Decodes, checks and encodes one candidate's two images; safe to run in several threads at once."""
+
+    limits: DecodeLimits
+    cache: NormalisedImageCache
+    recent: _RecentPhotos
+
+    def __call__(self, c: Candidate) -> tuple[NormalisedImage, NormalisedImage] | Quarantine:
+        """(person, garment) ready to write, or the Quarantine that stopped them."""
+        try:
+            _check(c)
+            try:
+                person = _normalise(c.person, self.limits, self.cache, self.recent)
+            except Quarantine as q:
+                raise Quarantine(f"person image: {q.reason}") from None
+            try:
+                garment = _normalise(c.garment, self.limits, self.cache, self.recent)
+            except Quarantine as q:
+                raise Quarantine(f"garment image: {q.reason}") from None
+            return person, garment
+        except Quarantine as q:
+            return q
+
+
+def _in_order(work: Callable[[Candidate], object], candidates: Iterable[Candidate],
+              workers: int) -> Iterator[tuple[Candidate, object]]:
+    """(candidate, work(candidate)) in the candidates' order, `workers` at a time; a bounded window of
+    candidates is in flight, so a streamed source stays streamed. Pillow and zlib release the GIL while
+    decoding and encoding, so threads use the cores without copying images between processes."""
+    if workers <= 1:
+        for c in candidates:
+            yield c, work(c)
+        return
+    window: deque = deque()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vton-import") as pool:
+        for c in candidates:
+            window.append((c, pool.submit(work, c)))
+            if len(window) >= 2 * workers:
+                done, future = window.popleft()
+                yield done, future.result()
+        while window:
+            done, future = window.popleft()
+            yield done, future.result()
+
+
+def import_workers(setting: int) -> int:
+    """Threads for decoding and encoding: `setting`, or every core this process may use when it is 0."""
+    if setting:
+        return setting
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def ingest_candidates(
     candidates: Iterable[Candidate], out_dir: Path, params: ImportParams, cache_dir: Path | None = None
 ) -> tuple[pd.DataFrame, ImportReport]:
@@ -165,28 +238,18 @@ def ingest_candidates(
     limits = DecodeLimits(params.min_side, params.max_pixels, int(params.max_file_mb * 2**20))
     ext = "jpg" if params.image_format == "jpg" else "png"
     cache = NormalisedImageCache(cache_dir, limits.__dict__, ext, params.jpeg_quality, params.png_compress_level)
-    recent = _RecentPhotos()
+    normalise = _Normaliser(limits, cache, _RecentPhotos())
     rows: list[dict] = []
     report = ImportReport()
     seen: dict[str, str] = {}
-    for c in progress(candidates, desc="import", unit="pair"):
+    results = _in_order(normalise, candidates, import_workers(params.workers))
+    for c, result in progress(results, desc="import", unit="pair"):
         report.total += 1
         row = _base_row(c)
         try:
-            if c.reason:
-                raise Quarantine(c.reason)
-            if c.category not in CATEGORIES:
-                raise Quarantine(f"unknown garment category {c.category!r} (expected one of {list(CATEGORIES)})")
-            if c.split is not None and c.split not in SPLITS:
-                raise Quarantine(f"unknown split {c.split!r} (expected one of {list(SPLITS)})")
-            try:
-                person = _normalise(c.person, limits, cache, recent)
-            except Quarantine as q:
-                raise Quarantine(f"person image: {q.reason}") from None
-            try:
-                garment = _normalise(c.garment, limits, cache, recent)
-            except Quarantine as q:
-                raise Quarantine(f"garment image: {q.reason}") from None
+            if isinstance(result, Quarantine):
+                raise result
+            person, garment = result
             sid = sample_id_for(person.sha256, garment.sha256, c.category)
             if sid in seen:
                 raise Quarantine(f"exact duplicate of sample {sid} ({seen[sid]})")
