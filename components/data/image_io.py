@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,7 +86,7 @@ def decode_image_bytes(data: bytes, limits: DecodeLimits = DecodeLimits(), sha25
     probe = load_image_bytes(data, limits)
     fmt, mode = probe.format or "unknown", probe.mode
     transposed = _orientation(probe) not in (None, 1)
-    rgb = to_rgb(ImageOps.exif_transpose(probe))
+    rgb = to_rgb(ImageOps.exif_transpose(probe) if transposed else probe)  # no copy of an upright image
     if min(rgb.size) < limits.min_side:
         raise Quarantine(f"too small ({rgb.width}x{rgb.height}, shortest side < {limits.min_side} px)")
     return DecodedImage(rgb, sha256 or sha256_bytes(data), mode, fmt, transposed)
@@ -187,20 +188,24 @@ def hamming_distance(hash_a: str, hash_b: str) -> int:
     return bin(int(hash_a, 16) ^ int(hash_b, 16)).count("1")
 
 
-def encode_image(img: Image.Image, fmt: str = "png", jpeg_quality: int = 95, png_compress_level: int = 6) -> bytes:
+ZLIB_STRATEGIES = {"default": zlib.Z_DEFAULT_STRATEGY, "rle": zlib.Z_RLE}
+
+
+def encode_image(img: Image.Image, fmt: str = "png", jpeg_quality: int = 95, png_compress_level: int = 6,
+                 png_zlib_strategy: str = "default") -> bytes:
     """`img` as file bytes, deterministically (no timestamps or metadata): the bytes depend only on the pixels,
-    the format and its quality or zlib level."""
+    the format and its quality or zlib settings."""
     buf = io.BytesIO()
     if fmt in ("jpg", "jpeg"):
         img.save(buf, format="JPEG", quality=jpeg_quality, optimize=False)
     else:
-        img.save(buf, format="PNG", optimize=False, compress_level=png_compress_level)
+        img.save(buf, format="PNG", optimize=False, compress_level=png_compress_level,
+                 compress_type=ZLIB_STRATEGIES[png_zlib_strategy])
     return buf.getvalue()
 
 
-def save_image(
-    img: Image.Image, path: Path, fmt: str = "png", jpeg_quality: int = 95, png_compress_level: int = 6
-) -> None:
+def save_image(img: Image.Image, path: Path, fmt: str = "png", jpeg_quality: int = 95, png_compress_level: int = 6,
+               png_zlib_strategy: str = "default") -> None:
     """Write `img` deterministically (see encode_image), creating parent folders."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(encode_image(img, fmt, jpeg_quality, png_compress_level))
+    path.write_bytes(encode_image(img, fmt, jpeg_quality, png_compress_level, png_zlib_strategy))

@@ -237,7 +237,8 @@ def ingest_candidates(
     """Decode and check every candidate, write the normalised images and return (manifest rows, report)."""
     limits = DecodeLimits(params.min_side, params.max_pixels, int(params.max_file_mb * 2**20))
     ext = "jpg" if params.image_format == "jpg" else "png"
-    cache = NormalisedImageCache(cache_dir, limits.__dict__, ext, params.jpeg_quality, params.png_compress_level)
+    cache = NormalisedImageCache(cache_dir, limits.__dict__, ext, params.jpeg_quality, params.png_compress_level,
+                                 params.png_zlib_strategy)
     normalise = _Normaliser(limits, cache, _RecentPhotos())
     rows: list[dict] = []
     report = ImportReport()
