@@ -7,8 +7,9 @@
    cropped into distinct 384x512 JPEGs; `studio`: the person on a plain backdrop and the garment cut on white,
    as try-on data is shot; `photo`: whole busy photographs), cold (no normalised-image cache). Interleaved
    pairs of runs, the order alternating: old setting (zlib level 6, default strategy, one thread: the import
-   before this change) vs new (the params defaults: level 1, run-length strategy, every core). Median and spread (min-max) in process, then the whole command
-   `vton data import` as a user runs it (params.yaml in a temp project). With --baseline-repo, the old setting
+   before this change) vs new (the params defaults: level 1, run-length strategy, every core). Median and
+   spread (min-max) in process, then the whole command `vton data import` as a user runs it (params.yaml in a
+   temp project). With --baseline-repo, the old setting
    runs that checkout's code (e.g. the main branch before the change) instead of this one's.
    Outputs are checked byte-identical across repeats of one setting.
 2. deepFashion-with-masks stand-in shards (the published columns; 4 views per pid): rows/s of the streaming
