@@ -6,8 +6,9 @@
 1. Folder import, `--pairs` pairs made from real photographs (scikit-image / matplotlib photos, turned and
    cropped into distinct 384x512 JPEGs; `studio`: the person on a plain backdrop and the garment cut on white,
    as try-on data is shot; `photo`: whole busy photographs), cold (no normalised-image cache). Interleaved
-   pairs of runs, the order alternating: old setting (zlib level 6, default strategy, one thread: the import
-   before this change) vs new (the params defaults: level 1, run-length strategy, every core). Median and
+   pairs of runs, the order alternating: old setting (zlib level 6, default strategy, Pillow's adaptive PNG
+   filter, one thread: the import before this change) vs new (the params defaults: level 1, run-length
+   strategy, Up filter, every core). Median and
    spread (min-max) in process, then the whole command `vton data import` as a user runs it (params.yaml in a
    temp project). With --baseline-repo, the old setting
    runs that checkout's code (e.g. the main branch before the change) instead of this one's.
@@ -38,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 SIZE = (384, 512)
-OLD = {"png_compress_level": 6, "png_zlib_strategy": "default", "workers": 1}
+OLD = {"png_compress_level": 6, "png_zlib_strategy": "default", "png_filter": "adaptive", "workers": 1}
 NEW: dict = {}  # the params defaults
 
 
@@ -274,7 +275,7 @@ def main() -> None:
 
         old, new = interleaved(lambda: run(OLD, "old"), lambda: run(NEW, "new"), args.repeats)
         print(summary("in process, old (zlib 6, 1 thread)", old, args.pairs))
-        print(summary(f"in process, new (zlib 1 rle, {cores} thr)", new, args.pairs))
+        print(summary(f"in process, new (1/rle/up, {cores} threads)", new, args.pairs))
         print(f"  speed-up (median old / median new): {statistics.median(old) / statistics.median(new):.2f}x; "
               f"outputs byte-identical across repeats: old {len(hashes['old']) == 1}, new {len(hashes['new']) == 1}")
         sizes = {k: sum(p.stat().st_size for p in (tmp / f"out-{k}").rglob("*.png")) / 2**20 for k in hashes}

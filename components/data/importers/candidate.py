@@ -17,9 +17,15 @@ class GarmentCut:
     in the manifest and its key in the normalised-image cache, so an unchanged cut is never redone."""
 
     photo: bytes
-    region: np.ndarray  # bool, the photo's stored height x width
+    region_bits: np.ndarray  # the garment's pixels, np.packbits of a bool array of `shape`
+    shape: tuple[int, int]  # the photo's stored height x width
     key: str
     origin: str  # where the photo came from ("row 12"), for the garment's own quarantine reasons
+
+    def region(self) -> np.ndarray:
+        """The garment's pixels as a bool array at the photo's stored size."""
+        count = self.shape[0] * self.shape[1]
+        return np.unpackbits(self.region_bits, count=count).astype(bool).reshape(self.shape)
 
 
 @dataclass

@@ -49,7 +49,7 @@ DEEPFASHION_COLUMNS = HfColumns(person="images", mask="mask", caption="caption",
                                 group="pid", view="pose")
 IMAGE_CLOTH_COLUMNS = HfColumns(person="image", garment="cloth", caption="caption")
 CUT_VERSION = 1  # bump when garment_cut's rule changes, so cached cuts are never reused
-MAX_HELD_IN_MEMORY = 512  # rows of unfinished groups kept in memory; more go to a temporary folder
+MAX_HELD_IN_MEMORY = 64  # rows of unfinished groups kept in memory (about 16 MB); more go to a temporary folder
 
 _CATEGORY_WORDS = (
     ("dresses", re.compile(r"\b(dress|dresses|gown|jumpsuit|romper)\b", re.I)),
@@ -134,7 +134,8 @@ class _Row:
     source_class: str | None
     caption: str | None
     url: str
-    region: np.ndarray | None = None  # the garment's pixels, when the mask gave a usable garment
+    region: np.ndarray | None = None  # the garment's pixels (np.packbits), when the mask gave a usable garment
+    shape: tuple[int, int] = (0, 0)  # of the mask the region came from
     photo_sha: str = ""
     mask_sha: str = ""
     reason: str | None = None
@@ -206,7 +207,12 @@ def read_hf(
     """Candidates from each row, streamed; unusable rows come out as candidates with the reason set."""
     rows = open_rows(path, split)
     _, cols = detect_columns(rows.column_names, columns, path)
-    labels = {c: tuple(parse_label(v) for v in (mask_labels or {}).get(c, DEEPFASHION_LABELS[c])) for c in CATEGORIES}
+    try:
+        labels = {c: tuple(parse_label(v) for v in (mask_labels or {}).get(c, DEEPFASHION_LABELS[c]))
+                  for c in CATEGORIES}
+    except ValueError as exc:
+        raise DataContractError(f"source {name!r}: hf_mask_labels: {exc}",
+                                hint="give each category's labels as integers or '#rrggbb' colours") from None
     reading = _Reading(path, split, name, licence, category, cols, labels, Path(path).exists())
     wanted = [c for c in cols.model_dump().values() if c is not None]
     if cols.garment:
@@ -270,13 +276,14 @@ def _read_row(index: int, row: dict, rd: _Reading) -> _Row:
         return out
     mask_bytes = _image_bytes(row.get(rd.cols.mask))
     try:
-        out.region = checked_region(decode_mask(mask_bytes, rd.cols.mask), rd.labels[cat], cat, rd.cols.mask)
+        region = checked_region(decode_mask(mask_bytes, rd.cols.mask), rd.labels[cat], cat, rd.cols.mask)
     except Quarantine as q:
         out.reason = q.reason
         return out
     if photo is None:
         out.reason = f"person image column {rd.cols.person!r} is empty"
         return out
+    out.region, out.shape = np.packbits(region), region.shape
     out.photo_sha = hashlib.sha256(photo).hexdigest()
     out.mask_sha = hashlib.sha256(mask_bytes).hexdigest()
     out.view = View(index, pose, cat, usable_garment=True)
@@ -324,6 +331,7 @@ def _group_candidates(rows: list[_Row], rd: _Reading) -> Iterator[Candidate]:
             continue
         src = by_row[garment_source_for(r.view, views).row]
         key_text = f"garment-cut:v{CUT_VERSION}:{src.photo_sha}:{src.mask_sha}:{rd.labels[r.view.category]}"
-        cut = GarmentCut(src.photo, src.region, hashlib.sha256(key_text.encode()).hexdigest(), f"row {src.index}")
+        cut = GarmentCut(src.photo, src.region, src.shape, hashlib.sha256(key_text.encode()).hexdigest(),
+                         f"row {src.index}")
         yield Candidate(person=r.photo, garment=cut, garment_view=src.view.pose, garment_source_url=src.url,
                         pairing="same_view" if src.index == r.index else "cross_view", **base)

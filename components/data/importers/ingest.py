@@ -115,14 +115,14 @@ def _cut(cut: GarmentCut, limits: DecodeLimits, recent: _RecentPhotos) -> Decode
         photo = recent.decode(cut.photo, limits).image
     except Quarantine as q:
         raise Quarantine(f"photo of {cut.origin} it is cut from: {q.reason}") from None
-    garment = cut_garment(photo, fit_region(cut.region, photo.size, "mask"))
+    garment = cut_garment(photo, fit_region(cut.region(), photo.size, "mask"))
     if min(garment.size) < limits.min_side:
         raise Quarantine(f"cut too small ({garment.width}x{garment.height}, shortest side < {limits.min_side} px)")
     return DecodedImage(garment, cut.key, "RGB", "cut", False)
 
 
-def _keep_original(item: Path | Image.Image | bytes | None, quarantine_dir: Path) -> str | None:
-    """Copy a rejected file's bytes into quarantine/ and return its manifest path."""
+def _keep_original(item: Path | Image.Image | bytes | GarmentCut | None, quarantine_dir: Path) -> str | None:
+    """Copy a rejected file's bytes (for a cut: its photo's) into quarantine/ and return its manifest path."""
     try:
         data = _raw_bytes(item)
     except OSError:
@@ -130,8 +130,6 @@ def _keep_original(item: Path | Image.Image | bytes | None, quarantine_dir: Path
     if data is None:
         return None
     suffix = item.suffix.lower() if isinstance(item, Path) and item.suffix else ".bin"
-    if isinstance(item, GarmentCut) and (kept := quarantine_dir / f"{sha256_bytes(data)[:16]}{suffix}").is_file():
-        return f"quarantine/{kept.name}"  # the photo was kept already as the person of its own sample
     name = f"{sha256_bytes(data)[:16]}{suffix}"
     quarantine_dir.mkdir(parents=True, exist_ok=True)
     (quarantine_dir / name).write_bytes(data)
@@ -237,8 +235,8 @@ def ingest_candidates(
     """Decode and check every candidate, write the normalised images and return (manifest rows, report)."""
     limits = DecodeLimits(params.min_side, params.max_pixels, int(params.max_file_mb * 2**20))
     ext = "jpg" if params.image_format == "jpg" else "png"
-    cache = NormalisedImageCache(cache_dir, limits.__dict__, ext, params.jpeg_quality, params.png_compress_level,
-                                 params.png_zlib_strategy)
+    png = (params.png_compress_level, params.png_zlib_strategy, params.png_filter)
+    cache = NormalisedImageCache(cache_dir, limits.__dict__, ext, params.jpeg_quality, png)
     normalise = _Normaliser(limits, cache, _RecentPhotos())
     rows: list[dict] = []
     report = ImportReport()

@@ -44,14 +44,13 @@ class NormalisedImageCache:
     """Normalised images under `<directory>/<settings key>/<sha[:2]>/<sha>.<ext>` with a JSON sidecar."""
 
     def __init__(self, directory: Path | None, settings: dict, fmt: str, jpeg_quality: int,
-                 png_compress_level: int = 1, png_zlib_strategy: str = "rle") -> None:
+                 png: tuple[int, str, str] = (1, "rle", "up")) -> None:
         key = {"v": CACHE_VERSION, "fmt": fmt, "q": jpeg_quality, **settings}
-        if fmt == "png":  # (the old settings' key stays as it was, so their cache entries are still found)
-            if (png_compress_level, png_zlib_strategy) != (6, "default"):
-                key["zlib"] = [png_compress_level, png_zlib_strategy]
+        if fmt == "png" and png != (6, "default", "adaptive"):  # the old setting keeps its key and its entries
+            key["png"] = list(png)
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
         self.root = Path(directory) / digest if directory else None
-        self.encoding = (fmt, jpeg_quality, png_compress_level, png_zlib_strategy)
+        self.encoding = (fmt, jpeg_quality, *png)
         self.hits = 0
         self._lock = threading.Lock()
 

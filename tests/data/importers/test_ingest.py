@@ -46,9 +46,9 @@ def test_outputs_are_byte_identical_across_runs_and_thread_counts(tmp_path, real
 def test_the_png_setting_changes_the_bytes_not_the_pixels_and_keys_the_cache(tmp_path, real_photos):
     shop = _shop(tmp_path / "shop", real_photos)
     cache = str(tmp_path / "cache")
-    fast = _run(shop, tmp_path / "fast", tmp_path, cache_dir=cache)  # the defaults: level 1, run-length strategy
-    small = _run(shop, tmp_path / "small", tmp_path, png_compress_level=6, png_zlib_strategy="default",
-                 cache_dir=cache)
+    fast = _run(shop, tmp_path / "fast", tmp_path, cache_dir=cache)  # the defaults: level 1, rle, Up filter
+    old = {"png_compress_level": 6, "png_zlib_strategy": "default", "png_filter": "adaptive"}
+    small = _run(shop, tmp_path / "small", tmp_path, cache_dir=cache, **old)
     pngs = [k for k in fast if k.endswith(".png")]
     assert pngs and all(fast[k] != small[k] for k in pngs)
     for k in pngs:
