@@ -28,7 +28,7 @@ from components.data.importers.garment_cut import cut_garment, fit_region
 from components.data.importers.normalised_cache import NormalisedImage, NormalisedImageCache
 from components.data.params import ImportParams, ImportSource
 from components.errors import Quarantine
-from components.manifest.schema import CATEGORIES, SPLITS, sample_id_for, write_manifest
+from components.manifest.schema import CATEGORIES, SPLITS, empty_manifest, sample_id_for, write_manifest
 from components.progress import progress
 from components.project import resolve
 
@@ -332,7 +332,9 @@ def import_sources(params: ImportParams, out_dir: Path, root: Path) -> ImportRep
         total.cached += report.cached
         total.reasons.update(report.reasons)
         total.per_category.update(report.per_category)
-    manifest = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["sample_id"])
+    frames = [f for f in frames if not f.empty]
+    # No rows at all (no sources, or sources listing nothing) is an empty manifest with every column.
+    manifest = pd.concat(frames, ignore_index=True) if frames else empty_manifest()
     if not manifest.empty:
         # The same pair reached through two sources: keep the first, quarantine the rest with the reason.
         dup = manifest["sample_id"].duplicated(keep="first")

@@ -55,3 +55,13 @@ def test_the_png_setting_changes_the_bytes_not_the_pixels_and_keys_the_cache(tmp
         fast_pixels, small_pixels = (np.asarray(Image.open(tmp_path / d / k)) for d in ("fast", "small"))
         assert np.array_equal(fast_pixels, small_pixels)
     assert len([d for d in Path(cache).iterdir() if d.is_dir()]) == 2  # one cache folder per setting
+
+
+def test_a_source_listing_no_pairs_gives_an_empty_manifest_not_an_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "pairs.csv").write_text("person,garment,category\n")
+    report = import_sources(ImportParams(sources=[ImportSource(kind="folder", path=str(tmp_path / "empty"))]),
+                            tmp_path / "out", tmp_path)
+    assert report.total == 0 and len(read_manifest(tmp_path / "out")) == 0
+    import_sources(ImportParams(sources=[]), tmp_path / "none", tmp_path)
+    assert len(read_manifest(tmp_path / "none")) == 0
