@@ -200,19 +200,20 @@ def whole_command(project: Path, folder: Path, setting: dict, code: Path) -> flo
 
 
 def summary(label: str, times: list[float], unit_count: int) -> str:
+    """One figure line: median, spread and throughput."""
     med = statistics.median(times)
-    return (f"  {label:<34} median {med:6.2f} s  spread {min(times):6.2f}-{max(times):6.2f} s  "
+    return (f"  {label:<46} median {med:6.2f} s  spread {min(times):6.2f}-{max(times):6.2f} s  "
             f"({unit_count / med:6.1f} pairs/s, n={len(times)})")
 
 
-def interleaved(run_old, run_new, repeats: int) -> tuple[list[float], list[float]]:  # noqa: ANN001
-    """Alternate which setting goes first in each pair of runs, so drift in machine load hits both alike."""
-    old, new = [], []
+def interleaved(runs: list, repeats: int) -> list[list[float]]:
+    """Each run once per repeat, the order rotating, so drift in machine load hits every setting alike."""
+    times: list[list[float]] = [[] for _ in runs]
     for r in range(repeats):
-        order = [(run_old, old), (run_new, new)] if r % 2 == 0 else [(run_new, new), (run_old, old)]
-        for run, times in order:
-            times.append(run())
-    return old, new
+        for k in range(len(runs)):
+            i = (k + r) % len(runs)
+            times[i].append(runs[i]())
+    return times
 
 
 READER_CHILD = """
@@ -266,27 +267,33 @@ def main() -> None:
         cores = import_workers(0)
         print(f"folder import, {args.pairs} pairs of 384x512 JPEGs ({args.content}), cold, {cores} cores available, "
               f"load average {os.getloadavg()[0]:.1f} at start:")
-        hashes: dict[str, set[str]] = {"old": set(), "new": set()}
+        serial_new = {**NEW, "workers": 1}
+        hashes: dict[str, set[str]] = {"old": set(), "new1": set(), "new": set()}
 
         def run(setting: dict, key: str) -> float:
             took = in_process(folder, tmp / f"out-{key}", setting)
             hashes[key].add(digest(tmp / f"out-{key}"))
             return took
 
-        old, new = interleaved(lambda: run(OLD, "old"), lambda: run(NEW, "new"), args.repeats)
-        print(summary("in process, old (zlib 6, 1 thread)", old, args.pairs))
+        old, new1, new = interleaved([lambda: run(OLD, "old"), lambda: run(serial_new, "new1"),
+                                      lambda: run(NEW, "new")], args.repeats)
+        print(summary("in process, old (6/default/adaptive, 1 thread)", old, args.pairs))
+        print(summary("in process, new setting, 1 thread", new1, args.pairs))
         print(summary(f"in process, new (1/rle/up, {cores} threads)", new, args.pairs))
-        print(f"  speed-up (median old / median new): {statistics.median(old) / statistics.median(new):.2f}x; "
-              f"outputs byte-identical across repeats: old {len(hashes['old']) == 1}, new {len(hashes['new']) == 1}")
-        sizes = {k: sum(p.stat().st_size for p in (tmp / f"out-{k}").rglob("*.png")) / 2**20 for k in hashes}
+        med = statistics.median
+        print(f"  speed-up old -> new: {med(old) / med(new):.2f}x (the PNG setting alone {med(old) / med(new1):.2f}x, "
+              f"threads {med(new1) / med(new):.2f}x); outputs byte-identical across repeats: "
+              f"{all(len(h) == 1 for h in hashes.values())}, new = new with 1 thread: "
+              f"{hashes['new'] == hashes['new1']}")
+        sizes = {k: sum(p.stat().st_size for p in (tmp / f"out-{k}").rglob("*.png")) / 2**20 for k in ("old", "new")}
         print(f"  PNG bytes written: old {sizes['old']:.1f} MB, new {sizes['new']:.1f} MB "
               f"(+{(sizes['new'] / sizes['old'] - 1) * 100:.0f}%)")
 
         project = tmp / "project"
         project.mkdir()
         base = args.baseline_repo.resolve() if args.baseline_repo else REPO
-        old_cmd, new_cmd = interleaved(lambda: whole_command(project, folder, {} if args.baseline_repo else OLD, base),
-                                       lambda: whole_command(project, folder, NEW, REPO), args.repeats)
+        old_cmd, new_cmd = interleaved([lambda: whole_command(project, folder, {} if args.baseline_repo else OLD, base),
+                                        lambda: whole_command(project, folder, NEW, REPO)], args.repeats)
         label = f"{base.name} code, its defaults" if args.baseline_repo else "old setting"
         print(summary(f"vton data import, {label}", old_cmd, args.pairs))
         print(summary("vton data import, new", new_cmd, args.pairs))

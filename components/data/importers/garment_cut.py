@@ -128,15 +128,20 @@ def decode_mask(data: bytes | None, column: str) -> LabelMap:
     return label_map(img)
 
 
+def _label_list(labels) -> str:  # noqa: ANN001 - an iterable of ints
+    """Labels as params name them: ints, or '#rrggbb' for colours packed as 0xRRGGBB."""
+    return "[" + ", ".join(str(v) if v < 256 else f"#{v:06x}" for v in labels) + "]"
+
+
 def checked_region(mask: LabelMap, labels: tuple[int, ...], category: str, column: str) -> np.ndarray:
     """`garment_region` for `category`, or Quarantine naming the mask when it marks no usable garment."""
     region = garment_region(mask, labels)
     if not region.any():
         if mask.binary:
             raise Quarantine(f"mask column {column!r} is empty (no foreground pixels)")
-        present = [int(v) for v in _values(mask.labels)][:12]
+        present = _label_list(int(v) for v in _values(mask.labels)[:12])
         raise Quarantine(
-            f"mask column {column!r} has no {category} pixels (labels {list(labels)}; labels present: {present})"
+            f"mask column {column!r} has no {category} pixels (labels {_label_list(labels)}; labels present: {present})"
         )
     if region.mean() < MIN_REGION_FRACTION:
         raise Quarantine(

@@ -40,7 +40,9 @@ class ParquetRows:
             missing = [c for c in columns if c not in shard.schema_arrow.names]
             if missing:
                 raise DataContractError(f"{path}: missing columns {missing}", hint="every shard needs the same columns")
-            for batch in shard.iter_batches(batch_size=batch_size, columns=columns):
+            # One thread: pyarrow's read-ahead threads would hold several row groups at once for a consumer
+            # that decodes images one by one anyway.
+            for batch in shard.iter_batches(batch_size=batch_size, columns=columns, use_threads=False):
                 yield batch.to_pylist()
 
 

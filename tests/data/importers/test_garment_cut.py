@@ -102,3 +102,11 @@ def test_a_mask_at_another_scale_is_resized_and_one_of_another_shape_refused():
     assert fit_region(region, (192, 256), "mask").shape == (256, 192)
     with pytest.raises(Quarantine, match="is 96x128, the photo 256x256"):
         fit_region(region, (256, 256), "mask")
+
+
+def test_a_colour_mask_without_the_category_colours_names_the_colours_present(photo):
+    rgb = np.zeros((256, 192, 3), np.uint8)
+    rgb[60:200, 40:150] = (255, 0, 0)
+    rgb[100:120, 60:80] = (0, 128, 255)
+    with pytest.raises(Quarantine, match=r"labels present: \[0, #0080ff, #ff0000\]"):
+        checked_region(label_map(Image.fromarray(rgb, "RGB")), DEEPFASHION_LABELS["upper_body"], "upper_body", "mask")
