@@ -49,8 +49,11 @@ def write_loss_csv(losses: list[float], path: Path, start: int = 1) -> None:
             w.writerow([i, f"{loss:.6f}"])
 
 
-def loss_curve_png(losses: list[float], path: Path) -> Path:
-    """A PNG of the loss per step with a moving average."""
+LOSS_REGION_LABELS = {"canvas": "whole canvas", "person": "person half"}
+
+
+def loss_curve_png(losses: list[float], path: Path, loss_region: str = "person") -> Path:
+    """A PNG of the loss per step with a moving average; the axis names what the loss covers (train.loss_region)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -63,7 +66,7 @@ def loss_curve_png(losses: list[float], path: Path) -> Path:
     avg = [sum(losses[max(0, i - k + 1): i + 1]) / len(losses[max(0, i - k + 1): i + 1]) for i in range(len(losses))]
     ax.plot(steps, avg, lw=1.6, label=f"moving average ({k})")
     ax.set_xlabel("step")
-    ax.set_ylabel("flow-matching loss (person half)")
+    ax.set_ylabel(f"flow-matching loss ({LOSS_REGION_LABELS.get(loss_region, loss_region)})")
     ax.legend()
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

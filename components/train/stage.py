@@ -121,7 +121,7 @@ def train_stage(params: Params, root: Path, resume: bool = False, register: bool
                        "optimizer": result.optimizer}
             dump_json(reports_dir / "metrics.json", metrics)
             write_loss_csv(result.losses, reports_dir / "loss.csv")
-            curve = loss_curve_png(result.losses, reports_dir / "loss_curve.png")
+            curve = loss_curve_png(result.losses, reports_dir / "loss_curve.png", tp.loss_region)
             mlflow.log_artifact(str(curve), "train")
             mlflow.log_artifact(str(model_dir / "model.json"), "train")
             mlflow.log_metrics({f"train/{k}": float(v) for k, v in result.metrics().items()

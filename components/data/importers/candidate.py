@@ -44,6 +44,7 @@ class Candidate:
     caption: str | None = None
     origin: str = ""  # where in the source this came from, for error messages ("pairs.csv line 4")
     reason: str | None = None  # set when the layout itself already shows the pair is unusable
+    unpaired_garment_sha256: str | None = None  # the garment a published unpaired test list gives this person
     split_key: str | None = None  # samples sharing it (views of one item) always share a split
     item_id: str | None = None  # the source's item (DeepFashion pid) the person and garment show
     person_view: str | None = None  # raw view string of the person photo (DeepFashion `pose`)
