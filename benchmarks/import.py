@@ -9,8 +9,9 @@
    pairs of runs, the order alternating: old setting (zlib level 6, default strategy, Pillow's adaptive PNG
    filter, one thread: the import before this change) vs new (the params defaults: level 1, run-length
    strategy, Up filter, every core). Median and
-   spread (min-max) in process, then the whole command `vton data import` as a user runs it (params.yaml in a
-   temp project). With --baseline-repo, the old setting
+   spread (min-max) and the median of per-pair ratios (benchmarks/lib/timing.py): the PNG setting alone (one
+   thread each), then threads (new setting, one vs every core), then the whole command `vton data import` as
+   a user runs it (params.yaml in a temp project). With --baseline-repo, the old setting
    runs that checkout's code (e.g. the main branch before the change) instead of this one's.
    Outputs are checked byte-identical across repeats of one setting.
 2. deepFashion-with-masks stand-in shards (the published columns; 4 views per pid): rows/s of the streaming
@@ -24,19 +25,19 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("VTON_QUIET", "1")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from benchmarks.lib.timing import Paired, Spread, command_seconds, load_line, paired, timed  # noqa: E402
 
 SIZE = (384, 512)
 OLD = {"png_compress_level": 6, "png_zlib_strategy": "default", "png_filter": "adaptive", "workers": 1}
@@ -176,9 +177,7 @@ def in_process(folder: Path, out: Path, setting: dict) -> float:
 
     shutil.rmtree(out, ignore_errors=True)
     params = ImportParams(sources=[ImportSource(kind="folder", path=str(folder))], cache_dir=None, **setting)
-    start = time.perf_counter()
-    import_sources(params, out, folder.parent)
-    return time.perf_counter() - start
+    return timed(lambda: import_sources(params, out, folder.parent))
 
 
 def whole_command(project: Path, folder: Path, setting: dict, code: Path) -> float:
@@ -188,42 +187,26 @@ def whole_command(project: Path, folder: Path, setting: dict, code: Path) -> flo
     section = {"sources": [{"kind": "folder", "path": str(folder)}], "cache_dir": None, **setting}
     (project / "params.yaml").write_text(yaml.safe_dump({"profile": "smoke", "import": section}))
     shutil.rmtree(project / "data", ignore_errors=True)
-    env = {**os.environ, "PYTHONPATH": str(code), "VTON_PROJECT_ROOT": str(project)}
     vton = shutil.which("vton") or str(Path(sys.executable).parent / "vton")
-    start = time.perf_counter()
-    done = subprocess.run([vton, "data", "import", "--out", str(project / "data" / "imported")], cwd=project,
-                          env=env, capture_output=True, text=True)
-    took = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"vton data import failed ({code}):\n{done.stderr[-2000:]}")
-    return took
+    return command_seconds([vton, "data", "import", "--out", str(project / "data" / "imported")], cwd=project,
+                           env={"PYTHONPATH": str(code), "VTON_PROJECT_ROOT": str(project)})
 
 
-def summary(label: str, times: list[float], unit_count: int) -> str:
-    """One figure line: median, spread and throughput."""
-    med = statistics.median(times)
-    return (f"  {label:<46} median {med:6.2f} s  spread {min(times):6.2f}-{max(times):6.2f} s  "
-            f"({unit_count / med:6.1f} pairs/s, n={len(times)})")
-
-
-def interleaved(runs: list, repeats: int) -> list[list[float]]:
-    """Each run once per repeat, the order rotating, so drift in machine load hits every setting alike."""
-    times: list[list[float]] = [[] for _ in runs]
-    for r in range(repeats):
-        for k in range(len(runs)):
-            i = (k + r) % len(runs)
-            times[i].append(runs[i]())
-    return times
+def speed_up(pair: Paired) -> str:
+    """How many times faster B is than A: the median of the per-pair ratios A / B, with their spread."""
+    return Spread([1 / r for r in pair.ratios.values]).text(unit="x", digits=2)
 
 
 READER_CHILD = """
-import resource, sys, time
+import sys, time
 sys.path.insert(0, {repo!r})
 from components.data.importers.hf import read_hf
 start = time.perf_counter()
 n = sum(1 for c in read_hf({path!r}, "seed", "apache-2.0", "train", None))
 took = time.perf_counter() - start
-print(n, took, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+# VmHWM: this process's own peak (ru_maxrss would count the parent's pages copied at fork).
+peak_kb = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
+print(n, took, peak_kb)
 """
 
 
@@ -238,13 +221,17 @@ def parquet_figures(tmp: Path, counts: list[int]) -> None:
         size_mb = sum(p.stat().st_size for p in shards.iterdir()) / 2**20
         child = subprocess.run([sys.executable, "-c", READER_CHILD.format(repo=str(REPO), path=str(shards))],
                                capture_output=True, text=True, check=True)
-        rows, took, rss_kb = child.stdout.split()
+        rows, took, peak_kb = child.stdout.split()
         params = ImportParams(sources=[ImportSource(kind="hf", path=str(shards))], cache_dir=None)
-        start = time.perf_counter()
-        report = import_sources(params, tmp / f"imported{n}", tmp)
-        whole = time.perf_counter() - start
+        report = None
+
+        def run() -> None:
+            nonlocal report
+            report = import_sources(params, tmp / f"imported{n}", tmp)
+
+        whole = timed(run)
         print(f"  {n:>6} rows ({size_mb:5.0f} MB): reader {int(rows) / float(took):7.1f} rows/s, peak RSS "
-              f"{int(rss_kb) / 1024:6.0f} MB; import {n / whole:6.1f} rows/s ({report.ok} ok, "
+              f"{int(peak_kb) / 1024:6.0f} MB; import {n / whole:6.1f} rows/s ({report.ok} ok, "
               f"{report.quarantined} quarantined)")
 
 
@@ -261,13 +248,12 @@ def main() -> None:
     args = parser.parse_args()
     from components.data.importers.ingest import import_workers
 
+    print(load_line())
     with tempfile.TemporaryDirectory(prefix="vton-bench-import-") as tmp_name:
         tmp = Path(tmp_name)
         folder = build_folder(tmp / "shop", args.pairs, args.content)
         cores = import_workers(0)
-        print(f"folder import, {args.pairs} pairs of 384x512 JPEGs ({args.content}), cold, {cores} cores available, "
-              f"load average {os.getloadavg()[0]:.1f} at start:")
-        serial_new = {**NEW, "workers": 1}
+        print(f"folder import, {args.pairs} pairs of 384x512 JPEGs ({args.content}), cold, {cores} threads by default")
         hashes: dict[str, set[str]] = {"old": set(), "new1": set(), "new": set()}
 
         def run(setting: dict, key: str) -> float:
@@ -275,16 +261,18 @@ def main() -> None:
             hashes[key].add(digest(tmp / f"out-{key}"))
             return took
 
-        old, new1, new = interleaved([lambda: run(OLD, "old"), lambda: run(serial_new, "new1"),
-                                      lambda: run(NEW, "new")], args.repeats)
-        print(summary("in process, old (6/default/adaptive, 1 thread)", old, args.pairs))
-        print(summary("in process, new setting, 1 thread", new1, args.pairs))
-        print(summary(f"in process, new (1/rle/up, {cores} threads)", new, args.pairs))
-        med = statistics.median
-        print(f"  speed-up old -> new: {med(old) / med(new):.2f}x (the PNG setting alone {med(old) / med(new1):.2f}x, "
-              f"threads {med(new1) / med(new):.2f}x); outputs byte-identical across repeats: "
-              f"{all(len(h) == 1 for h in hashes.values())}, new = new with 1 thread: "
-              f"{hashes['new'] == hashes['new1']}")
+        settings = paired(lambda: run(OLD, "old"), lambda: run({**NEW, "workers": 1}, "new1"), args.repeats)
+        print("in process, the PNG setting (one thread each):")
+        print(settings.text("old (level 6, default strategy, adaptive filter)", "new (level 1, rle, up)"))
+        print(f"  speed-up: {speed_up(settings)}")
+        threads = paired(lambda: run({**NEW, "workers": 1}, "new1"), lambda: run(NEW, "new"), args.repeats)
+        print(f"in process, threads (new setting): 1 vs {cores}:")
+        print(threads.text("1 thread", f"{cores} threads"))
+        print(f"  speed-up: {speed_up(threads)}")
+        overall = statistics.median(settings.a.values) / statistics.median(threads.b.values)
+        print(f"  old -> new defaults: {overall:.2f}x (median old / median new)")
+        print(f"  outputs byte-identical across repeats: {all(len(h) == 1 for h in hashes.values())}; "
+              f"1 thread = {cores} threads: {hashes['new'] == hashes['new1']}")
         sizes = {k: sum(p.stat().st_size for p in (tmp / f"out-{k}").rglob("*.png")) / 2**20 for k in ("old", "new")}
         print(f"  PNG bytes written: old {sizes['old']:.1f} MB, new {sizes['new']:.1f} MB "
               f"(+{(sizes['new'] / sizes['old'] - 1) * 100:.0f}%)")
@@ -292,16 +280,15 @@ def main() -> None:
         project = tmp / "project"
         project.mkdir()
         base = args.baseline_repo.resolve() if args.baseline_repo else REPO
-        old_cmd, new_cmd = interleaved([lambda: whole_command(project, folder, {} if args.baseline_repo else OLD, base),
-                                        lambda: whole_command(project, folder, NEW, REPO)], args.repeats)
         label = f"{base.name} code, its defaults" if args.baseline_repo else "old setting"
-        print(summary(f"vton data import, {label}", old_cmd, args.pairs))
-        print(summary("vton data import, new", new_cmd, args.pairs))
-        print(f"  speed-up (whole command): {statistics.median(old_cmd) / statistics.median(new_cmd):.2f}x")
+        command = paired(lambda: whole_command(project, folder, {} if args.baseline_repo else OLD, base),
+                         lambda: whole_command(project, folder, NEW, REPO), args.repeats)
+        print("vton data import, the whole command as a user runs it:")
+        print(command.text(label, "this branch, new defaults"))
+        print(f"  speed-up: {speed_up(command)}")
         if args.rows:
             parquet_figures(tmp, args.rows)
-    print(json.dumps({"in_process_old_s": statistics.median(old), "in_process_new_s": statistics.median(new),
-                      "command_old_s": statistics.median(old_cmd), "command_new_s": statistics.median(new_cmd)}))
+        print(load_line())
 
 
 if __name__ == "__main__":
