@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,15 +81,16 @@ def load_image_bytes(data: bytes, limits: DecodeLimits = DecodeLimits()) -> Imag
     return probe
 
 
-def decode_image_bytes(data: bytes, limits: DecodeLimits = DecodeLimits()) -> DecodedImage:
-    """Decode `data` into an upright RGB image or raise Quarantine with the reason."""
+def decode_image_bytes(data: bytes, limits: DecodeLimits = DecodeLimits(), sha256: str | None = None) -> DecodedImage:
+    """Decode `data` into an upright RGB image or raise Quarantine with the reason (`sha256`: of `data`, when
+    the caller has it already)."""
     probe = load_image_bytes(data, limits)
     fmt, mode = probe.format or "unknown", probe.mode
     transposed = _orientation(probe) not in (None, 1)
-    rgb = to_rgb(ImageOps.exif_transpose(probe))
+    rgb = to_rgb(ImageOps.exif_transpose(probe) if transposed else probe)  # no copy of an upright image
     if min(rgb.size) < limits.min_side:
         raise Quarantine(f"too small ({rgb.width}x{rgb.height}, shortest side < {limits.min_side} px)")
-    return DecodedImage(rgb, sha256_bytes(data), mode, fmt, transposed)
+    return DecodedImage(rgb, sha256 or sha256_bytes(data), mode, fmt, transposed)
 
 
 @dataclass(frozen=True)
@@ -186,10 +189,52 @@ def hamming_distance(hash_a: str, hash_b: str) -> int:
     return bin(int(hash_a, 16) ^ int(hash_b, 16)).count("1")
 
 
-def save_image(img: Image.Image, path: Path, fmt: str = "png", jpeg_quality: int = 95) -> None:
-    """Write `img` deterministically (no timestamps or metadata), creating parent folders."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+ZLIB_STRATEGIES = {"default": zlib.Z_DEFAULT_STRATEGY, "rle": zlib.Z_RLE}
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_PNG_COLOUR_TYPES = {"L": 0, "RGB": 2}
+_PNG_FILTER_UP = 2  # each byte minus the byte above it
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def png_up_filtered(img: Image.Image, compress_level: int, strategy: str) -> bytes:
+    """An 8-bit RGB or greyscale `img` as a PNG whose every row uses the Up filter, in one IDAT chunk.
+
+    Pillow tries all five PNG filters on every row and keeps the best; for photos Up alone compresses within
+    a few percent of that, and filtering with one numpy subtraction makes writing several times faster."""
+    pixels = np.asarray(img, dtype=np.uint8)
+    height, width = pixels.shape[:2]
+    rows = pixels.reshape(height, -1)
+    raw = np.empty((height, rows.shape[1] + 1), np.uint8)
+    raw[:, 0] = _PNG_FILTER_UP
+    raw[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=raw[1:, 1:])  # uint8 arithmetic wraps modulo 256, as PNG defines it
+    packer = zlib.compressobj(compress_level, zlib.DEFLATED, 15, 8, ZLIB_STRATEGIES[strategy])
+    idat = packer.compress(raw.data) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, _PNG_COLOUR_TYPES[img.mode], 0, 0, 0)
+    return _PNG_SIGNATURE + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", idat) + _png_chunk(b"IEND", b"")
+
+
+def encode_image(img: Image.Image, fmt: str = "png", jpeg_quality: int = 95, png_compress_level: int = 6,
+                 png_zlib_strategy: str = "default", png_filter: str = "adaptive") -> bytes:
+    """`img` as file bytes, deterministically (no timestamps or metadata): the bytes depend only on the pixels,
+    the format and its quality or PNG settings (`png_filter`: `adaptive`, Pillow's per-row choice, or `up`)."""
     if fmt in ("jpg", "jpeg"):
-        img.save(path, format="JPEG", quality=jpeg_quality, optimize=False)
-    else:
-        img.save(path, format="PNG", optimize=False, compress_level=6)
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=jpeg_quality, optimize=False)
+        return buf.getvalue()
+    if png_filter == "up" and img.mode in _PNG_COLOUR_TYPES:
+        return png_up_filtered(img, png_compress_level, png_zlib_strategy)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", optimize=False, compress_level=png_compress_level,
+             compress_type=ZLIB_STRATEGIES[png_zlib_strategy])
+    return buf.getvalue()
+
+
+def save_image(img: Image.Image, path: Path, fmt: str = "png", jpeg_quality: int = 95, png_compress_level: int = 6,
+               png_zlib_strategy: str = "default", png_filter: str = "adaptive") -> None:
+    """Write `img` deterministically (see encode_image), creating parent folders."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(encode_image(img, fmt, jpeg_quality, png_compress_level, png_zlib_strategy, png_filter))

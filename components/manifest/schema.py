@@ -98,6 +98,13 @@ MANIFEST_SCHEMA = pa.schema(
         # Filled by annotate when it can, else computed by validate from the files (null until then).
         pa.field("keypoint_visible_mask", pa.int64()),  # bit i: BODY_25 joint i present (confidence > 0)
         pa.field("cloth_mask_border_sides", pa.int32()),  # image sides (0-4) the cloth mask touches
+        # Sources whose garment is cut from a photo of the same item (deepFashion-with-masks), filled by import.
+        pa.field("item_id", pa.string()),  # the source's item id (DeepFashion `pid`): its views share a split
+        pa.field("person_view", pa.string()),  # the person photo's view as the source spells it (`pose`)
+        pa.field("garment_view", pa.string()),  # the view of the photo the garment was cut from
+        pa.field("pairing", pa.string()),  # cross_view (cut from another view of the item) | same_view
+        pa.field("garment_source_url", pa.string()),  # the row the garment was cut from
+        pa.field("source_class", pa.string()),  # the source's own class name (DeepFashion `cloth_type`)
     ]
 )
 

@@ -113,3 +113,27 @@ def test_a_png_with_chunks_after_its_pixels_is_left_to_a_full_decode(real_photos
     chunk = len(body[4:]).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
     iend = data.rindex(b"IEND") - 4
     assert probe_image_bytes(data[:iend] + chunk + data[iend:]) is None
+
+
+@pytest.mark.parametrize("mode, size", [("RGB", (192, 256)), ("L", (97, 31)), ("RGB", (1, 1)), ("RGB", (5, 1))])
+def test_up_filtered_pngs_decode_to_the_same_pixels_and_are_byte_stable(real_photos, mode, size):
+    import io
+
+    from components.data.image_io import encode_image
+
+    img = real_photos["astronaut"].resize(size).convert(mode)
+    data = encode_image(img, "png", png_compress_level=1, png_zlib_strategy="rle", png_filter="up")
+    decoded = Image.open(io.BytesIO(data))
+    decoded.load()
+    assert decoded.mode == mode and decoded.size == size
+    assert np.array_equal(np.asarray(decoded), np.asarray(img))
+    assert encode_image(img, "png", png_compress_level=1, png_zlib_strategy="rle", png_filter="up") == data
+
+
+def test_the_fast_png_setting_is_close_in_size_to_pillows_level_6(real_photos):
+    from components.data.image_io import encode_image
+
+    img = real_photos["grace_hopper"]
+    fast = encode_image(img, "png", png_compress_level=1, png_zlib_strategy="rle", png_filter="up")
+    old = encode_image(img, "png", png_compress_level=6)
+    assert len(fast) < 1.2 * len(old)

@@ -9,21 +9,26 @@
 from __future__ import annotations
 
 import io
+import os
+import re
 import shutil
-from collections import Counter
-from collections.abc import Iterable
+import threading
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from PIL import Image
 
-from components.data.image_io import DecodeLimits, decode_image_bytes, read_image_file, sha256_bytes
-from components.data.importers.candidate import Candidate
+from components.data.image_io import DecodedImage, DecodeLimits, decode_image_bytes, read_image_file, sha256_bytes
+from components.data.importers.candidate import Candidate, GarmentCut
+from components.data.importers.garment_cut import cut_garment, fit_region
 from components.data.importers.normalised_cache import NormalisedImage, NormalisedImageCache
 from components.data.params import ImportParams, ImportSource
 from components.errors import Quarantine
-from components.manifest.schema import CATEGORIES, SPLITS, sample_id_for, write_manifest
+from components.manifest.schema import CATEGORIES, SPLITS, empty_manifest, sample_id_for, write_manifest
 from components.progress import progress
 from components.project import resolve
 
@@ -56,9 +61,11 @@ def split_for(person_sha256: str, test_fraction: float) -> str:
     return "test" if int(person_sha256[:8], 16) / 0xFFFFFFFF < test_fraction else "train"
 
 
-def _raw_bytes(item: Path | Image.Image | bytes | None) -> bytes | None:
+def _raw_bytes(item: Path | Image.Image | bytes | GarmentCut | None) -> bytes | None:
     if item is None:
         return None
+    if isinstance(item, GarmentCut):
+        return item.photo
     if isinstance(item, (bytes, bytearray)):
         return bytes(item)
     if isinstance(item, Image.Image):
@@ -68,16 +75,54 @@ def _raw_bytes(item: Path | Image.Image | bytes | None) -> bytes | None:
     return item.read_bytes() if item.is_file() else None
 
 
-def _normalise(item: Path | Image.Image | bytes | None, limits: DecodeLimits, cache: NormalisedImageCache) -> NormalisedImage:
-    """The checked, normalised image for `item`: from the cache when its bytes were seen before."""
+class _RecentPhotos:
+    """The last few decoded photos by content hash: a photo worn in one pair and cut for the garment of the
+    next pairs of its item is decoded once."""
+
+    def __init__(self, size: int = 16) -> None:
+        self.size, self.images, self.lock = size, {}, threading.Lock()
+
+    def decode(self, data: bytes, limits: DecodeLimits, sha: str | None = None) -> DecodedImage:
+        """`data` decoded (decode_image_bytes), reusing a recent decode of the same bytes."""
+        sha = sha or sha256_bytes(data)
+        with self.lock:
+            hit = self.images.get(sha)
+        if hit is not None:
+            return hit
+        decoded = decode_image_bytes(data, limits, sha256=sha)
+        with self.lock:
+            self.images[sha] = decoded
+            if len(self.images) > self.size:
+                self.images.pop(next(iter(self.images)))
+        return decoded
+
+
+def _normalise(item: Path | Image.Image | bytes | GarmentCut | None, limits: DecodeLimits,
+               cache: NormalisedImageCache, recent: _RecentPhotos) -> NormalisedImage:
+    """The checked, normalised image for `item`: from the cache when its bytes (or its cut) were seen before."""
     if item is None:
         raise Quarantine("missing image")
+    if isinstance(item, GarmentCut):
+        return cache.lookup(item.key) or cache.store(_cut(item, limits, recent))
     data = read_image_file(item, limits) if isinstance(item, Path) else _raw_bytes(item) or b""
-    return cache.lookup(sha256_bytes(data)) or cache.store(decode_image_bytes(data, limits))
+    sha = sha256_bytes(data)
+    return cache.lookup(sha) or cache.store(recent.decode(data, limits, sha))
 
 
-def _keep_original(item: Path | Image.Image | bytes | None, quarantine_dir: Path) -> str | None:
-    """Copy a rejected file's bytes into quarantine/ and return its manifest path."""
+def _cut(cut: GarmentCut, limits: DecodeLimits, recent: _RecentPhotos) -> DecodedImage:
+    """The garment cut from its photo, checked like any decoded image; its sha256 is the cut's key."""
+    try:
+        photo = recent.decode(cut.photo, limits).image
+    except Quarantine as q:
+        raise Quarantine(f"photo of {cut.origin} it is cut from: {q.reason}") from None
+    garment = cut_garment(photo, fit_region(cut.region(), photo.size, "mask"))
+    if min(garment.size) < limits.min_side:
+        raise Quarantine(f"cut too small ({garment.width}x{garment.height}, shortest side < {limits.min_side} px)")
+    return DecodedImage(garment, cut.key, "RGB", "cut", False)
+
+
+def _keep_original(item: Path | Image.Image | bytes | GarmentCut | None, quarantine_dir: Path) -> str | None:
+    """Copy a rejected file's bytes (for a cut: its photo's) into quarantine/ and return its manifest path."""
     try:
         data = _raw_bytes(item)
     except OSError:
@@ -91,6 +136,19 @@ def _keep_original(item: Path | Image.Image | bytes | None, quarantine_dir: Path
     return f"quarantine/{name}"
 
 
+def _summary_reason(reason: str, origin: str) -> str:
+    """A quarantine reason without the row it came from, so the summary counts rows per kind of fault."""
+    if origin and reason.startswith(origin + ": "):
+        reason = reason[len(origin) + 2:]
+    reason = re.sub(r"^row \d+( \([^)]*\))?: ", "", reason)
+    return reason.split(":")[0] if reason.startswith(("person", "garment")) else reason
+
+
+def _split_hash(c: Candidate, person_sha256: str) -> str:
+    """What decides a sample's split: its split key (an item's views stay together), else the person photo."""
+    return sha256_bytes(c.split_key.encode()) if c.split_key else person_sha256
+
+
 def _base_row(c: Candidate) -> dict:
     return {
         "source": c.source,
@@ -100,7 +158,76 @@ def _base_row(c: Candidate) -> dict:
         "fetched_at": c.fetched_at,
         "caption": c.caption,
         "unpaired_garment_sha256": c.unpaired_garment_sha256,
+        "item_id": c.item_id,
+        "person_view": c.person_view,
+        "garment_view": c.garment_view,
+        "pairing": c.pairing,
+        "garment_source_url": c.garment_source_url,
+        "source_class": c.source_class,
     }
+
+
+def _check(c: Candidate) -> None:
+    """The checks a candidate must pass before any image is decoded."""
+    if c.reason:
+        raise Quarantine(c.reason)
+    if c.category not in CATEGORIES:
+        raise Quarantine(f"unknown garment category {c.category!r} (expected one of {list(CATEGORIES)})")
+    if c.split is not None and c.split not in SPLITS:
+        raise Quarantine(f"unknown split {c.split!r} (expected one of {list(SPLITS)})")
+
+
+@dataclass
+class _Normaliser:
+    """Decodes, checks and encodes one candidate's two images; safe to run in several threads at once."""
+
+    limits: DecodeLimits
+    cache: NormalisedImageCache
+    recent: _RecentPhotos
+
+    def __call__(self, c: Candidate) -> tuple[NormalisedImage, NormalisedImage] | Quarantine:
+        """(person, garment) ready to write, or the Quarantine that stopped them."""
+        try:
+            _check(c)
+            try:
+                person = _normalise(c.person, self.limits, self.cache, self.recent)
+            except Quarantine as q:
+                raise Quarantine(f"person image: {q.reason}") from None
+            try:
+                garment = _normalise(c.garment, self.limits, self.cache, self.recent)
+            except Quarantine as q:
+                raise Quarantine(f"garment image: {q.reason}") from None
+            return person, garment
+        except Quarantine as q:
+            return q
+
+
+def _in_order(work: Callable[[Candidate], object], candidates: Iterable[Candidate],
+              workers: int) -> Iterator[tuple[Candidate, object]]:
+    """(candidate, work(candidate)) in the candidates' order, `workers` at a time; a bounded window of
+    candidates is in flight, so a streamed source stays streamed. Pillow and zlib release the GIL while
+    decoding and encoding, so threads use the cores without copying images between processes."""
+    if workers <= 1:
+        for c in candidates:
+            yield c, work(c)
+        return
+    window: deque = deque()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vton-import") as pool:
+        for c in candidates:
+            window.append((c, pool.submit(work, c)))
+            if len(window) >= 2 * workers:
+                done, future = window.popleft()
+                yield done, future.result()
+        while window:
+            done, future = window.popleft()
+            yield done, future.result()
+
+
+def import_workers(setting: int) -> int:
+    """Threads for decoding and encoding: `setting`, or every core this process may use when it is 0."""
+    if setting:
+        return setting
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def ingest_candidates(
@@ -109,41 +236,33 @@ def ingest_candidates(
     """Decode and check every candidate, write the normalised images and return (manifest rows, report)."""
     limits = DecodeLimits(params.min_side, params.max_pixels, int(params.max_file_mb * 2**20))
     ext = "jpg" if params.image_format == "jpg" else "png"
-    cache = NormalisedImageCache(cache_dir, limits.__dict__, ext, params.jpeg_quality)
+    png = (params.png_compress_level, params.png_zlib_strategy, params.png_filter)
+    cache = NormalisedImageCache(cache_dir, limits.__dict__, ext, params.jpeg_quality, png)
+    normalise = _Normaliser(limits, cache, _RecentPhotos())
     rows: list[dict] = []
     report = ImportReport()
     seen: dict[str, str] = {}
-    for c in progress(candidates, desc="import", unit="pair"):
+    results = _in_order(normalise, candidates, import_workers(params.workers))
+    for c, result in progress(results, desc="import", unit="pair"):
         report.total += 1
         row = _base_row(c)
         try:
-            if c.reason:
-                raise Quarantine(c.reason)
-            if c.category not in CATEGORIES:
-                raise Quarantine(f"unknown garment category {c.category!r} (expected one of {list(CATEGORIES)})")
-            if c.split is not None and c.split not in SPLITS:
-                raise Quarantine(f"unknown split {c.split!r} (expected one of {list(SPLITS)})")
-            try:
-                person = _normalise(c.person, limits, cache)
-            except Quarantine as q:
-                raise Quarantine(f"person image: {q.reason}") from None
-            try:
-                garment = _normalise(c.garment, limits, cache)
-            except Quarantine as q:
-                raise Quarantine(f"garment image: {q.reason}") from None
+            if isinstance(result, Quarantine):
+                raise result
+            person, garment = result
             sid = sample_id_for(person.sha256, garment.sha256, c.category)
             if sid in seen:
                 raise Quarantine(f"exact duplicate of sample {sid} ({seen[sid]})")
             seen[sid] = c.origin
             person_rel, garment_rel = f"person/{sid}.{ext}", f"garment/{sid}.{ext}"
-            person.write(out_dir / person_rel, ext, params.jpeg_quality)
-            garment.write(out_dir / garment_rel, ext, params.jpeg_quality)
+            person.write(out_dir / person_rel)
+            garment.write(out_dir / garment_rel)
             row.update(
                 sample_id=sid,
                 person_path=person_rel,
                 garment_path=garment_rel,
                 category=c.category,
-                split=c.split or split_for(person.sha256, params.test_fraction),
+                split=c.split or split_for(_split_hash(c, person.sha256), params.test_fraction),
                 status="ok",
                 person_sha256=person.sha256,
                 garment_sha256=garment.sha256,
@@ -171,7 +290,7 @@ def ingest_candidates(
                 quarantine_reason=reason,
             )
             report.quarantined += 1
-            report.reasons[q.reason.split(":")[0] if q.reason.startswith(("person", "garment")) else q.reason] += 1
+            report.reasons[_summary_reason(q.reason, c.origin)] += 1
         rows.append(row)
     report.cached += cache.hits
     return pd.DataFrame(rows), report
@@ -188,7 +307,8 @@ def candidates_for(source: ImportSource, root: Path) -> Iterable[Candidate]:
     name = source.name or (source.path if source.kind == "hf" else path.name)
     if source.kind == "hf":
         hub_or_local = str(path) if path.exists() else source.path
-        return read_hf(hub_or_local, name, source.licence, source.hf_split, source.category)
+        return read_hf(hub_or_local, name, source.licence, source.hf_split, source.category,
+                       columns=source.hf_columns, mask_labels=source.hf_mask_labels)
     if not path.is_dir():
         from components.errors import DataContractError
 
@@ -213,7 +333,9 @@ def import_sources(params: ImportParams, out_dir: Path, root: Path) -> ImportRep
         total.cached += report.cached
         total.reasons.update(report.reasons)
         total.per_category.update(report.per_category)
-    manifest = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["sample_id"])
+    frames = [f for f in frames if not f.empty]
+    # No rows at all (no sources, or sources listing nothing) is an empty manifest with every column.
+    manifest = pd.concat(frames, ignore_index=True) if frames else empty_manifest()
     if not manifest.empty:
         # The same pair reached through two sources: keep the first, quarantine the rest with the reason.
         dup = manifest["sample_id"].duplicated(keep="first")
