@@ -35,9 +35,9 @@ def test_l2_normalised_features_have_unit_length():
 
 def test_gradients_reach_every_parameter_of_gmm_tom_and_discriminator():
     torch.manual_seed(0)
-    gmm, tom = GMM(22, 4, 64, 48, base_width=4), TOM(22, base_width=4)
-    disc = PatchDiscriminator(22 + 3, base_width=4)
-    person = torch.randn(2, 22, 64, 48)
+    gmm, tom = GMM(42, 4, 64, 48, base_width=4), TOM(42, base_width=4)
+    disc = PatchDiscriminator(42 + 3, base_width=4)
+    person = torch.randn(2, 42, 64, 48)
     garment, mask = torch.rand(2, 3, 64, 48) * 2 - 1, (torch.rand(2, 1, 64, 48) > 0.5).float()
     target = torch.rand(2, 3, 64, 48) * 2 - 1
     warp = gmm(person, garment, mask)
