@@ -30,7 +30,7 @@ def gmm_loss(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], w: Lo
     l1 = F.l1_loss(out["warped"], worn_garment(batch))
     smooth = second_order_smoothness(out["offsets"], grid_size)
     total = w.gmm_l1 * l1 + w.smoothness * smooth
-    return total, {"gmm_l1": float(l1), "smoothness": float(smooth), "loss": float(total)}
+    return total, {"gmm_l1": l1.item(), "smoothness": smooth.item(), "loss": total.item()}
 
 
 def lsgan(logits: torch.Tensor, real: bool) -> torch.Tensor:
@@ -39,8 +39,9 @@ def lsgan(logits: torch.Tensor, real: bool) -> torch.Tensor:
 
 
 def tom_loss(out: dict[str, torch.Tensor], warp: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
-             w: LossWeights, perceptual: PerceptualFn | None,
-             critic: Callable[[torch.Tensor], torch.Tensor] | None = None) -> tuple[torch.Tensor, dict[str, float]]:
+             w: LossWeights, perceptual: PerceptualFn | None = None, vgg_weight: float = 0.0,
+             style_weight: float = 0.0, critic: Callable[[torch.Tensor], torch.Tensor] | None = None
+             ) -> tuple[torch.Tensor, dict[str, float]]:
     """L1 + VGG perceptual + Gram style of the composite, L1 of the composition mask to the warped mask, and the
     generator's adversarial term when a critic is given. Terms without their network (VGG, critic) are absent.
     """
@@ -48,17 +49,31 @@ def tom_loss(out: dict[str, torch.Tensor], warp: dict[str, torch.Tensor], batch:
     l1 = F.l1_loss(result, target)
     mask = F.l1_loss(out["composition"], warp["warped_mask"])
     total = w.l1 * l1 + w.mask * mask
-    terms = {"l1": float(l1), "mask_l1": float(mask)}
-    if perceptual is not None and (w.vgg > 0 or w.style > 0):
+    terms = {"l1": float(l1.detach()), "mask_l1": float(mask.detach())}
+    if perceptual is not None and (vgg_weight > 0 or style_weight > 0):
         vgg, style = perceptual(result, target)
-        total = total + w.vgg * vgg + w.style * style
-        terms.update(vgg=float(vgg), style=float(style))
+        total = total + vgg_weight * vgg + style_weight * style
+        terms.update(vgg=float(vgg.detach()), style=float(style.detach()))
     if critic is not None and w.adversarial > 0:
         adv = lsgan(critic(result), real=True)
         total = total + w.adversarial * adv
-        terms["adversarial"] = float(adv)
-    terms["loss"] = float(total)
+        terms["adversarial"] = float(adv.detach())
+    terms["loss"] = float(total.detach())
     return total, terms
+
+
+def vgg_terms(features: Callable[[torch.Tensor], list[torch.Tensor]], layer_weights: tuple[float, ...]
+              ) -> PerceptualFn:
+    """The (perceptual, style) pair on frozen VGG19 `features` (components/train/families/perceptual.py)."""
+    from components.train.families.perceptual import perceptual_loss, style_loss
+
+    def terms(result: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        fa = features(result)
+        with torch.no_grad():
+            fb = features(target)
+        return perceptual_loss(fa, fb, layer_weights), style_loss(fa, fb)
+
+    return terms
 
 
 def region_l1(image: torch.Tensor, target: torch.Tensor, region: torch.Tensor) -> torch.Tensor:

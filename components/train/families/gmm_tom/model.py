@@ -36,7 +36,7 @@ def person_representation(batch: dict[str, torch.Tensor]) -> torch.Tensor:
 class GmmTom(nn.Module):
     """The GMM (warp) and TOM (render + compose) networks of one try-on model, plus the critic when used."""
 
-    def __init__(self, params: GmmTomParams) -> None:
+    def __init__(self, params: GmmTomParams, with_critic: bool = True) -> None:
         super().__init__()
         w, h = params.frame
         gmm_width, tom_width = params.widths
@@ -44,7 +44,9 @@ class GmmTom(nn.Module):
         self.grid_size = params.grid_size
         self.gmm = GMM(PERSON_CHANNELS, GARMENT_CHANNELS, h, w, gmm_width, params.grid_size, LEVELS)
         self.tom = TOM(PERSON_CHANNELS, tom_width, LEVELS)
-        self.critic = (PatchDiscriminator(PERSON_CHANNELS + 3, tom_width) if params.weights.adversarial > 0 else None)
+        # The critic only trains (serving never needs it): built when the adversarial term is on.
+        use_critic = with_critic and params.weights.adversarial > 0
+        self.critic = PatchDiscriminator(PERSON_CHANNELS + 3, tom_width) if use_critic else None
 
     def warp(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The GMM's outputs for `batch`."""
@@ -57,6 +59,10 @@ class GmmTom(nn.Module):
     def critique(self, batch: dict[str, torch.Tensor], image: torch.Tensor) -> torch.Tensor:
         """The critic's patch logits for `image` conditioned on the person representation."""
         return self.critic(torch.cat([person_representation(batch), image], dim=1))
+
+    def generator_state(self) -> dict[str, torch.Tensor]:
+        """The GMM and TOM weights (what a packaged model holds; the critic stays with the checkpoints)."""
+        return {k: v for k, v in self.state_dict().items() if not k.startswith("critic.")}
 
     @torch.no_grad()
     def try_on(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from components.config.base import Section
+from components.train.families.perceptual_params import PerceptualParams
 
 # Named sizes: `cpu` learns in minutes on a laptop (smoke profile); `full` is VITON's 256x192 with CP-VTON widths.
 SIZES: dict[str, dict] = {
@@ -22,10 +23,17 @@ class LossWeights(Section):
     gmm_l1: float = Field(default=1.0, ge=0)  # warped garment vs the garment as worn
     smoothness: float = Field(default=0.04, ge=0)  # second-order differences of the TPS lattice
     l1: float = Field(default=1.0, ge=0)  # TOM result vs the target person
-    vgg: float = Field(default=1.0, ge=0)  # VGG19 perceptual (relu1_2, relu2_2, relu3_2, relu4_2)
-    style: float = Field(default=0.0, ge=0)  # Gram-matrix style loss on the same layers
+    # The VGG19 perceptual and Gram style weights are `perceptual.weight` / `perceptual.style_weight`.
     mask: float = Field(default=1.0, ge=0)  # composition mask vs the warped garment's mask
     adversarial: float = Field(default=0.0, ge=0)  # PatchGAN LSGAN term; off by default
+
+
+TOM_LAYERS = ["relu1_2", "relu2_2", "relu3_2", "relu4_2"]  # CP-VTON's perceptual layers, shallow ones down-weighted
+
+
+def _tom_perceptual() -> PerceptualParams:
+    return PerceptualParams(layers=TOM_LAYERS, layer_weights=[1 / 32, 1 / 16, 1 / 8, 1 / 4], weight=1.0,
+                            style_weight=100.0)
 
 
 class PhaseSteps(Section):
@@ -36,7 +44,10 @@ class PhaseSteps(Section):
 
 
 class GmmTomParams(Section):
-    """The GMM + TOM warping try-on network (VITON-HD / CP-VTON style), trained in two phases."""
+    """The GMM + TOM warping try-on network (VITON-HD / CP-VTON style), trained in two phases.
+
+    `train.max_steps` and `train.batch_size` do not apply: the steps of each phase and the batch size are here.
+    """
 
     size: Literal["cpu", "full"] = "cpu"
     # None takes the value of `size`; set them to override one knob of a named size.
@@ -51,16 +62,15 @@ class GmmTomParams(Section):
     beta2: float = Field(default=0.999, gt=0, lt=1)
     max_grad_norm: float = Field(default=5.0, gt=0)
     weights: LossWeights = LossWeights()
-    checkpoint_every: int = Field(default=100, ge=1)
-    checkpoints_to_keep: int = Field(default=2, ge=1)
-    log_every: int = Field(default=10, ge=1)
-    validate_every: int = Field(default=0, ge=0)  # 0: one validation grid per phase end
-    validation_samples: int = Field(default=3, ge=1)
-    device: Literal["auto", "cpu", "cuda"] = "auto"
-    num_threads: int = Field(default=0, ge=0)  # torch CPU threads; 0 leaves torch's default
+    perceptual: PerceptualParams = Field(default_factory=_tom_perceptual)  # off, and said so, without VGG19 weights
+    # Checkpointing, logging, validation grids, device and threads follow the shared `train` keys
+    # (checkpoint_every, checkpoints_to_keep, tracking.*, device, num_threads): see trainer.Schedule.
 
     @model_validator(mode="after")
     def _check(self) -> "GmmTomParams":
+        if len(self.perceptual.layer_weights) != len(self.perceptual.layers):
+            raise ValueError("train.gmm_tom.perceptual: layer_weights needs one weight per layer, got "
+                             f"{len(self.perceptual.layer_weights)} for {len(self.perceptual.layers)}")
         w, h = self.frame
         if w % 2 ** LEVELS or h % 2 ** LEVELS or w <= 0 or h <= 0:
             raise ValueError(f"train.gmm_tom.resolution: sides must be positive multiples of {2 ** LEVELS}, "

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import math
 import random
-import re
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -20,28 +18,39 @@ from pathlib import Path
 import torch
 
 from components.progress import progress_bar, quiet
-from components.train.families.gmm_tom.losses import PerceptualFn, gmm_loss, lsgan, region_l1, tom_loss
-from components.train.families.gmm_tom.model import GmmTom
+from components.train.families.checkpoint import load_checkpoint, save_checkpoint
+from components.train.families.gmm_tom.losses import PerceptualFn, gmm_loss, lsgan, region_l1, tom_loss, worn_garment
+from components.train.families.gmm_tom.model import BATCH_KEYS, GmmTom
 from components.train.families.gmm_tom.params import GmmTomParams
+from components.train.families.representation import PersonInputs, collate_inputs
 
 PHASES = ("gmm", "tom")
 DONE = "done"
-CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
-STATE_FILE = "state.pt"
 
 
 class PairData:
-    """Training pairs as batches of tensors: `load(i)` gives sample i's dict (cached in memory once loaded)."""
+    """Training pairs as batches: `load(i)` gives sample i's PersonInputs (kept in memory once loaded)."""
 
-    def __init__(self, n: int, load: Callable[[int], dict[str, torch.Tensor]], cache: bool = True) -> None:
+    def __init__(self, n: int, load: Callable[[int], PersonInputs], cache: bool = True,
+                 categories: list[str] | None = None) -> None:
         self.n, self.load, self.cache = n, load, cache
-        self._cached: dict[int, dict[str, torch.Tensor]] = {}
+        self.categories = categories  # known without loading (the manifest's), for picking grid rows
+        self._cached: dict[int, PersonInputs] = {}
+
+    @classmethod
+    def of(cls, items: list[PersonInputs]) -> "PairData":
+        """Pairs already in memory."""
+        return cls(len(items), items.__getitem__, cache=False, categories=[it.category for it in items])
+
+    def category(self, i: int) -> str:
+        """The garment category of sample `i`."""
+        return self.categories[i] if self.categories is not None else self.item(i).category
 
     def __len__(self) -> int:
         return self.n
 
-    def item(self, i: int) -> dict[str, torch.Tensor]:
-        """Sample `i` as unbatched tensors."""
+    def item(self, i: int) -> PersonInputs:
+        """Sample `i`."""
         if i in self._cached:
             return self._cached[i]
         item = self.load(i)
@@ -50,9 +59,9 @@ class PairData:
         return item
 
     def batch(self, indices: list[int], device: torch.device) -> dict[str, torch.Tensor]:
-        """Samples `indices` stacked into one batch on `device`."""
-        items = [self.item(i) for i in indices]
-        return {k: torch.stack([it[k] for it in items]).to(device) for k in items[0]}
+        """Samples `indices` collated into one batch of the model's tensors on `device`."""
+        batch = collate_inputs([self.item(i) for i in indices])
+        return {k: batch[k].to(device) for k in BATCH_KEYS}
 
 
 def epoch_batches(n: int, batch_size: int, seed: int, phase: str, epoch: int) -> list[list[int]]:
@@ -62,6 +71,25 @@ def epoch_batches(n: int, batch_size: int, seed: int, phase: str, epoch: int) ->
     if n <= batch_size:
         return [order]
     return [order[i:i + batch_size] for i in range(0, n - batch_size + 1, batch_size)]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How often to checkpoint, log and draw grids, and where to run: the shared `train` keys."""
+
+    checkpoint_every: int = 100
+    checkpoints_to_keep: int = 2
+    log_every: int = 10
+    validate_every: int = 0  # 0: a grid at the end of each phase only
+    validation_per_category: int = 1
+    device: str = "auto"
+    num_threads: int = 0
+
+    @classmethod
+    def from_train(cls, tp) -> "Schedule":
+        """The schedule of a TrainParams."""
+        return cls(tp.checkpoint_every, tp.checkpoints_to_keep, tp.tracking.log_every, tp.tracking.validate_every,
+                   tp.tracking.validation_per_category, tp.device, tp.num_threads)
 
 
 @dataclass
@@ -88,15 +116,6 @@ class PhaseTiming:
         return self.steps / self.seconds if self.seconds > 0 else 0.0
 
 
-def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
-    """The complete checkpoint with the highest global step (partial `.tmp-` folders are ignored)."""
-    if not checkpoint_dir.is_dir():
-        return None
-    found = [(int(m.group(1)), p) for p in checkpoint_dir.iterdir()
-             if (m := CHECKPOINT_RE.match(p.name)) and (p / STATE_FILE).is_file()]
-    return max(found)[1] if found else None
-
-
 def peak_memory_mb(device: torch.device) -> float:
     """Peak CUDA memory allocated, or the process's peak resident memory on CPU, in MiB."""
     if device.type == "cuda":
@@ -117,18 +136,18 @@ class GmmTomTrainer:
     """Owns the model, its optimizers, the data and the run's position; `fit` trains both phases to the end."""
 
     def __init__(self, params: GmmTomParams, data: PairData, checkpoint_dir: Path, seed: int = 0,
-                 perceptual: PerceptualFn | None = None, val_data: PairData | None = None,
-                 log_metrics: Callable[[dict[str, float], int], None] | None = None,
+                 schedule: Schedule = Schedule(), perceptual: PerceptualFn | None = None,
+                 val_data: PairData | None = None, log_metrics: Callable[[dict[str, float], int], None] | None = None,
                  log_image: Callable[[object, str], None] | None = None) -> None:
         if len(data) == 0:
             raise ValueError("gmm_tom: no training pairs")
-        self.params, self.data, self.val_data, self.seed = params, data, val_data, seed
+        self.params, self.schedule, self.data, self.val_data, self.seed = params, schedule, data, val_data, seed
         self.checkpoint_dir = checkpoint_dir
         self.perceptual = perceptual
         self.log_metrics, self.log_image = log_metrics, log_image
-        if params.num_threads:
-            torch.set_num_threads(params.num_threads)
-        self.device = resolve_device(params.device)
+        if schedule.num_threads:
+            torch.set_num_threads(schedule.num_threads)
+        self.device = resolve_device(schedule.device)
         torch.manual_seed(seed)
         random.seed(seed)
         self.model = GmmTom(params).to(self.device)
@@ -170,45 +189,26 @@ class GmmTomTrainer:
 
     # -- checkpoints -----------------------------------------------------------------------------------------
     def state(self) -> dict:
-        """Everything a resumed run needs, as tensors and plain Python values."""
-        rng = {"torch": torch.get_rng_state(), "python": random.getstate()}
-        if self.device.type == "cuda":
-            rng["cuda"] = torch.cuda.get_rng_state_all()
+        """Networks, optimizers, position and params (the checkpoint adds the RNG streams)."""
         return {"model": self.model.state_dict(),
                 "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
-                "position": asdict(self.position), "rng": rng,
-                "params": self.params.model_dump(mode="json")}
+                "position": asdict(self.position), "params": self.params.model_dump(mode="json")}
 
     def save_checkpoint(self) -> Path:
-        """Write the state to `.tmp-checkpoint-<step>` then rename it: a checkpoint is complete or absent."""
-        step = self.global_step
-        final = self.checkpoint_dir / f"checkpoint-{step}"
-        tmp = self.checkpoint_dir / f".tmp-checkpoint-{step}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        torch.save(self.state(), tmp / STATE_FILE)
-        shutil.rmtree(final, ignore_errors=True)
-        tmp.replace(final)
-        done = sorted((int(m.group(1)), p) for p in self.checkpoint_dir.iterdir() if (m := CHECKPOINT_RE.match(p.name)))
-        for _, old in done[: -self.params.checkpoints_to_keep]:
-            shutil.rmtree(old, ignore_errors=True)
-        return final
+        """checkpoint-<global step>, written to a temp folder then renamed (families.checkpoint)."""
+        return save_checkpoint(self.checkpoint_dir, self.global_step, self.state(), self.schedule.checkpoints_to_keep)
 
     def load_checkpoint(self, path: Path) -> None:
-        """Restore networks, optimizers, RNG states and the data position (phase included) from `path`."""
-        state = torch.load(path / STATE_FILE, map_location=self.device, weights_only=False)
-        self.model.load_state_dict(state["model"])
+        """Restore networks, optimizers, RNG streams and the data position (phase included) from `path`."""
+        state = load_checkpoint(path)
         missing = set(self.optimizers) - set(state["optimizers"])
         if missing:
             raise ValueError(f"{path}: checkpoint has no optimizer state for {sorted(missing)} "
                              "(train.gmm_tom.weights.adversarial changed?); start a fresh run")
+        self.model.load_state_dict(state["model"])
         for k, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][k])
         self.position = Position(**state["position"])
-        torch.set_rng_state(state["rng"]["torch"].cpu())
-        random.setstate(state["rng"]["python"])
-        if "cuda" in state["rng"] and self.device.type == "cuda":
-            torch.cuda.set_rng_state_all([s.cpu() for s in state["rng"]["cuda"]])
 
     # -- steps -----------------------------------------------------------------------------------------------
     def _clip_step(self, name: str, loss: torch.Tensor) -> None:
@@ -237,20 +237,23 @@ class GmmTomTrainer:
         critic = (lambda image: model.critique(batch, image)) if model.critic is not None else None
         if critic is not None:
             model.critic.requires_grad_(False)  # the generator's step must not move the critic
-        loss, terms = tom_loss(out, warp, batch, self.params.weights, self.perceptual, critic)
+        pp = self.params.perceptual
+        loss, terms = tom_loss(out, warp, batch, self.params.weights, self.perceptual, pp.weight, pp.style_weight,
+                               critic)
         self._clip_step("tom", loss)
         if critic is not None:
             model.critic.requires_grad_(True)
             d_loss = (lsgan(critic(batch["target"]), real=True) + lsgan(critic(out["result"].detach()), real=False)) / 2
             self._clip_step("critic", d_loss)
-            terms["critic"] = float(d_loss)
+            terms["critic"] = float(d_loss.detach())
         return terms
 
     # -- evaluation and pictures -----------------------------------------------------------------------------
     def evaluate(self, data: PairData | None = None) -> dict[str, float]:
-        """Held-out L1 in the garment region: the model's result and the copy-the-agnostic-image baseline."""
+        """Held-out L1 in the garment region ([0, 1] units): the result vs the copy-the-agnostic-image baseline,
+        and the GMM's warp vs the unwarped garment (both against the garment as worn)."""
         data = data or self.val_data or self.data
-        model_l1, baseline_l1, n = 0.0, 0.0, 0
+        model_l1, baseline_l1, warp_l1, unwarped_l1, n = 0.0, 0.0, 0.0, 0.0, 0
         self.model.eval()
         for start in range(0, len(data), self.params.batch_size):
             idx = list(range(start, min(start + self.params.batch_size, len(data))))
@@ -259,15 +262,19 @@ class GmmTomTrainer:
             region = garment_region(batch)
             model_l1 += float(region_l1(out["result"], batch["target"], region).sum())
             baseline_l1 += float(region_l1(batch["agnostic"], batch["target"], region).sum())
+            worn = worn_garment(batch)
+            warp_l1 += float(region_l1(out["warped"], worn, region).sum())
+            unwarped_l1 += float(region_l1(batch["garment"], worn, region).sum())
             n += len(idx)
-        return {"heldout_garment_l1": model_l1 / n, "heldout_baseline_l1": baseline_l1 / n, "heldout_pairs": n}
+        return {"val_region_l1": model_l1 / n, "val_region_l1_copy_agnostic": baseline_l1 / n,
+                "val_warp_l1": warp_l1 / n, "val_warp_l1_unwarped": unwarped_l1 / n, "val_pairs": n}
 
     def validation_grid(self, data: PairData | None = None):
         """Rows of person | garment | warped garment | composition mask | result | ground truth."""
         from components.train.families.gmm_tom.pictures import validation_grid
 
         data = data or self.val_data or self.data
-        idx = list(range(min(self.params.validation_samples, len(data))))
+        idx = pick_per_category(data, self.schedule.validation_per_category)
         self.model.eval()
         batch = data.batch(idx, self.device)
         return validation_grid(batch, self.model.try_on(batch))
@@ -279,7 +286,7 @@ class GmmTomTrainer:
     # -- the loop --------------------------------------------------------------------------------------------
     def fit(self, on_step: Callable[[int, str, float], None] | None = None) -> Position:
         """Train from the current position to the end of TOM, checkpointing every `checkpoint_every` steps."""
-        p, pos = self.params, self.position
+        p, pos = self.schedule, self.position
         bar = progress_bar(total=self.total_steps, desc="gmm_tom", unit="step")
         bar.update(self.global_step)
         while pos.phase != DONE:
@@ -320,7 +327,7 @@ class GmmTomTrainer:
         return pos
 
     def _report(self, step: int, phase: str, terms: dict[str, float], timing: PhaseTiming) -> None:
-        p = self.params
+        p = self.schedule
         if step % p.log_every and step != self.total_steps:
             return
         if quiet():
@@ -331,6 +338,18 @@ class GmmTomTrainer:
             metrics.update({f"train/{phase}_steps_per_s": timing.steps_per_s,
                             "train/peak_memory_mb": peak_memory_mb(self.device)})
             self.log_metrics(metrics, step)
+
+
+def pick_per_category(data: PairData, per_category: int) -> list[int]:
+    """Indices of the first `per_category` pairs of each category."""
+    taken: dict[str, int] = {}
+    out = []
+    for i in range(len(data)):
+        cat = data.category(i)
+        if taken.get(cat, 0) < per_category:
+            taken[cat] = taken.get(cat, 0) + 1
+            out.append(i)
+    return out
 
 
 def garment_region(batch: dict[str, torch.Tensor]) -> torch.Tensor:
