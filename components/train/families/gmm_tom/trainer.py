@@ -25,7 +25,6 @@ from components.train.families.gmm_tom.params import GmmTomParams
 from components.train.families.representation import PersonInputs, collate_inputs
 
 PHASES = ("gmm", "tom")
-DONE = "done"
 
 
 class PairData:
@@ -173,8 +172,6 @@ class GmmTomTrainer:
     def global_step(self) -> int:
         """Steps done over both phases."""
         pos = self.position
-        if pos.phase == DONE:
-            return self.total_steps
         return sum(self.phase_steps(p) for p in PHASES[:PHASES.index(pos.phase)]) + pos.step
 
     def _batches(self) -> Iterator[tuple[int, int, list[int]]]:
@@ -286,45 +283,53 @@ class GmmTomTrainer:
     # -- the loop --------------------------------------------------------------------------------------------
     def fit(self, on_step: Callable[[int, str, float], None] | None = None) -> Position:
         """Train from the current position to the end of TOM, checkpointing every `checkpoint_every` steps."""
-        p, pos = self.schedule, self.position
+        pos = self.position
         bar = progress_bar(total=self.total_steps, desc="gmm_tom", unit="step")
         bar.update(self.global_step)
-        while pos.phase != DONE:
+        while True:
             phase = pos.phase
-            step_fn = self.gmm_step if phase == "gmm" else self.tom_step
-            timing = self.timing[phase]
             if pos.step < self.phase_steps(phase):
-                for epoch, next_index, indices in self._batches():
-                    t0 = time.perf_counter()
-                    terms = step_fn(self.data.batch(indices, self.device))
-                    if self.device.type == "cuda":
-                        torch.cuda.synchronize(self.device)
-                    timing.seconds += time.perf_counter() - t0
-                    timing.steps += 1
-                    pos.step, pos.epoch, pos.batch_in_epoch = pos.step + 1, epoch, next_index
-                    value = terms["loss"]
-                    if not math.isfinite(value):
-                        raise FloatingPointError(f"gmm_tom: {phase} loss became {value} at step {pos.step}")
-                    step = self.global_step
-                    pos.history.append([step, phase, value])
-                    bar.update(1)
-                    bar.set_postfix(phase=phase, loss=f"{value:.4f}")
-                    self._report(step, phase, terms, timing)
-                    if p.validate_every and step % p.validate_every == 0:
-                        self._log_grid()
-                    if on_step is not None:
-                        on_step(step, phase, value)
-                    if pos.step >= self.phase_steps(phase):
-                        break
-                    if step % p.checkpoint_every == 0:
-                        self.save_checkpoint()
-            self._log_grid()  # what this phase learned: after GMM the warps, after TOM the try-on
+                self._run_phase(phase, bar, on_step)
+                self._log_grid()  # what this phase learned: after GMM the warps, after TOM the try-on
+                if phase == PHASES[-1]:
+                    self.save_checkpoint()
             nxt = PHASES.index(phase) + 1
-            pos.phase = PHASES[nxt] if nxt < len(PHASES) else DONE
-            pos.step = pos.epoch = pos.batch_in_epoch = 0
+            if nxt == len(PHASES):
+                break
+            pos.phase, pos.step, pos.epoch, pos.batch_in_epoch = PHASES[nxt], 0, 0, 0
             self.save_checkpoint()  # the phase boundary: a resume never repeats a finished phase
         bar.close()
         return pos
+
+    def _run_phase(self, phase: str, bar, on_step: Callable[[int, str, float], None] | None) -> None:
+        """Optimizer steps of `phase` from the current position to its end, checkpointing on the way."""
+        p, pos = self.schedule, self.position
+        step_fn = self.gmm_step if phase == "gmm" else self.tom_step
+        timing = self.timing[phase]
+        for epoch, next_index, indices in self._batches():
+            t0 = time.perf_counter()
+            terms = step_fn(self.data.batch(indices, self.device))
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            timing.seconds += time.perf_counter() - t0
+            timing.steps += 1
+            pos.step, pos.epoch, pos.batch_in_epoch = pos.step + 1, epoch, next_index
+            value = terms["loss"]
+            if not math.isfinite(value):
+                raise FloatingPointError(f"gmm_tom: {phase} loss became {value} at step {pos.step}")
+            step = self.global_step
+            pos.history.append([step, phase, value])
+            bar.update(1)
+            bar.set_postfix(phase=phase, loss=f"{value:.4f}")
+            self._report(step, phase, terms, timing)
+            if p.validate_every and step % p.validate_every == 0:
+                self._log_grid()
+            if on_step is not None:
+                on_step(step, phase, value)
+            if pos.step >= self.phase_steps(phase):
+                return
+            if step % p.checkpoint_every == 0:
+                self.save_checkpoint()
 
     def _report(self, step: int, phase: str, terms: dict[str, float], timing: PhaseTiming) -> None:
         p = self.schedule
