@@ -33,6 +33,7 @@ def model_config(params: TrainParams, base_spec: dict[str, Any], profile: str, s
     """model.json's content: everything inference needs besides the weights."""
     return {
         "format_version": FORMAT_VERSION,
+        "family": "catvton_flux",
         "kind": "catvton-flux",
         "profile": profile,
         "base": base_spec,
@@ -81,9 +82,14 @@ def save_base_snapshot(pipe, cache_dir: Path, fingerprint: str) -> Path:
     return target
 
 
-def log_and_register(model_dir: Path, registered_model: str, root: Path, input_example=None) -> dict[str, Any]:
-    """Log the candidate as a models-from-code pyfunc in the active run and register a version of it."""
+def log_and_register(model_dir: Path, registered_model: str, root: Path, input_example=None,
+                     family: str | None = None) -> dict[str, Any]:
+    """Log the candidate as a models-from-code pyfunc in the active run and register a version of it,
+    tagged with its model family (model.json's "family")."""
     import mlflow
+
+    from components.train.families import family_of, read_model_config
+    from components.train.families.base import MODEL_FAMILY_TAG
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
@@ -103,8 +109,12 @@ def log_and_register(model_dir: Path, registered_model: str, root: Path, input_e
         pip_requirements=PYFUNC_REQUIREMENTS,
         registered_model_name=registered_model,
     )
+    family = family or family_of(read_model_config(model_dir))
+    mlflow.MlflowClient().set_model_version_tag(registered_model, str(info.registered_model_version),
+                                                MODEL_FAMILY_TAG, family)
     record = {
         "name": registered_model,
+        "family": family,
         "version": str(info.registered_model_version),
         "model_uri": f"models:/{registered_model}/{info.registered_model_version}",
         "logged_model_uri": info.model_uri,

@@ -265,6 +265,6 @@ def to_photo(result: torch.Tensor, inputs: PersonInputs, person: Image.Image, ma
                         max(round(y1 * h), round(y0 * h) + 1)))
     img = img.resize(person.size, Image.BICUBIC)
     if mask is not None:
-        keep = mask.convert("L").resize(person.size, Image.NEAREST)
-        img = Image.composite(img, person.convert("RGB"), keep)
+        repaint = mask.convert("L").resize(person.size, Image.NEAREST).point(lambda v: 255 if v > 127 else 0)
+        img = Image.composite(img, person.convert("RGB"), repaint)
     return img
