@@ -124,3 +124,47 @@ def test_weights_that_do_not_match_model_json_are_refused_with_a_fix(tmp_path, p
     with pytest.raises((ConfigError, RuntimeError)) as err:
         load_predictor(ctx.model_dir)
     assert "model.json" in str(err.value) or "size mismatch" in str(err.value)
+
+
+def test_vton_train_stage_registers_a_gmm_tom_model_whose_pyfunc_returns_the_persons_size(
+        tmp_path, pair_dataset, mlflow_uri, monkeypatch):
+    import base64
+    import io
+    import json
+
+    import mlflow
+    import pandas as pd
+
+    from components.config.params import Params
+    from components.project import project_root
+    from components.train.stage import train_stage
+
+    monkeypatch.setenv("VTON_MODEL_CACHE", str(tmp_path / "no-models"))
+    params = Params.model_validate({
+        "train": {"model": "gmm_tom", "device": "cpu", "num_threads": 1, "checkpoint_every": 4,
+                  "tracking": {"log_every": 2, "validate_every": 0},
+                  "gmm_tom": {"gmm_width": 4, "tom_width": 4, "batch_size": 2, "steps": {"gmm": 3, "tom": 3}}},
+        "paths": {"augmented": str(pair_dataset), "models": str(tmp_path / "models"),
+                  "reports": str(tmp_path / "reports")},
+        "project": {"registered_model": "tryon-gmm-tom"},
+    })
+    out = train_stage(params, project_root())
+    metrics = json.loads((out.reports_dir / "metrics.json").read_text())
+    assert metrics["family"] == "gmm_tom" and metrics["steps"] == 6
+    assert metrics["perceptual"].startswith("unavailable")
+    assert (out.reports_dir / "loss.csv").read_text().count("\n") == 7  # header + 6 steps
+    registered = json.loads((out.model_dir / "registered.json").read_text())
+    version = mlflow.tracking.MlflowClient().get_model_version("tryon-gmm-tom", registered["version"])
+    assert version.tags.get("vton.model.family") == "gmm_tom"
+
+    def b64(path) -> str:
+        buf = io.BytesIO()
+        Image.open(path).save(buf, format="PNG")
+        return base64.b64encode(buf.getvalue()).decode()
+
+    sample = select_samples(pair_dataset, "test").samples[0]
+    model = mlflow.pyfunc.load_model(registered["model_uri"])
+    result = model.predict(pd.DataFrame([{"person": b64(sample.person), "garment": b64(sample.garment),
+                                          "category": "upper_body", "mask": b64(sample.mask)}]))
+    image = Image.open(io.BytesIO(base64.b64decode(result["image"][0])))
+    assert image.size == Image.open(sample.person).size
