@@ -127,11 +127,12 @@ def _fmt(values: list[float], unit: str = "", digits: int = 2) -> str:
     return f"{med:.{digits}f}{unit} (min {min(values):.{digits}f}, max {max(values):.{digits}f}, n={len(values)})"
 
 
-def speed(dataset: Path, repeats: int, steps: int, threads: int, size: str = "cpu", device: str = "cpu") -> None:
+def speed(dataset: Path, repeats: int, steps: int, threads: int, size: str = "cpu", device: str = "cpu",
+          families: tuple[str, ...] = FAMILIES) -> None:
     """Interleaved per-process speed and memory runs; prints medians and spread."""
-    runs: dict[str, list[dict]] = {f: [] for f in FAMILIES}
+    runs: dict[str, list[dict]] = {f: [] for f in families}
     for _ in range(repeats):
-        for family in FAMILIES:
+        for family in families:
             runs[family].append(_spawn(family, size, steps, dataset, threads, device))
     for family, rs in runs.items():
         rate_keys = [k for k in rs[0] if k.endswith("steps_per_s")]
@@ -152,11 +153,11 @@ def _score(model_dir: Path, dataset: Path) -> tuple[float, float]:
     return region_l1(predictor.predict_inputs(items), items)
 
 
-def margin(dataset: Path, budget: int, every: int, threads: int) -> None:
+def margin(dataset: Path, budget: int, every: int, threads: int, families: tuple[str, ...] = FAMILIES) -> None:
     """Training wall time until each family beats copying the agnostic image by MARGIN."""
     from components.train.families import get_family
 
-    for family in FAMILIES:
+    for family in families:
         with tempfile.TemporaryDirectory() as tmp_name:
             tmp, spent, reached = Path(tmp_name), 0.0, None
             gmm_steps = every  # gmm_tom: GMM first (fixed), then TOM in increments
@@ -195,6 +196,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-margin", action="store_true")
+    ap.add_argument("--families", nargs="+", choices=FAMILIES, default=list(FAMILIES))
     ap.add_argument("--worker", choices=FAMILIES)
     ap.add_argument("--size", default="cpu")
     ap.add_argument("--dataset", type=Path)
@@ -214,16 +216,16 @@ def main() -> None:
         if not args.skip_speed:
             print(f"speed at the CPU size ({args.steps} steps per run after a 2-step warm-up, "
                   f"{args.threads} threads, interleaved, one process per run):")
-            speed(dataset, args.repeats, args.steps, args.threads)
+            speed(dataset, args.repeats, args.steps, args.threads, families=tuple(args.families))
             if torch.cuda.is_available():
                 for size in ("full", "768x1024"):
-                    speed(dataset, args.repeats, args.steps, 0, size, "cuda")
+                    speed(dataset, args.repeats, args.steps, 0, size, "cuda", tuple(args.families))
             else:
                 print("  full size and 768x1024 on CUDA: skipped (no CUDA device on this machine)")
         if not args.skip_margin:
             print(f"time to beat copying the agnostic image by {MARGIN} (held-out garment region, "
                   f"{args.threads} threads, CPU size):")
-            margin(dataset, args.budget, args.every, args.threads)
+            margin(dataset, args.budget, args.every, args.threads, tuple(args.families))
 
 
 if __name__ == "__main__":
