@@ -101,3 +101,16 @@ def test_family_trains_writes_a_model_and_its_predictor_returns_the_persons_size
 
     keep = np.asarray(mask) < 128
     assert np.array_equal(np.asarray(out)[keep], np.asarray(person)[keep])
+
+
+def test_unet_gan_params_are_validated_at_load():
+    from pydantic import ValidationError
+
+    from components.train.params import TrainParams
+
+    with pytest.raises(ValidationError, match="multiples of 8"):
+        TrainParams.model_validate({"model": "unet_gan", "unet_gan": {"width": 50}})
+    with pytest.raises(ValidationError, match="extra"):
+        TrainParams.model_validate({"unet_gan": {"widht": 48}})
+    with pytest.raises(ValidationError):
+        TrainParams.model_validate({"model": "pix2pix"})
