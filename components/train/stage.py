@@ -35,7 +35,10 @@ def dataset_version(dataset_dir: Path) -> str:
 
 def run_key(train: TrainParams, profile: str, data_version: str) -> str:
     """The checkpoint folder's name: what the run trains, on which data (so --resume never mixes runs)."""
-    settings = train.model_dump(exclude=_NOT_IN_RUN_KEY | _family_sections(train), mode="json")
+    exclude: dict = {k: True for k in _NOT_IN_RUN_KEY | _family_sections(train)}
+    if train.model == "gmm_tom":  # its phase lengths play max_steps' part: more steps resume the same run
+        exclude["gmm_tom"] = {"steps": True}
+    settings = train.model_dump(exclude=exclude, mode="json")
     blob = json.dumps({"profile": profile, "data": data_version, "train": settings}, sort_keys=True)
     return f"{profile}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
