@@ -30,6 +30,7 @@ def test_a_unet_gan_champion_and_a_catvton_flux_candidate_both_generate_the_same
     from components.train.package import log_and_register
     from tests.train.conftest import tiny_params
 
+    mlflow.set_tracking_uri(mlflow_uri)  # an earlier test may have pointed the process at its own store
     mlflow.set_experiment("eval-families")
     with mlflow.start_run():
         record = log_and_register(unet_gan_model, "eval-families", project_root())

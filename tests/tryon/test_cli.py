@@ -26,6 +26,7 @@ def _register(model_dir: Path, name: str) -> str:
 
     from components.train.package import log_and_register
 
+    mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])  # the store the `vton` subprocess will read
     mlflow.set_experiment("tryon-tests")
     with mlflow.start_run():
         record = log_and_register(model_dir, name, REPO)

@@ -29,7 +29,8 @@ class BaselinePredictor:
         self.config = config
         self.device = torch.device(device)
         self.size = (int(config["width"]), int(config["height"]))
-        self.annotate = AnnotateParams.model_validate(config["annotate"]) if config.get("annotate") else AnnotateParams()
+        recorded = config.get("annotate")
+        self.annotate = AnnotateParams.model_validate(recorded) if recorded else AnnotateParams()
         self._annotators = None
 
     def annotators(self) -> list:

@@ -138,7 +138,8 @@ def build_inputs(person: np.ndarray, garment: np.ndarray, cloth: np.ndarray, agn
     agnostic = torch.where(torch.from_numpy(small_mask)[None], torch.tensor(GREY / 127.5 - 1.0), target)
     return PersonInputs(
         agnostic=agnostic,
-        pose=pose_heatmaps(coco18, (w0, h0), size) if coco18 is not None else torch.zeros(POSE_CHANNELS, size[1], size[0]),
+        pose=(pose_heatmaps(coco18, (w0, h0), size) if coco18 is not None
+              else torch.zeros(POSE_CHANNELS, size[1], size[0])),
         parse=parse_t,
         body_mask=mask_tensor(body_mask, size) if body_mask is not None else torch.zeros(1, size[1], size[0]),
         garment=rgb_tensor(Image.fromarray(garment), size),

@@ -12,7 +12,12 @@ from components.train.families import load_predictor
 from components.train.families.base import FamilyContext
 from components.train.families.checkpoint import latest_checkpoint
 from components.train.families.unet_gan.family import FAMILY
-from components.train.families.unet_gan.networks import PatchDiscriminator, UNetGenerator, count_parameters, receptive_field
+from components.train.families.unet_gan.networks import (
+    PatchDiscriminator,
+    UNetGenerator,
+    count_parameters,
+    receptive_field,
+)
 from components.train.families.unet_gan.trainer import UnetGanTrainer, region_l1
 from tests.train.families.conftest import family_params
 

@@ -68,7 +68,8 @@ def train(ctx: FamilyContext) -> FamilyResult:
         ours, copy = region_l1(trainer.predict(trainer.val), trainer.val)
         metrics.update(val_region_l1=ours, val_region_l1_copy_agnostic=copy)
     summary = (f"unet_gan: trained {loop.steps} steps (from {loop.start_step}) on {len(ctx.samples)} samples, "
-               f"{HEADLINE} {metrics.get('loss_first', float('nan')):.4f} -> {metrics.get('loss_last', float('nan')):.4f}"
+               f"{HEADLINE} {metrics.get('loss_first', float('nan')):.4f} -> "
+               f"{metrics.get('loss_last', float('nan')):.4f}"
                + (f", held-out garment-region L1 {metrics['val_region_l1']:.4f} (copying the agnostic image: "
                   f"{metrics['val_region_l1_copy_agnostic']:.4f})" if "val_region_l1" in metrics else "")
                + f"; perceptual {trainer.perceptual.detail}")

@@ -64,7 +64,8 @@ class UNetGenerator(nn.Module):
                  res_blocks: int = 9, attention: bool = True) -> None:
         super().__init__()
         widths = [base, base * 2, base * 4, bottleneck or base * 8]
-        self.stem = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(in_ch, widths[0], 7), _norm(widths[0]), nn.ReLU(True))
+        self.stem = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(in_ch, widths[0], 7), _norm(widths[0]),
+                                  nn.ReLU(True))
         self.down = nn.ModuleList(
             nn.Sequential(nn.Conv2d(widths[i], widths[i + 1], 4, 2, 1), _norm(widths[i + 1]), nn.ReLU(True))
             for i in range(3)
