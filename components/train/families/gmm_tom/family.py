@@ -86,6 +86,9 @@ def train(ctx: FamilyContext) -> FamilyResult:
     steps = trainer.global_step
     config = write_model_dir(ctx.model_dir, model_config(ctx, steps, status.detail), trainer.model.generator_state())
     history = trainer.position.history
+    from components.train.families.gmm_tom.pictures import loss_curves
+
+    ctx.log_image(loss_curves(history), "train/gmm_tom_loss_curves.png")
     curve = [(int(step), float(value)) for step, _phase, value in history]
     metrics: dict = {"steps": steps, "start_step": start, "samples": len(ctx.samples),
                      "gmm_steps": gp.steps.gmm, "tom_steps": gp.steps.tom, "perceptual": status.detail,

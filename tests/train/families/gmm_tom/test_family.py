@@ -54,7 +54,7 @@ def test_training_logs_to_mlflow_writes_a_model_and_says_the_perceptual_terms_ar
     assert result.metrics["val_pairs"] == 3 and 0 < result.metrics["val_region_l1"] < 1
     # One labelled sheet after each phase: person | garment | warped garment | composition mask | result | truth.
     assert [p for _, p in images] == ["train/gmm_tom_validation_step000004.png",
-                                      "train/gmm_tom_validation_step000008.png"]
+                                      "train/gmm_tom_validation_step000008.png", "train/gmm_tom_loss_curves.png"]
     assert images[0][0].width > 6 * 90
     assert latest_checkpoint(ctx.checkpoint_dir).name == "checkpoint-8"
     assert (ctx.model_dir / "model.json").is_file() and (ctx.model_dir / "weights.safetensors").is_file()
