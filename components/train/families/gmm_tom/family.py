@@ -46,12 +46,21 @@ def perceptual_terms(gp: GmmTomParams, device):
     return vgg_terms(features, tuple(pp.layer_weights)), status
 
 
-def _data(samples, size):
-    from components.train.families.gmm_tom.trainer import PairData
-    from components.train.families.representation import load_sample_inputs
+CACHE_BUDGET_BYTES = 2 * 2**30  # keep decoded inputs in memory only while they fit in this
 
-    return PairData(len(samples), lambda i: load_sample_inputs(samples[i], size),
+
+def _data(samples, size):
+    """The samples' inputs at `size`, decoded once and kept in memory while they fit in CACHE_BUDGET_BYTES."""
+    from components.train.families.gmm_tom.trainer import PairData
+    from components.train.families.representation import TENSOR_FIELDS, load_sample_inputs
+
+    data = PairData(len(samples), lambda i: load_sample_inputs(samples[i], size),
                     categories=[s.category for s in samples])
+    if samples:
+        first = data.item(0)
+        per_sample = sum(getattr(first, name).numel() * 4 for name in TENSOR_FIELDS)
+        data.cache = len(samples) * per_sample <= CACHE_BUDGET_BYTES
+    return data
 
 
 def train(ctx: FamilyContext) -> FamilyResult:

@@ -117,3 +117,19 @@ def test_gmm_tom_beats_copying_the_agnostic_image_on_held_out_real_photo_pairs(t
     assert after["val_region_l1"] < 0.5 * before["val_region_l1"], (before, after)
     # ...and the GMM learnt to place the garment: its warp beats the garment photo as it is (measured: 0.61x).
     assert after["val_warp_l1"] < 0.8 * after["val_warp_l1_unwarped"], after
+
+
+def test_dataloader_workers_feed_the_same_batches_as_the_in_process_path(tmp_path, pair_dataset):
+    from components.train.families.representation import load_sample_inputs as load
+
+    samples = select_samples(pair_dataset, "train").samples[:5]
+    lazy = PairData(len(samples), lambda i: load(samples[i], FRAME), categories=[s.category for s in samples])
+    params = GmmTomParams.model_validate({"gmm_width": 4, "tom_width": 4, "batch_size": 2, "steps": {"gmm": 4, "tom": 4}})
+    runs = []
+    for workers in (0, 2):
+        schedule = Schedule(checkpoint_every=100, num_workers=workers, device="cpu")
+        t = GmmTomTrainer(params, lazy, tmp_path / str(workers), seed=1, schedule=schedule)
+        t.fit()
+        runs.append(t.model.state_dict())
+    for k in runs[0]:
+        assert torch.equal(runs[0][k], runs[1][k]), k
