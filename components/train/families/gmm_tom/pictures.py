@@ -34,7 +34,8 @@ def validation_grid(batch: dict[str, torch.Tensor], out: dict[str, torch.Tensor]
         draw.text((pad + c * (cw + pad), 1), label, fill=(0, 0, 0))
     for r, row in enumerate(rows):
         for c, t in enumerate(row):
-            sheet.paste(to_image(t).resize((cw, ch), Image.BICUBIC), (pad + c * (cw + pad), header + pad + r * (ch + pad)))
+            at = (pad + c * (cw + pad), header + pad + r * (ch + pad))
+            sheet.paste(to_image(t).resize((cw, ch), Image.BICUBIC), at)
     return sheet
 
 
@@ -54,7 +55,8 @@ def loss_curves(history: list[list]) -> Image.Image:
         steps = [h[0] for h in history if h[1] == phase]
         values = [h[2] for h in history if h[1] == phase]
         k = max(1, len(values) // 10)
-        avg = [sum(values[max(0, i - k + 1): i + 1]) / len(values[max(0, i - k + 1): i + 1]) for i in range(len(values))]
+        windows = [values[max(0, i - k + 1): i + 1] for i in range(len(values))]
+        avg = [sum(w) / len(w) for w in windows]
         ax.plot(steps, values, lw=0.8, alpha=0.5, label="loss")
         ax.plot(steps, avg, lw=1.6, label=f"moving average ({k})")
         ax.set_title(titles[phase], fontsize=9)

@@ -124,7 +124,8 @@ def test_dataloader_workers_feed_the_same_batches_as_the_in_process_path(tmp_pat
 
     samples = select_samples(pair_dataset, "train").samples[:5]
     lazy = PairData(len(samples), lambda i: load(samples[i], FRAME), categories=[s.category for s in samples])
-    params = GmmTomParams.model_validate({"gmm_width": 4, "tom_width": 4, "batch_size": 2, "steps": {"gmm": 4, "tom": 4}})
+    params = GmmTomParams.model_validate({"gmm_width": 4, "tom_width": 4, "batch_size": 2,
+                                          "steps": {"gmm": 4, "tom": 4}})
     runs = []
     for workers in (0, 2):
         schedule = Schedule(checkpoint_every=100, num_workers=workers, device="cpu")
