@@ -26,6 +26,8 @@ PYFUNC_REQUIREMENTS = [
     "torch==2.14.1", "diffusers==0.42.1", "transformers==5.23.0", "peft==0.21.2", "accelerate==1.15.0",
     "safetensors==0.8.0", "pillow==13.0.0", "pandas==3.0.6", "numpy==1.26.4", "pydantic==2.14.3",
     "pyyaml==6.0.3", "tqdm==4.70.1", "pyarrow==25.0.1", "mlflow==3.17.2",
+    # The baselines annotate bare photos on the fly (pose, person mask, parse), as `vton annotate` does.
+    "mediapipe==0.10.21", "protobuf==4.25.9", "opencv-python-headless==4.11.0.86",
 ]
 
 

@@ -120,9 +120,10 @@ def load_perceptual(layers: tuple[str, ...] = DEFAULT_LAYERS, weights: str = VGG
 
     try:
         if path is None:
-            from components.models.store import ensure_weights
+            from components.models.store import Catalog, ensure_weights
 
             path = ensure_weights(weights)
+            check_torchvision_prefix(Catalog.load().get(weights).filename, Path(path))
         state = torch.load(path, map_location="cpu", weights_only=True)
         features = VGGFeatures(state, tuple(layers)).to(device)
     except MissingWeightsError as exc:
@@ -130,6 +131,21 @@ def load_perceptual(layers: tuple[str, ...] = DEFAULT_LAYERS, weights: str = VGG
     except (VtonError, OSError, ValueError, RuntimeError) as exc:
         return None, PerceptualStatus(False, f"unavailable: {path}: {exc}")
     return features, PerceptualStatus(True, f"vgg19:{sha256_file(Path(path))[:12]}")
+
+
+def check_torchvision_prefix(filename: str, path: Path) -> None:
+    """torchvision names weight files `<name>-<first 8 hex of sha256>.pth`: refuse a file whose bytes disagree
+    (the catalog's full checksum may still be `unknown-until-pulled`, recorded at the first pull)."""
+    import re
+
+    from components.errors import MissingWeightsError
+    from components.hashing import sha256_file
+
+    m = re.search(r"-([0-9a-f]{8})\.pth$", filename)
+    if m and not (sha := sha256_file(path)).startswith(m.group(1)):
+        raise MissingWeightsError(f"{path}: sha256 {sha[:12]}... does not start with {m.group(1)}, the checksum "
+                                  f"prefix torchvision publishes in the file name {filename}",
+                                  hint=f"delete it and place torchvision's own {filename}")
 
 
 def gram(f: torch.Tensor) -> torch.Tensor:

@@ -119,13 +119,6 @@ def parse_onehot(labels: np.ndarray) -> torch.Tensor:
     return torch.nn.functional.one_hot(lab, PARSE_CHANNELS).permute(2, 0, 1).float()
 
 
-def agnostic_rgb(person: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """HxWx3 uint8: the person with the mask filled grey."""
-    out = np.array(person, np.uint8, copy=True)
-    out[mask] = GREY
-    return out
-
-
 def build_inputs(person: np.ndarray, garment: np.ndarray, cloth: np.ndarray, agnostic_mask: np.ndarray,
                  coco18: np.ndarray | None, parse: np.ndarray | None, body_mask: np.ndarray | None,
                  category: str, size: tuple[int, int],
@@ -140,14 +133,17 @@ def build_inputs(person: np.ndarray, garment: np.ndarray, cloth: np.ndarray, agn
     else:  # no parse: no parse channels, and the worn garment is approximated by the repainted body region
         worn = small_mask & (mask_tensor(body_mask, size)[0].numpy() > 0 if body_mask is not None else True)
         parse_t = torch.zeros(PARSE_CHANNELS, size[1], size[0])
+    target = rgb_tensor(Image.fromarray(person), size)
+    # Grey-filled at the working size, so outside the mask the agnostic image is exactly the target photo.
+    agnostic = torch.where(torch.from_numpy(small_mask)[None], torch.tensor(GREY / 127.5 - 1.0), target)
     return PersonInputs(
-        agnostic=rgb_tensor(Image.fromarray(agnostic_rgb(person, agnostic_mask)), size),
+        agnostic=agnostic,
         pose=pose_heatmaps(coco18, (w0, h0), size) if coco18 is not None else torch.zeros(POSE_CHANNELS, size[1], size[0]),
         parse=parse_t,
         body_mask=mask_tensor(body_mask, size) if body_mask is not None else torch.zeros(1, size[1], size[0]),
         garment=rgb_tensor(Image.fromarray(garment), size),
         cloth_mask=mask_tensor(cloth, size),
-        target=rgb_tensor(Image.fromarray(person), size),
+        target=target,
         worn_mask=torch.from_numpy(np.asarray(worn, np.float32))[None],
         agnostic_mask=torch.from_numpy(small_mask.astype(np.float32))[None],
         category=category,

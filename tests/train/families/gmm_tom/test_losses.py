@@ -6,7 +6,7 @@ import torch
 
 from components.train.families.gmm_tom.losses import gmm_loss, region_l1, tom_loss, vgg_terms, worn_garment
 from components.train.families.gmm_tom.params import GmmTomParams, LossWeights
-from components.train.families.perceptual import VGG19_CFG, VGG19_WEIGHTS, VGGFeatures
+from components.train.families.perceptual import VGG19_CFG, VGGFeatures
 
 
 def tiny_vgg19_state(width: int = 4) -> dict[str, torch.Tensor]:
@@ -61,16 +61,14 @@ def test_tom_loss_has_perceptual_and_style_terms_only_when_given_vgg_features():
 
 
 def test_perceptual_terms_come_from_the_model_store_file_and_name_its_hash(tmp_path, monkeypatch):
-    from components.models.store import Catalog, local_path
     from components.train.families.gmm_tom.family import perceptual_terms
+    from tests.train.families.test_perceptual import _store_tiny_vgg
 
-    monkeypatch.setenv("VTON_MODEL_CACHE", str(tmp_path / "store"))
+    monkeypatch.setenv("VTON_MODEL_CACHE", str(tmp_path / "empty"))
     fn, status = perceptual_terms(GmmTomParams(), "cpu")
     assert fn is None and not status.available and status.detail.startswith("unavailable")
-    path = local_path(Catalog.load().get(VGG19_WEIGHTS))
-    path.parent.mkdir(parents=True)
-    torch.save(tiny_vgg19_state(), path)
-    fn, status = perceptual_terms(GmmTomParams(), "cpu")
+    name = _store_tiny_vgg(tmp_path, monkeypatch)  # real-format weights under a pinned catalog entry
+    fn, status = perceptual_terms(GmmTomParams(perceptual={"weights": name}), "cpu")
     assert fn is not None and status.available and status.detail.startswith("vgg19:")
     off, status = perceptual_terms(GmmTomParams(perceptual={"enabled": False}), "cpu")
     assert off is None and "switched off" in status.detail
