@@ -387,8 +387,11 @@ class GmmTomTrainer:
             self.log_metrics(metrics, step)
 
 
-def pick_per_category(data: PairData, per_category: int) -> list[int]:
-    """Indices of the first `per_category` pairs of each category."""
+MIN_GRID_ROWS = 3  # a one-category dataset still shows a few pairs
+
+
+def pick_per_category(data: PairData, per_category: int, min_rows: int = MIN_GRID_ROWS) -> list[int]:
+    """Indices of the first `per_category` pairs of each category, topped up to `min_rows` when there are few."""
     taken: dict[str, int] = {}
     out = []
     for i in range(len(data)):
@@ -396,7 +399,8 @@ def pick_per_category(data: PairData, per_category: int) -> list[int]:
         if taken.get(cat, 0) < per_category:
             taken[cat] = taken.get(cat, 0) + 1
             out.append(i)
-    return out
+    out += [i for i in range(len(data)) if i not in out][: max(0, min_rows - len(out))]
+    return sorted(out)
 
 
 def garment_region(batch: dict[str, torch.Tensor]) -> torch.Tensor:

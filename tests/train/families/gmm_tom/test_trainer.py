@@ -134,3 +134,15 @@ def test_dataloader_workers_feed_the_same_batches_as_the_in_process_path(tmp_pat
         runs.append(t.model.state_dict())
     for k in runs[0]:
         assert torch.equal(runs[0][k], runs[1][k]), k
+
+
+def test_grid_rows_take_each_category_and_top_up_a_single_category_set():
+    from components.train.families.gmm_tom.trainer import pick_per_category
+
+    class Cats(PairData):
+        def __init__(self, cats):
+            super().__init__(len(cats), lambda i: None, categories=cats)
+
+    assert pick_per_category(Cats(["upper_body"] * 5), 1) == [0, 1, 2]
+    assert pick_per_category(Cats(["upper_body", "upper_body", "dresses", "lower_body"]), 1) == [0, 2, 3]
+    assert pick_per_category(Cats(["dresses"]), 2) == [0]
