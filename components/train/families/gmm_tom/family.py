@@ -71,6 +71,9 @@ def train(ctx: FamilyContext) -> FamilyResult:
 
     gp: GmmTomParams = ctx.params.gmm_tom
     schedule = Schedule.from_train(ctx.params)
+    print(f"train: gmm_tom trains GMM {gp.steps.gmm} + TOM {gp.steps.tom} steps at batch {gp.batch_size}, "
+          f"lr {gp.learning_rate} (train.gmm_tom); train.max_steps, batch_size and learning_rate do not apply",
+          file=sys.stderr)
     perceptual, status = perceptual_terms(gp, resolve_device(schedule.device))
     if not status.available:
         print(f"train: gmm_tom: the VGG19 perceptual and style terms are OFF ({status.detail}); TOM trains on L1 "
