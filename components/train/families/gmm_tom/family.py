@@ -67,6 +67,7 @@ def train(ctx: FamilyContext) -> FamilyResult:
     """Train (or resume) GMM then TOM, write the model directory, log grids and figures; returns what happened."""
     from components.train.families.checkpoint import latest_checkpoint
     from components.train.families.predictor import write_model_dir
+    from components.train.families.gmm_tom.pictures import loss_curves
     from components.train.families.gmm_tom.trainer import GmmTomTrainer, Schedule, peak_memory_mb, resolve_device
 
     gp: GmmTomParams = ctx.params.gmm_tom
@@ -98,8 +99,6 @@ def train(ctx: FamilyContext) -> FamilyResult:
     steps = trainer.global_step
     config = write_model_dir(ctx.model_dir, model_config(ctx, steps, status.detail), trainer.model.generator_state())
     history = trainer.position.history
-    from components.train.families.gmm_tom.pictures import loss_curves
-
     ctx.log_image(loss_curves(history), "train/gmm_tom_loss_curves.png")
     curve = [(int(step), float(value)) for step, _phase, value in history]
     metrics: dict = {"steps": steps, "start_step": start, "samples": len(ctx.samples),
@@ -113,11 +112,13 @@ def train(ctx: FamilyContext) -> FamilyResult:
             k = max(1, len(values) // 5)
             metrics[f"{phase}_loss_first"] = sum(values[:k]) / k
             metrics[f"{phase}_loss_last"] = sum(values[-k:]) / k
+    # The stage falls back to the training pairs when there is no test split: say so rather than call it held out.
+    held_out = not {s.sample_id for s in ctx.val_samples} <= {s.sample_id for s in ctx.samples}
     if ctx.val_samples:
-        metrics.update(trainer.evaluate())
+        metrics.update(trainer.evaluate(), val_split="test" if held_out else "train (no test split)")
     summary = (f"gmm_tom: trained {steps} steps (GMM {gp.steps.gmm} + TOM {gp.steps.tom}, from {start}) on "
                f"{len(ctx.samples)} samples"
-               + (f", held-out garment-region L1 {metrics['val_region_l1']:.4f} (copying the agnostic image: "
+               + (f", {'held-out' if held_out else 'training-pair (no test split)'} garment-region L1 {metrics['val_region_l1']:.4f} (copying the agnostic image: "
                   f"{metrics['val_region_l1_copy_agnostic']:.4f}; warp {metrics['val_warp_l1']:.4f} vs unwarped "
                   f"{metrics['val_warp_l1_unwarped']:.4f})" if "val_region_l1" in metrics else "")
                + f"; perceptual {status.detail}")
