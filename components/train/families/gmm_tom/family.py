@@ -46,22 +46,35 @@ def perceptual_terms(gp: GmmTomParams, device):
     return vgg_terms(features, tuple(pp.layer_weights)), status
 
 
-def _data(samples, size):
-    from components.train.families.gmm_tom.trainer import PairData
-    from components.train.families.representation import load_sample_inputs
+CACHE_BUDGET_BYTES = 2 * 2**30  # keep decoded inputs in memory only while they fit in this
 
-    return PairData(len(samples), lambda i: load_sample_inputs(samples[i], size),
+
+def _data(samples, size):
+    """The samples' inputs at `size`, decoded once and kept in memory while they fit in CACHE_BUDGET_BYTES."""
+    from components.train.families.gmm_tom.trainer import PairData
+    from components.train.families.representation import TENSOR_FIELDS, load_sample_inputs
+
+    data = PairData(len(samples), lambda i: load_sample_inputs(samples[i], size),
                     categories=[s.category for s in samples])
+    if samples:
+        first = data.item(0)
+        per_sample = sum(getattr(first, name).numel() * 4 for name in TENSOR_FIELDS)
+        data.cache = len(samples) * per_sample <= CACHE_BUDGET_BYTES
+    return data
 
 
 def train(ctx: FamilyContext) -> FamilyResult:
     """Train (or resume) GMM then TOM, write the model directory, log grids and figures; returns what happened."""
     from components.train.families.checkpoint import latest_checkpoint
     from components.train.families.predictor import write_model_dir
+    from components.train.families.gmm_tom.pictures import loss_curves
     from components.train.families.gmm_tom.trainer import GmmTomTrainer, Schedule, peak_memory_mb, resolve_device
 
     gp: GmmTomParams = ctx.params.gmm_tom
     schedule = Schedule.from_train(ctx.params)
+    print(f"train: gmm_tom trains GMM {gp.steps.gmm} + TOM {gp.steps.tom} steps at batch {gp.batch_size}, "
+          f"lr {gp.learning_rate} (train.gmm_tom); train.max_steps, batch_size and learning_rate do not apply",
+          file=sys.stderr)
     perceptual, status = perceptual_terms(gp, resolve_device(schedule.device))
     if not status.available:
         print(f"train: gmm_tom: the VGG19 perceptual and style terms are OFF ({status.detail}); TOM trains on L1 "
@@ -86,6 +99,7 @@ def train(ctx: FamilyContext) -> FamilyResult:
     steps = trainer.global_step
     config = write_model_dir(ctx.model_dir, model_config(ctx, steps, status.detail), trainer.model.generator_state())
     history = trainer.position.history
+    ctx.log_image(loss_curves(history), "train/gmm_tom_loss_curves.png")
     curve = [(int(step), float(value)) for step, _phase, value in history]
     metrics: dict = {"steps": steps, "start_step": start, "samples": len(ctx.samples),
                      "gmm_steps": gp.steps.gmm, "tom_steps": gp.steps.tom, "perceptual": status.detail,
@@ -98,11 +112,13 @@ def train(ctx: FamilyContext) -> FamilyResult:
             k = max(1, len(values) // 5)
             metrics[f"{phase}_loss_first"] = sum(values[:k]) / k
             metrics[f"{phase}_loss_last"] = sum(values[-k:]) / k
+    # The stage falls back to the training pairs when there is no test split: say so rather than call it held out.
+    held_out = not {s.sample_id for s in ctx.val_samples} <= {s.sample_id for s in ctx.samples}
     if ctx.val_samples:
-        metrics.update(trainer.evaluate())
+        metrics.update(trainer.evaluate(), val_split="test" if held_out else "train (no test split)")
     summary = (f"gmm_tom: trained {steps} steps (GMM {gp.steps.gmm} + TOM {gp.steps.tom}, from {start}) on "
                f"{len(ctx.samples)} samples"
-               + (f", held-out garment-region L1 {metrics['val_region_l1']:.4f} (copying the agnostic image: "
+               + (f", {'held-out' if held_out else 'training-pair (no test split)'} garment-region L1 {metrics['val_region_l1']:.4f} (copying the agnostic image: "
                   f"{metrics['val_region_l1_copy_agnostic']:.4f}; warp {metrics['val_warp_l1']:.4f} vs unwarped "
                   f"{metrics['val_warp_l1_unwarped']:.4f})" if "val_region_l1" in metrics else "")
                + f"; perceptual {status.detail}")

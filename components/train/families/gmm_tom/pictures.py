@@ -34,5 +34,37 @@ def validation_grid(batch: dict[str, torch.Tensor], out: dict[str, torch.Tensor]
         draw.text((pad + c * (cw + pad), 1), label, fill=(0, 0, 0))
     for r, row in enumerate(rows):
         for c, t in enumerate(row):
-            sheet.paste(to_image(t).resize((cw, ch), Image.BICUBIC), (pad + c * (cw + pad), header + pad + r * (ch + pad)))
+            at = (pad + c * (cw + pad), header + pad + r * (ch + pad))
+            sheet.paste(to_image(t).resize((cw, ch), Image.BICUBIC), at)
     return sheet
+
+
+def loss_curves(history: list[list]) -> Image.Image:
+    """One panel per phase (their losses are on different scales): loss per step and a moving average."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    phases = [p for p in ("gmm", "tom") if any(h[1] == p for h in history)]
+    fig, axes = plt.subplots(1, max(1, len(phases)), figsize=(5 * max(1, len(phases)), 3.2), dpi=100, squeeze=False)
+    titles = {"gmm": "GMM: L1 to the worn garment + smoothness", "tom": "TOM: L1 + mask (+ VGG/style when on)"}
+    for ax, phase in zip(axes[0], phases):
+        steps = [h[0] for h in history if h[1] == phase]
+        values = [h[2] for h in history if h[1] == phase]
+        k = max(1, len(values) // 10)
+        windows = [values[max(0, i - k + 1): i + 1] for i in range(len(values))]
+        avg = [sum(w) / len(w) for w in windows]
+        ax.plot(steps, values, lw=0.8, alpha=0.5, label="loss")
+        ax.plot(steps, avg, lw=1.6, label=f"moving average ({k})")
+        ax.set_title(titles[phase], fontsize=9)
+        ax.set_xlabel("step")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    plt.close(fig)
+    buf.seek(0)
+    return Image.open(buf).convert("RGB")

@@ -1,6 +1,6 @@
 """The two-phase GMM + TOM trainer: GMM first, then TOM on the frozen GMM's warps, resumable at any step.
 
-A checkpoint holds the networks, every optimizer, the torch/Python RNG states and the data position
+A checkpoint holds the networks, every optimizer, the RNG streams (families.checkpoint) and the data position
 (phase, step in phase, epoch, batch in epoch). The batch order is a pure function of (seed, phase, epoch), so a
 resumed run replays exactly the batches an uninterrupted one would have seen.
 """
@@ -63,6 +63,34 @@ class PairData:
         return {k: batch[k].to(device) for k in BATCH_KEYS}
 
 
+class _Items(torch.utils.data.Dataset):
+    """PairData as a map-style dataset of tensor dicts, for DataLoader workers."""
+
+    def __init__(self, data: PairData) -> None:
+        self.data = data
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, i: int) -> PersonInputs:
+        return self.data.item(i)
+
+
+def _collate(items: list[PersonInputs]) -> dict[str, torch.Tensor]:
+    batch = collate_inputs(items)
+    return {k: batch[k] for k in BATCH_KEYS}
+
+
+class _IndexStream(torch.utils.data.Sampler):
+    """The batches of `stream()` (epoch, next index, indices) as a batch sampler."""
+
+    def __init__(self, stream: Callable[[], Iterator[tuple[int, int, list[int]]]]) -> None:
+        self.stream = stream
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return (indices for _, _, indices in self.stream())
+
+
 def epoch_batches(n: int, batch_size: int, seed: int, phase: str, epoch: int) -> list[list[int]]:
     """The batches of one epoch of `phase`: a seeded permutation cut into full batches (one batch if n is small)."""
     g = torch.Generator().manual_seed(seed * 1_000_003 + PHASES.index(phase) * 10_007 + epoch)
@@ -78,6 +106,8 @@ class Schedule:
 
     checkpoint_every: int = 100
     checkpoints_to_keep: int = 2
+    num_workers: int = 0  # DataLoader workers that read and build the inputs (0: in this process, cached)
+    pin_memory: bool = False
     log_every: int = 10
     validate_every: int = 0  # 0: a grid at the end of each phase only
     validation_per_category: int = 1
@@ -87,8 +117,8 @@ class Schedule:
     @classmethod
     def from_train(cls, tp) -> "Schedule":
         """The schedule of a TrainParams."""
-        return cls(tp.checkpoint_every, tp.checkpoints_to_keep, tp.tracking.log_every, tp.tracking.validate_every,
-                   tp.tracking.validation_per_category, tp.device, tp.num_threads)
+        return cls(tp.checkpoint_every, tp.checkpoints_to_keep, tp.num_workers, tp.pin_memory, tp.tracking.log_every,
+                   tp.tracking.validate_every, tp.tracking.validation_per_category, tp.device, tp.num_threads)
 
 
 @dataclass
@@ -174,12 +204,23 @@ class GmmTomTrainer:
         pos = self.position
         return sum(self.phase_steps(p) for p in PHASES[:PHASES.index(pos.phase)]) + pos.step
 
+    def _loader(self) -> Iterator[dict[str, torch.Tensor]]:
+        """The batches of `_batches()`, read by DataLoader workers when `num_workers` > 0."""
+        w = self.schedule.num_workers
+        if not w:
+            return (self.data.batch(indices, self.device) for _, _, indices in self._batches())
+        loader = torch.utils.data.DataLoader(
+            _Items(self.data), batch_sampler=_IndexStream(self._batches), collate_fn=_collate, num_workers=w,
+            pin_memory=self.schedule.pin_memory and self.device.type == "cuda", prefetch_factor=4,
+        )
+        return ({k: v.to(self.device, non_blocking=True) for k, v in b.items()} for b in loader)
+
     def _batches(self) -> Iterator[tuple[int, int, list[int]]]:
         """(epoch, next batch index, indices) from the current position of the current phase, forever."""
         pos = self.position
-        epoch, start = pos.epoch, pos.batch_in_epoch
+        phase, epoch, start = pos.phase, pos.epoch, pos.batch_in_epoch
         while True:
-            batches = epoch_batches(len(self.data), self.params.batch_size, self.seed, pos.phase, epoch)
+            batches = epoch_batches(len(self.data), self.params.batch_size, self.seed, phase, epoch)
             for i in range(start, len(batches)):
                 yield epoch, i + 1, batches[i]
             epoch, start = epoch + 1, 0
@@ -306,9 +347,10 @@ class GmmTomTrainer:
         p, pos = self.schedule, self.position
         step_fn = self.gmm_step if phase == "gmm" else self.tom_step
         timing = self.timing[phase]
-        for epoch, next_index, indices in self._batches():
+        # The position stream and the loader walk the same deterministic batch order in lockstep.
+        for (epoch, next_index, _), batch in zip(self._batches(), self._loader()):
             t0 = time.perf_counter()
-            terms = step_fn(self.data.batch(indices, self.device))
+            terms = step_fn(batch)
             if self.device.type == "cuda":
                 torch.cuda.synchronize(self.device)
             timing.seconds += time.perf_counter() - t0
@@ -345,8 +387,11 @@ class GmmTomTrainer:
             self.log_metrics(metrics, step)
 
 
-def pick_per_category(data: PairData, per_category: int) -> list[int]:
-    """Indices of the first `per_category` pairs of each category."""
+MIN_GRID_ROWS = 3  # a one-category dataset still shows a few pairs
+
+
+def pick_per_category(data: PairData, per_category: int, min_rows: int = MIN_GRID_ROWS) -> list[int]:
+    """Indices of the first `per_category` pairs of each category, topped up to `min_rows` when there are few."""
     taken: dict[str, int] = {}
     out = []
     for i in range(len(data)):
@@ -354,7 +399,8 @@ def pick_per_category(data: PairData, per_category: int) -> list[int]:
         if taken.get(cat, 0) < per_category:
             taken[cat] = taken.get(cat, 0) + 1
             out.append(i)
-    return out
+    out += [i for i in range(len(data)) if i not in out][: max(0, min_rows - len(out))]
+    return sorted(out)
 
 
 def garment_region(batch: dict[str, torch.Tensor]) -> torch.Tensor:

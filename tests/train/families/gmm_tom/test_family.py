@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from components.train.data import select_samples
@@ -52,9 +51,10 @@ def test_training_logs_to_mlflow_writes_a_model_and_says_the_perceptual_terms_ar
     assert result.metrics["perceptual"].startswith("unavailable") and "vgg19" in result.metrics["perceptual"]
     assert result.metrics["gmm_steps_per_s"] > 0 and result.metrics["tom_steps_per_s"] > 0
     assert result.metrics["val_pairs"] == 3 and 0 < result.metrics["val_region_l1"] < 1
+    assert result.metrics["val_split"] == "test" and "held-out garment-region L1" in result.summary
     # One labelled sheet after each phase: person | garment | warped garment | composition mask | result | truth.
     assert [p for _, p in images] == ["train/gmm_tom_validation_step000004.png",
-                                      "train/gmm_tom_validation_step000008.png"]
+                                      "train/gmm_tom_validation_step000008.png", "train/gmm_tom_loss_curves.png"]
     assert images[0][0].width > 6 * 90
     assert latest_checkpoint(ctx.checkpoint_dir).name == "checkpoint-8"
     assert (ctx.model_dir / "model.json").is_file() and (ctx.model_dir / "weights.safetensors").is_file()
@@ -67,6 +67,13 @@ def test_training_logs_to_mlflow_writes_a_model_and_says_the_perceptual_terms_ar
     tom_curve = client.get_metric_history(run.info.run_id, "train/tom_l1")
     assert [m.step for m in gmm_curve] == [2, 4] and [m.step for m in tom_curve] == [6, 8]
     assert "train/tom_vgg" not in stored.metrics  # never a random VGG standing in for a perceptual loss
+
+
+def test_without_a_test_split_the_figures_say_they_are_on_training_pairs(tmp_path, pair_dataset):
+    ctx = _ctx(tmp_path, pair_dataset)
+    ctx.val_samples = ctx.samples[:2]
+    result = get_family("gmm_tom").train(ctx)
+    assert result.metrics["val_split"] == "train (no test split)" and "held-out" not in result.summary
 
 
 def test_resume_continues_in_the_tom_phase(tmp_path, pair_dataset):

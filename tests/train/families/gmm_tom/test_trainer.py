@@ -104,15 +104,45 @@ def test_epoch_batches_are_a_seeded_permutation_per_phase():
 
 def test_gmm_tom_beats_copying_the_agnostic_image_on_held_out_real_photo_pairs(tmp_path, pair_dataset):
     train, heldout = _pairs(pair_dataset, "train"), _pairs(pair_dataset, "test")
-    params = GmmTomParams.model_validate({"size": "cpu", "steps": {"gmm": 200, "tom": 150}, "batch_size": 4})
+    params = GmmTomParams.model_validate({"size": "cpu", "steps": {"gmm": 300, "tom": 100}, "batch_size": 4})
     t = GmmTomTrainer(params, train, tmp_path, seed=0, schedule=Schedule(checkpoint_every=1000, device="cpu"),
                       val_data=heldout)
     before = t.evaluate()
     t.fit()
     after = t.evaluate()
     assert after["val_pairs"] == 8
-    # The garment region of the person: the result is far closer than the grey agnostic fill...
-    assert after["val_region_l1"] < 0.7 * after["val_region_l1_copy_agnostic"], after
+    # The garment region of the person: the result is much closer than the grey agnostic fill (measured: 0.42x)
+    # and than the untrained networks' (0.52x)...
+    assert after["val_region_l1"] < 0.6 * after["val_region_l1_copy_agnostic"], after
     assert after["val_region_l1"] < 0.7 * before["val_region_l1"], (before, after)
-    # ...and the GMM learnt to place the garment: its warp beats the garment photo as it is.
+    # ...and the GMM learnt to place the garment: its warp beats the garment photo as it is (measured: 0.68x).
     assert after["val_warp_l1"] < 0.85 * after["val_warp_l1_unwarped"], after
+
+
+def test_dataloader_workers_feed_the_same_batches_as_the_in_process_path(tmp_path, pair_dataset):
+    from components.train.families.representation import load_sample_inputs as load
+
+    samples = select_samples(pair_dataset, "train").samples[:5]
+    lazy = PairData(len(samples), lambda i: load(samples[i], FRAME), categories=[s.category for s in samples])
+    params = GmmTomParams.model_validate({"gmm_width": 4, "tom_width": 4, "batch_size": 2,
+                                          "steps": {"gmm": 4, "tom": 4}})
+    runs = []
+    for workers in (0, 2):
+        schedule = Schedule(checkpoint_every=100, num_workers=workers, device="cpu")
+        t = GmmTomTrainer(params, lazy, tmp_path / str(workers), seed=1, schedule=schedule)
+        t.fit()
+        runs.append(t.model.state_dict())
+    for k in runs[0]:
+        assert torch.equal(runs[0][k], runs[1][k]), k
+
+
+def test_grid_rows_take_each_category_and_top_up_a_single_category_set():
+    from components.train.families.gmm_tom.trainer import pick_per_category
+
+    class Cats(PairData):
+        def __init__(self, cats):
+            super().__init__(len(cats), lambda i: None, categories=cats)
+
+    assert pick_per_category(Cats(["upper_body"] * 5), 1) == [0, 1, 2]
+    assert pick_per_category(Cats(["upper_body", "upper_body", "dresses", "lower_body"]), 1) == [0, 2, 3]
+    assert pick_per_category(Cats(["dresses"]), 2) == [0]
