@@ -4,9 +4,12 @@ annotate stores them) and print the figures and their growth.
 Files: every row names six files that exist (a pool of 1,000 per folder, reused across rows, so the benchmark
 does not write 600k files); existence is checked for every row, 200 files per column are decoded (the
 default `decode_sample`). A last figure shows the per-sample cost when validate must compute the keypoint
-and cloth-mask statistics from files itself (annotate did not store them).
+and cloth-mask statistics from files itself (annotate did not store them). Then, at the largest size, the
+whole `vton validate` command as a user runs it (process start, the Great Expectations import, reading the
+manifest, the HTML report and metrics; MLflow logging on a throwaway SQLite store) beside the in-process
+facts + gate figure, as interleaved pairs.
 
-    python benchmarks/validate.py [--sizes 1000 10000 100000]
+    python benchmarks/validate.py [--sizes 1000 10000 100000] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from components.manifest.schema import conform  # noqa: E402
+from benchmarks.lib.timing import REPO, command_seconds, load_line, paired, timed  # noqa: E402
+from components.manifest.schema import conform, write_manifest  # noqa: E402
 from components.validate.params import ValidateParams  # noqa: E402
 
 POOL = 1000
@@ -81,7 +85,9 @@ def synthetic_manifest(n: int, rng: np.random.Generator, precomputed: bool = Tru
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
+    print(load_line())
     from components.validate.facts import build_facts
     from components.validate.gate import run_gate
 
@@ -115,6 +121,25 @@ def main() -> None:
         build_facts(df, root, params, float(W * H))
         print(f"statistics computed from files (annotate did not store them): "
               f"{(time.perf_counter() - t0) / n * 1e3:.2f} ms/sample on {n:,} samples")
+
+        n = max(args.sizes)
+        df = synthetic_manifest(n, rng)
+        write_manifest(df, root)  # paths are relative to the manifest's folder, as a stage writes them
+        cmd = ["vton", "validate", "--manifest", str(root), "--out", str(root / "report")]
+        env = {"VTON_PROJECT_ROOT": str(REPO), "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
+               "MLFLOW_ARTIFACT_ROOT": (root / "mlartifacts").as_uri()}
+
+        def in_process() -> float:
+            return timed(lambda: run_gate(build_facts(df, root, params, float(W * H)), params))
+
+        # exit 3 is the gate refusing the synthetic data under the project's rules: still a whole run
+        pairs = paired(in_process, lambda: command_seconds(cmd, REPO, env, ok=(0, 3)), args.repeats)
+        print(f"{n:,} samples, whole command vs in-process (interleaved pairs):")
+        print(pairs.text("facts + GX gate in-process", "`vton validate` whole command"))
+        quiet_cmd = [*cmd, "--no-mlflow"]
+        logged = paired(lambda: command_seconds(quiet_cmd, REPO, env, ok=(0, 3)),
+                        lambda: command_seconds(cmd, REPO, env, ok=(0, 3)), args.repeats)
+        print(logged.text("`vton validate --no-mlflow`", "`vton validate` (logging to MLflow)"))
 
 
 if __name__ == "__main__":

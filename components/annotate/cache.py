@@ -2,12 +2,15 @@
 
     <cache_dir>/maps/<kk>/<person_key>.npz      BodyMaps (or the quarantine reason) of one person image
     <cache_dir>/samples/<kk>/<sample_key>.json  the manifest row and files of one finished sample
+    <cache_dir>/files/<kk>/<sha256>             the finished files themselves, by content (components/file_store.py)
     <cache_dir>/digests.json                    file facts (sha256, ...) by path, size and mtime
 
 It lives outside the stage's DVC output (default `.cache/annotate` in the project, git- and dvc-ignored)
 because `dvc repro` deletes a stage's outputs before running it: a cache inside them would be empty on
 every run. Keys hash the input bytes and every annotator's name, version and weights checksum, so
-unchanged inputs are never annotated twice, a new model re-annotates, and a killed run resumes.
+unchanged inputs are never annotated twice, a new model re-annotates, and a killed run resumes. A finished
+sample whose files were deleted (as `dvc repro` deletes the outputs) is restored from the file store by a
+link per file, so a re-run whose inputs are all cached costs about as much as listing them.
 Each entry is written to a temp file and renamed, so a kill never leaves a half-written entry.
 """
 
@@ -23,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from components.annotate.maps import BodyMaps
+from components.file_store import FileStore
 from components.hashing import sha256_file
 
 
@@ -54,6 +58,7 @@ class AnnotateCache:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self.files = FileStore(self.root / "files")
 
     def _maps_path(self, key: str) -> Path:
         return self.root / "maps" / key[:2] / f"{key}.npz"
@@ -79,8 +84,20 @@ class AnnotateCache:
         arrays = {"_quarantine": np.array(maps)} if isinstance(maps, str) else maps.to_npz_dict()
         _atomic_write(self._maps_path(key), _npz_bytes(arrays))
 
+    def maps_entry(self, key: str) -> bytes | None:
+        """The stored bytes of a person's maps entry (to hand to another cache as they are), or None."""
+        try:
+            return self._maps_path(key).read_bytes()
+        except OSError:
+            return None
+
+    def put_maps_entry(self, key: str, data: bytes) -> None:
+        """Store a maps entry another cache wrote (the bytes of `maps_entry`)."""
+        _atomic_write(self._maps_path(key), data)
+
     def load_record(self, key: str, out_dir: Path) -> dict | None:
-        """The finished row for `key` when every file it lists is still in `out_dir` unchanged, else None."""
+        """The finished row for `key` once every file it lists is in `out_dir` as recorded (restored from the
+        file store where missing or changed), else None."""
         path = self._record_path(key)
         if not path.is_file():
             return None
@@ -88,22 +105,25 @@ class AnnotateCache:
             record = json.loads(path.read_text())
         except (OSError, ValueError):
             return None
-        for rel, (size, mtime_ns) in record.get("files", {}).items():
+        for rel, fact in record.get("files", {}).items():
+            if len(fact) != 3:
+                return None  # a record from before the file store: render the sample again
+            sha, size, mtime_ns = fact
+            target = out_dir / rel
             try:
-                st = (out_dir / rel).stat()
+                st = target.stat()
+                if st.st_size == size and st.st_mtime_ns == mtime_ns:
+                    continue
             except OSError:
-                return None
-            if st.st_size != size or st.st_mtime_ns != mtime_ns:
+                pass
+            if not self.files.restore(sha, size, mtime_ns, target):
                 return None
         return record["row"]
 
     def save_record(self, key: str, row: dict, out_dir: Path, files: list[str]) -> None:
-        """Remember that `row` is finished and which files (with their size and mtime) it wrote."""
-        stats = {}
-        for rel in files:
-            st = (out_dir / rel).stat()
-            stats[rel] = (st.st_size, st.st_mtime_ns)
-        _atomic_write(self._record_path(key), json.dumps({"row": row, "files": stats}, default=str).encode())
+        """Remember that `row` is finished, store its files by content and record each one's (sha256, size, mtime)."""
+        facts = {rel: list(self.files.put(out_dir / rel)) for rel in files}
+        _atomic_write(self._record_path(key), json.dumps({"row": row, "files": facts}, default=str).encode())
 
 
 class FileDigests:

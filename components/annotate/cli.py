@@ -18,6 +18,9 @@ def annotate_command(
     category: Optional[list[str]] = typer.Option(
         None, "--category", "-c", help="For a plain photo folder: garment categories to annotate (repeatable; default upper_body)."),
     workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Worker processes (default: annotate.workers)."),
+    executor: Optional[str] = typer.Option(
+        None, "--executor", help="local (process pool) | ray (actors on RAY_ADDRESS, else a local Ray); "
+        "default: annotate.executor."),
     cache_dir: Optional[Path] = typer.Option(None, "--cache-dir", help="Annotation cache (default: annotate.cache_dir)."),
     profile: Optional[str] = ProfileOption,
 ) -> None:
@@ -34,6 +37,10 @@ def annotate_command(
     settings = params.annotate
     if workers is not None:
         settings = settings.model_copy(update={"workers": workers})
+    if executor is not None:
+        if executor not in ("local", "ray"):
+            raise ConfigError(f"--executor {executor!r}: must be local or ray")
+        settings = settings.model_copy(update={"executor": executor})
     source = resolve(input or params.paths.imported, root)
     target = resolve(out or params.paths.annotated, root)
     cache = resolve(cache_dir or settings.cache_dir, root)
@@ -70,6 +77,7 @@ def _log_to_mlflow(params, result, sheets: dict) -> None:
         mlflow.log_metrics({
             "annotate_samples": report.total, "annotate_new": report.done, "annotate_cached": report.cached,
             "annotate_quarantined": report.quarantined, "annotate_model_calls": report.model_calls,
+            "annotate_retried_shards": report.retried_shards,
         })
         for path in sheets.values():
             mlflow.log_artifact(str(path), artifact_path="annotate")
@@ -91,8 +99,7 @@ def export_command(
         raise ConfigError(f"--format {format!r}: must be one of {list(FORMATS)}")
     root = project_root()
     source = Path(input) if input else resolve(load_params(profile=profile).paths.annotated, root)
-    n = export_dataset(source, out, format)
-    typer.echo(f"exported {n} samples as {format} to {out}")
+    typer.echo(export_dataset(source, out, format).summary())
 
 
 def register(app: typer.Typer) -> None:

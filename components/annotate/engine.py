@@ -2,8 +2,9 @@
 
 Samples are grouped by person image (one model pass serves every garment paired with that person) and
 cut into shards of about annotate.shard_size samples. With one worker the shards run in this process
-(no pool overhead); with more, a forkserver pool builds the annotators once per worker. On CUDA the
-research models take several person photos per pass (their batch_size). Each process
+(no pool overhead); with more, a forkserver pool builds the annotators once per worker; with
+annotate.executor: ray, Ray actors run them (executors/ray_executor.py) and this process lands what they
+return. On CUDA the research models take several person photos per pass (their batch_size). Each process
 reads the next person photo ahead on one thread and renders, encodes and writes samples on a small
 thread pool (Pillow, zlib, OpenCV and MediaPipe release the GIL), so decoding the next person and
 finishing the last one overlap this person's inference. A sample is recorded in the cache only once
@@ -51,11 +52,14 @@ class EngineReport:
     quarantined: int = 0
     model_calls: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    retried_shards: int = 0  # shards run again because the worker running them died (executor: ray)
 
     def summary(self) -> str:
         """One line plus one per quarantine reason."""
         head = (f"annotated {self.total} samples: {self.done} new, {self.cached} cached, "
                 f"{self.quarantined} quarantined, {self.model_calls} model calls")
+        if self.retried_shards:
+            head += f", {self.retried_shards} shards retried after a worker died"
         return "\n".join([head] + [f"  quarantined x{n}: {r}" for r, n in sorted(self.reasons.items(), key=lambda x: -x[1])])
 
 
@@ -126,7 +130,7 @@ def render_code_digest() -> str:
 def sample_key(pkey: str, garment_sha: str | None, sample_id: str, category: str, split: str,
                settings: AnnotateParams, code: str | None = None) -> str:
     """Cache key of a finished sample: its person key, garment bytes, identity, output-shaping params and code."""
-    shaping = settings.model_dump(exclude={"workers", "shard_size", "cache_dir", "overlay_samples"})
+    shaping = settings.model_dump(exclude={"workers", "shard_size", "executor", "ray", "cache_dir", "overlay_samples"})
     return digest({"person": pkey, "garment": garment_sha, "id": sample_id, "category": category, "split": split,
                    "params": shaping, "code": code or render_code_digest()})
 
@@ -403,7 +407,11 @@ def run_engine(tasks: list[SampleTask], settings: AnnotateParams, out_dir: Path,
 
     shards = shards_of(todo, settings.shard_size)
     init_args = (settings, str(cache_root), str(out_dir), versions)
-    if settings.workers == 1 or len(shards) <= 1:
+    if settings.executor == "ray" and shards:
+        from components.annotate.executors.ray_executor import run_on_ray
+
+        report.retried_shards = run_on_ray(shards, settings, versions, cache, out_dir, collect)
+    elif settings.workers == 1 or len(shards) <= 1:
         _run_here(shards, init_args, collect)
     else:
         _run_pool(shards, min(settings.workers, len(shards)), init_args, collect)

@@ -72,7 +72,7 @@ def place_maps(maps, box: Letterbox):
     keypoints shifted by the padding offset; missing points stay zeros)."""
     from components.annotate.maps import MAP_FIELDS, BodyMaps
 
-    out = BodyMaps(n_people=maps.n_people, sources=dict(maps.sources))
+    out = BodyMaps(n_people=maps.n_people, sources=dict(maps.sources), pose_attempt=maps.pose_attempt)
     pad = ((box.y0, box.height - box.y1), (box.x0, box.width - box.x1))
     for name in MAP_FIELDS:
         value = getattr(maps, name)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from components.annotate.layout import fresh_file
+
 BODY25_NAMES: tuple[str, ...] = (
     "Nose", "Neck", "RShoulder", "RElbow", "RWrist", "LShoulder", "LElbow", "LWrist", "MidHip",
     "RHip", "RKnee", "RAnkle", "LHip", "LKnee", "LAnkle", "REye", "LEye", "REar", "LEar",
@@ -95,9 +97,8 @@ def dresscode_json(body25: np.ndarray) -> dict:
 
 
 def write_json(doc: dict, path: Path) -> None:
-    """Write `doc` as compact, deterministic JSON."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, separators=(",", ":")))
+    """Write `doc` as compact, deterministic JSON (a new file: an old one may be a link into a cache)."""
+    fresh_file(path).write_text(json.dumps(doc, separators=(",", ":")))
 
 
 def read_body25(path: Path) -> np.ndarray:

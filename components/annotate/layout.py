@@ -68,15 +68,25 @@ def label_palette(n: int = 256) -> list[int]:
     return palette
 
 
+def fresh_file(path: Path) -> Path:
+    """`path` ready to be written as a new file: its folder made, and an old file there unlinked.
+
+    An old output may be a hard link into a content-addressed cache (components/file_store.py); writing
+    through it would edit the cached copy too, so a new inode is written instead."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    return path
+
+
 def save_png(array: np.ndarray, path: Path) -> None:
     """Write an RGB or L array as PNG (no metadata, fixed fast compression)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh_file(path)
     Image.fromarray(array).save(path, format="PNG", optimize=False, compress_level=1)  # fast; still lossless
 
 
 def save_jpeg(array: np.ndarray, path: Path) -> None:
     """Write an RGB array as JPEG quality 95 without chroma subsampling (the layout's colour photos)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh_file(path)
     Image.fromarray(array).save(path, format="JPEG", quality=95, subsampling=0)
 
 
@@ -96,7 +106,7 @@ def save_mask(mask: np.ndarray, path: Path) -> None:
 
 def save_labels(labels: np.ndarray, path: Path) -> None:
     """Write a label map as a palette PNG (pixel values are the label ids)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    fresh_file(path)
     img = Image.fromarray(labels.astype(np.uint8), mode="P")
     img.putpalette(label_palette())
     img.save(path, format="PNG", optimize=False, compress_level=1)

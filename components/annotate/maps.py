@@ -29,6 +29,7 @@ class BodyMaps:
     person_mask: bool HxW. parse_lip: uint8 HxW, LIP 20-class ids. parse_atr: uint8 HxW, ATR 18-class ids.
     densepose_parts: uint8 HxW, DensePose I (0 background, 1-24 parts). densepose_uv: float32 2xHxW or None.
     n_people: people detected (None when no annotator counts them). sources: map name -> annotator name.
+    pose_attempt: which input the pose model found the person on (second_look.ATTEMPTS), None if not recorded.
     """
 
     keypoints_body25: np.ndarray | None = None
@@ -39,6 +40,7 @@ class BodyMaps:
     densepose_uv: np.ndarray | None = None
     n_people: int | None = None
     sources: dict[str, str] = field(default_factory=dict)
+    pose_attempt: str | None = None
 
     def update(self, other: "BodyMaps") -> "BodyMaps":
         """Copy every map `other` produced into self (later annotators win) and return self."""
@@ -52,6 +54,8 @@ class BodyMaps:
             self.n_people = other.n_people
             if "n_people" in other.sources:
                 self.sources["n_people"] = other.sources["n_people"]
+        if other.pose_attempt is not None:
+            self.pose_attempt = other.pose_attempt
         return self
 
     def has(self, *names: str) -> bool:
@@ -63,6 +67,8 @@ class BodyMaps:
         out = {n: getattr(self, n) for n in MAP_FIELDS if getattr(self, n) is not None}
         out["_sources"] = np.array([f"{k}={v}" for k, v in sorted(self.sources.items())], dtype=str)
         out["_n_people"] = np.array(-1 if self.n_people is None else self.n_people)
+        if self.pose_attempt is not None:
+            out["_pose_attempt"] = np.array(self.pose_attempt)
         return out
 
     @classmethod
@@ -72,5 +78,6 @@ class BodyMaps:
         kwargs = {n: np.asarray(data[n]) for n in MAP_FIELDS if n in keys}
         sources = dict(s.split("=", 1) for s in data["_sources"].tolist()) if "_sources" in keys else {}
         n_people = int(data["_n_people"]) if "_n_people" in keys else -1
-        return cls(**kwargs, n_people=None if n_people < 0 else n_people, sources=sources)
+        attempt = str(data["_pose_attempt"]) if "_pose_attempt" in keys else None
+        return cls(**kwargs, n_people=None if n_people < 0 else n_people, sources=sources, pose_attempt=attempt)
 

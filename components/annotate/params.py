@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from components.config.base import Section
 
@@ -17,10 +17,14 @@ class PoseRules(Section):
     min_detection_confidence: float = Field(default=0.5, ge=0, le=1)
     # A landmark below this visibility (or outside the photo) is written as missing (zeros).
     min_keypoint_visibility: float = Field(default=0.5, ge=0, le=1)
-    # Selfie-segmentation blobs at least this fraction of the image (and of the largest blob) count as people
-    # for the several-people check; a second pose pass must then find a person on the other blob.
+    # Several-people check: person-mask pixels left outside the people found, at least this fraction of the
+    # image and of the main person's mask, earn another pose pass with the people found hidden ...
     other_person_min_area: float = Field(default=0.02, gt=0, lt=1)
-    other_person_min_ratio: float = Field(default=0.25, gt=0, le=1)
+    other_person_min_ratio: float = Field(default=0.1, gt=0, le=1)
+    # ... and a pose found there is a second person when its size (shoulder width, or shoulder-to-hip when the
+    # hips are seen) is at least this fraction of the main person's; smaller ones are passers-by in the
+    # background, hidden in turn before looking again.
+    other_person_min_size: float = Field(default=0.35, gt=0, le=1)
     person_mask_threshold: float = Field(default=0.5, gt=0, lt=1)
 
 
@@ -92,6 +96,22 @@ class OpenPoseParams(Section):
     half: bool = True
 
 
+class RayExecutorParams(Section):
+    """Where the shards run when `executor: ray`: model actors on the cluster RAY_ADDRESS names (unset: a local Ray)."""
+
+    actors: int = Field(default=2, ge=1)  # annotator processes; each loads the models once
+    num_cpus: float = Field(default=1.0, gt=0)  # reserved per actor
+    num_gpus: float = Field(default=0.0, ge=0)  # per actor; fractions pack several actors on one GPU (0.25: four)
+    max_retries: int = Field(default=3, ge=0)  # times a shard is resubmitted after its actor died
+
+    @field_validator("num_gpus")
+    @classmethod
+    def _whole_above_one(cls, value: float) -> float:
+        if value > 1 and not float(value).is_integer():
+            raise ValueError("above 1, num_gpus must be a whole number of GPUs (Ray shares a GPU only below 1)")
+        return value
+
+
 class AnnotateParams(Section):
     """Which annotators run, at what size, with how many workers, and the mask rules."""
 
@@ -102,6 +122,9 @@ class AnnotateParams(Section):
     height: int = Field(default=512, gt=0)
     workers: int = Field(default=1, ge=1)
     shard_size: int = Field(default=16, gt=0)
+    # local: this machine's process pool (`workers`); ray: Ray actors on the cluster RAY_ADDRESS names (`ray`).
+    executor: Literal["local", "ray"] = "local"
+    ray: RayExecutorParams = RayExecutorParams()
     # Outside DVC's outputs so `dvc repro` (which deletes outs first) never throws the model results away.
     cache_dir: str = ".cache/annotate"
     overlay_samples: int = Field(default=4, ge=0)  # people per category on the overlay sheet

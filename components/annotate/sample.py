@@ -119,6 +119,7 @@ def render_sample(task: SampleTask, frame: np.ndarray, box: Letterbox, maps: Bod
         mask_sources=agnostic_mask_sources(maps),
         annotator_versions=json.dumps(versions, sort_keys=True),
         n_people=float(maps.n_people or 1),
+        pose_attempt=maps.pose_attempt,
         person_mask_area=float(np.count_nonzero(maps.person_mask)),  # == .sum(), ~10x faster on bool maps
         cloth_mask_area=float(np.count_nonzero(cmask)),
         agnostic_mask_area=float(np.count_nonzero(mask)),

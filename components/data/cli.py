@@ -54,7 +54,7 @@ def import_command(
 def sample_command(
     out: Path = typer.Option(Path("data/raw"), "--out", "-o", help="Folder to write the sample into."),
 ) -> None:
-    """Materialise the bundled sample data (real photographs + drawn garments), byte-identical every time."""
+    """Materialise the bundled sample data (real people and garment photos + drawn dresses), byte-identical every time."""
     from components.data.sample_data import materialise_sample_data
 
     folder = materialise_sample_data(out)
@@ -122,7 +122,8 @@ def augment_command(
     params = load_params(profile=profile)
     root = project_root()
     target = resolve(out or params.paths.augmented, root)
-    report = augment_dataset(resolve(src or params.paths.annotated, root), target, params.augment)
+    report = augment_dataset(resolve(src or params.paths.annotated, root), target, params.augment,
+                             cache_dir=resolve(params.augment.cache_dir, root))
     typer.echo(report.summary())
     typer.echo(f"manifest: {target / 'manifest.parquet'}")
 

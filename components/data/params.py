@@ -89,3 +89,5 @@ class AugmentParams(Section):
     person_transforms: list[TransformSpec] = Field(default_factory=_default_person_transforms)
     garment_transforms: list[TransformSpec] = Field(default_factory=_default_garment_transforms)
     photometric: list[TransformSpec] = Field(default_factory=_default_photometric)
+    # Finished variants by what made them, outside the stage's DVC output (which `dvc repro` deletes first).
+    cache_dir: str = ".cache/augment"

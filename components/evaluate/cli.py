@@ -10,7 +10,7 @@ ProfileOption = typer.Option(None, "--profile", "-p", help="smoke | test | full 
 
 
 def evaluate_command(profile: Optional[str] = ProfileOption) -> None:
-    """Generate paired/unpaired try-ons on the test split, compute FID/KID/SSIM/LPIPS/IoU/GFD per category."""
+    """Generate paired/unpaired try-ons on the test split, compute FID/KID/SSIM/PSNR/LPIPS/IoU/GFD per category."""
     from components.config.params import load_params
     from components.evaluate.run import evaluate_stage
     from components.project import project_root
@@ -20,6 +20,7 @@ def evaluate_command(profile: Optional[str] = ProfileOption) -> None:
     overall = evaluation.candidate_metrics.get("overall", {})
     figures = ", ".join(f"{k}={v:.4f}" for k, v in overall.items() if not k.startswith("n_") and v == v)
     typer.echo(f"evaluated {len(evaluation.candidate.scores)} pairs ({evaluation.calibration}): {figures}")
+    typer.echo(f"FID/KID: {evaluation.comparability()[1]}")
     if evaluation.champion_version:
         typer.echo(f"compared with champion v{evaluation.champion_version} on the same pairs")
     for note in evaluation.notes:

@@ -1,8 +1,9 @@
 """The evaluation pairs: test-split samples paired with their own garment and with another of their category.
 
-Deterministic: persons are taken in sample-id order (at most `max_per_category` per category) and the
-unpaired garment of a person is the next person's garment in that order (wrapping round), so every run,
-champion and challenger alike, sees exactly the same pairs.
+Deterministic: persons are taken in sample-id order (at most `max_per_category` per category). The unpaired
+garment of a person is the one a published unpaired list gave it (manifest `unpaired_garment_sha256`: the
+sample of that category whose garment has those bytes), else the next person's garment in that order
+(wrapping round), so every run, champion and challenger alike, sees exactly the same pairs.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ class EvalPair:
     own_length_ratio: float | None
     new_width_ratio: float | None
     new_length_ratio: float | None
+    published: bool = False  # an unpaired pair taken from a published list (not formed by the rule)
+    published_unusable: bool = False  # formed by the rule because no usable sample holds the published garment
 
     @property
     def pair_id(self) -> str:
@@ -61,23 +64,50 @@ def test_rows(manifest: pd.DataFrame) -> pd.DataFrame:
     return rows.sort_values("sample_id", kind="stable")
 
 
+def unpaired_partners(persons: pd.DataFrame, garments: pd.DataFrame) -> dict[str, tuple[str, bool]]:
+    """{person id: (garment sample id, published)} for the persons of one category, in their order.
+
+    A person's published garment is looked up among `garments` (that category's usable test samples, in
+    sample-id order); without one, or when no usable sample holds it, the next person's garment is taken.
+    A lone person with no published partner gets none.
+    """
+    by_sha: dict[str, str] = {}
+    for sid, sha in zip(garments["sample_id"], garments["garment_sha256"]):
+        if isinstance(sha, str):
+            by_sha.setdefault(sha, str(sid))
+    ids = [str(s) for s in persons["sample_id"]]
+    refs = persons["unpaired_garment_sha256"] if "unpaired_garment_sha256" in persons else [None] * len(ids)
+    out: dict[str, tuple[str, bool]] = {}
+    for i, (sid, ref) in enumerate(zip(ids, refs)):
+        published = by_sha.get(ref) if isinstance(ref, str) else None
+        if published is not None and published != sid:
+            out[sid] = (published, True)
+        elif len(ids) > 1:
+            out[sid] = (ids[(i + 1) % len(ids)], False)
+    return out
+
+
 def build_pairs(dataset_dir: str | Path, max_per_category: int) -> list[EvalPair]:
     """Paired and unpaired pairs for the test split of the dataset in `dataset_dir`."""
     directory = Path(dataset_dir)
     rows = test_rows(read_manifest(directory))
     pairs: list[EvalPair] = []
     for category in CATEGORIES:
-        cat = rows[rows["category"] == category].head(max_per_category).to_dict("records")
-        for i, person in enumerate(cat):
-            partners = [("paired", person)]
-            if len(cat) > 1:
-                partners.append(("unpaired", cat[(i + 1) % len(cat)]))
-            for kind, garment in partners:
+        in_category = rows[rows["category"] == category]
+        chosen = in_category.head(max_per_category)
+        partners = unpaired_partners(chosen, in_category)
+        records = {str(r["sample_id"]): r for r in in_category.to_dict("records")}
+        for person in chosen.to_dict("records"):
+            pid = str(person["sample_id"])
+            partner = [("unpaired", records[partners[pid][0]], partners[pid][1])] if pid in partners else []
+            ref = person.get("unpaired_garment_sha256")
+            named = isinstance(ref, str) and ref != person.get("garment_sha256")
+            for kind, garment, published in [("paired", person, False), *partner]:
                 pairs.append(
                     EvalPair(
                         kind=kind,
                         category=category,
-                        person_id=str(person["sample_id"]),
+                        person_id=pid,
                         garment_id=str(garment["sample_id"]),
                         person=resolve_path(directory, person["person_path"]),
                         garment=resolve_path(directory, garment["garment_path"]),
@@ -90,6 +120,21 @@ def build_pairs(dataset_dir: str | Path, max_per_category: int) -> list[EvalPair
                         own_length_ratio=_num(person.get("garment_to_body_length_ratio")),
                         new_width_ratio=_num(garment.get("garment_to_body_width_ratio")),
                         new_length_ratio=_num(garment.get("garment_to_body_length_ratio")),
+                        published=published,
+                        published_unusable=kind == "unpaired" and named and not published,
                     )
                 )
     return pairs
+
+
+def pairing_notes(pairs: list[EvalPair]) -> list[str]:
+    """One line saying where the unpaired pairs came from, for the evaluation report."""
+    unpaired = [p for p in pairs if p.kind == "unpaired"]
+    published = sum(p.published for p in unpaired)
+    unusable = sum(p.published_unusable for p in unpaired)
+    if not published and not unusable:
+        return []
+    note = (f"unpaired pairs: {published} of {len(unpaired)} from the published unpaired lists, "
+            f"{len(unpaired) - published} formed by the next-person rule")
+    return [note + (f" ({unusable} of them because no usable test sample holds the published garment)"
+                    if unusable else "")]

@@ -16,7 +16,16 @@ from pathlib import Path
 
 from PIL import Image
 
-from components.evaluate.metrics_spec import FEATURE_BASED, GREATER_IS_BETTER, metric_key
+from components.evaluate.metrics_spec import (
+    FEATURE_BASED,
+    GREATER_IS_BETTER,
+    SET_LEVEL,
+    TAG_CALIBRATION,
+    TAG_CHAMPION_CALIBRATION,
+    TAG_FID_KID_COMPARABILITY,
+    fid_kid_comparability,
+    metric_key,
+)
 from components.evaluate.networks import MetricNetworks
 from components.evaluate.pairs import EvalPair
 from components.evaluate.params import EvaluateParams
@@ -38,11 +47,16 @@ class Evaluation:
     champion: ScoredSet | None = None
     champion_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    split_sizes: dict[str, int] | None = None  # category -> usable persons in the whole test split
 
     @property
     def calibration(self) -> str:
         """`calibrated` or `uncalibrated` (a fallback feature extractor was used)."""
         return "calibrated" if self.networks.calibrated else "uncalibrated"
+
+    def comparability(self, scope: str = OVERALL) -> tuple[bool, str]:
+        """Whether the candidate's FID/KID in `scope` may be set beside published figures, and why (with n)."""
+        return fid_kid_comparability(self.candidate_metrics.get(scope, {}), self.networks.calibrated)
 
 
 def evaluate_models(
@@ -52,12 +66,17 @@ def evaluate_models(
     settings: EvaluateParams,
     out_dir: Path,
     champion: tuple[str, Generator] | None = None,
+    split_sizes: dict[str, int] | None = None,
 ) -> Evaluation:
-    """Generate and score every pair with the candidate and, when given, the champion."""
+    """Generate and score every pair with the candidate and, when given, the champion (same pairs, same networks).
+
+    `split_sizes` (category -> usable persons in the whole test split) says whether FID/KID saw the full split.
+    """
     size = (settings.width, settings.height)
     results = out_dir / "images" / "results"
     cand = score_model(pairs, candidate, networks, size, results / "candidate", settings.colour_tolerance, "candidate")
-    evaluation = Evaluation(pairs, cand, scope_metrics(cand, networks, settings.kid_subset_size), networks)
+    evaluation = Evaluation(pairs, cand, scope_metrics(cand, networks, settings.kid_subset_size, split_sizes),
+                            networks, split_sizes=split_sizes)
     evaluation.notes += networks.notes
     if champion is not None:
         version, generate = champion
@@ -66,7 +85,7 @@ def evaluate_models(
         )
         evaluation.champion_version = version
         evaluation.champion = champ
-        evaluation.champion_metrics = scope_metrics(champ, networks, settings.kid_subset_size)
+        evaluation.champion_metrics = scope_metrics(champ, networks, settings.kid_subset_size, split_sizes)
     return evaluation
 
 
@@ -75,10 +94,14 @@ def _clean(value: float) -> float | None:
 
 
 def metrics_document(evaluation: Evaluation) -> dict:
-    """metrics.json: numeric figures only (DVC compares them), NaN written as null."""
+    """metrics.json: numeric figures only (DVC compares them), NaN written as null.
+
+    Each scope carries its counts and `fid_kid_comparable` (1 only on the full test split, calibrated).
+    """
     doc: dict = {"calibrated": int(evaluation.networks.calibrated)}
     for scope, figures in evaluation.candidate_metrics.items():
         doc[scope] = {k: _clean(v) for k, v in figures.items()}
+        doc[scope]["fid_kid_comparable"] = int(evaluation.comparability(scope)[0])
     if evaluation.champion_metrics:
         doc["champion"] = {s: {k: _clean(v) for k, v in f.items()} for s, f in evaluation.champion_metrics.items()}
     return doc
@@ -130,20 +153,28 @@ def worst_cases(evaluation: Evaluation, n: int) -> list[dict]:
 def report_markdown(evaluation: Evaluation) -> str:
     """The evaluation as Markdown tables (candidate beside champion), calibration stated on every figure."""
     mark = evaluation.calibration == "uncalibrated"
+    _, statement = evaluation.comparability()
     lines = [
         "# Evaluation",
         "",
         f"- calibration: **{evaluation.calibration}** (FID/KID: {evaluation.networks.fid_extractor}; "
         f"LPIPS: {evaluation.networks.lpips_backbone})",
-        f"- champion: {('v' + evaluation.champion_version) if evaluation.champion_version else 'none'}",
+        f"- champion: {('v' + evaluation.champion_version) if evaluation.champion_version else 'none'}"
+        + (" (re-evaluated here on the same pairs with the same networks)" if evaluation.champion_version else ""),
+        f"- FID/KID overall: {statement}",
         *[f"- note: {n}" for n in evaluation.notes],
         "",
     ]
     for scope, figures in evaluation.candidate_metrics.items():
         champ = evaluation.champion_metrics.get(scope, {})
-        lines += [f"## {scope}", "", "| figure | candidate | champion | better |", "|---|---|---|---|"]
+        scope_comparable, scope_statement = evaluation.comparability(scope)
+        lines += [f"## {scope}", "", f"FID/KID: {scope_statement}.", "",
+                  "| figure | candidate | champion | better |", "|---|---|---|---|"]
         for name, value in figures.items():
             label = f"{name} (uncalibrated)" if mark and name in FEATURE_BASED else name
+            if name in SET_LEVEL:
+                label += f" (n={int(figures.get('n_' + name.split('_', 1)[1]) or 0)}" + (
+                    ")" if scope_comparable else "; not comparable to published results)")
             better = {True: "higher", False: "lower"}.get(GREATER_IS_BETTER.get(name), "")
             fmt = lambda v: "n/a" if v is None or not math.isfinite(v) else f"{v:.4f}"  # noqa: E731
             lines.append(f"| {label} | {fmt(value)} | {fmt(champ.get(name))} | {better} |")
@@ -197,7 +228,10 @@ def log_evaluation(evaluation: Evaluation, out_dir: Path, candidate_name: str | 
         run_id = run.info.run_id
         mlflow.log_metrics(mlflow_metrics(evaluation))
         tags = {
-            "vton.eval.calibration": evaluation.calibration,
+            TAG_CALIBRATION: evaluation.calibration,
+            # The champion's figures in this run come from the same networks as the candidate's (the gates check).
+            TAG_CHAMPION_CALIBRATION: evaluation.calibration if evaluation.champion_metrics else "none",
+            TAG_FID_KID_COMPARABILITY: evaluation.comparability()[1],
             "vton.eval.fid_extractor": evaluation.networks.fid_extractor,
             "vton.eval.lpips_backbone": evaluation.networks.lpips_backbone,
             "vton.eval.champion_version": evaluation.champion_version or "none",
@@ -251,6 +285,15 @@ def _families_note(model_dir: Path, name: str, champion: str | None) -> str:
     return note
 
 
+def split_sizes_of(dataset: Path) -> dict[str, int]:
+    """Usable persons per category in the whole test split (what the evaluation samples from)."""
+    from components.evaluate.pairs import test_rows
+    from components.manifest.schema import read_manifest
+
+    counts = test_rows(read_manifest(dataset))["category"].value_counts()
+    return {str(k): int(v) for k, v in counts.items()}
+
+
 def evaluate_stage(params, root: Path) -> tuple[Evaluation, Path]:
     """The `evaluate` DVC stage: candidate (and champion) on the test split of paths.augmented."""
     import mlflow
@@ -259,7 +302,7 @@ def evaluate_stage(params, root: Path) -> tuple[Evaluation, Path]:
     from components.errors import DataContractError
     from components.evaluate.models import champion_generator, champion_version, pipeline_generator, read_candidate_info
     from components.evaluate.networks import load_metric_networks
-    from components.evaluate.pairs import build_pairs
+    from components.evaluate.pairs import build_pairs, pairing_notes
     from components.project import resolve
     from components.tracking.mlflow_run import configure_mlflow
 
@@ -269,6 +312,7 @@ def evaluate_stage(params, root: Path) -> tuple[Evaluation, Path]:
     model_dir = resolve(params.paths.models, root) / "candidate"
     out_dir = resolve(params.paths.reports, root) / "evaluate"
     pairs = build_pairs(dataset, settings.max_pairs_per_category)
+    split_sizes = split_sizes_of(dataset)
     if not pairs:
         raise DataContractError(
             f"{dataset}: no usable test pairs (split=test, status=ok, with an agnostic mask)",
@@ -287,10 +331,11 @@ def evaluate_stage(params, root: Path) -> tuple[Evaluation, Path]:
     import shutil
 
     shutil.rmtree(out_dir, ignore_errors=True)
-    evaluation = evaluate_models(pairs, candidate, networks, settings, out_dir, champion)
+    evaluation = evaluate_models(pairs, candidate, networks, settings, out_dir, champion, split_sizes)
     if version is not None and version == info.version:
         evaluation.notes.append(f"the candidate is already champion v{version}: compared with nothing")
     evaluation.notes.append(_families_note(model_dir, name, champion[0] if champion else None))
+    evaluation.notes += pairing_notes(pairs)
     path = write_reports(evaluation, settings, out_dir)
     log_evaluation(evaluation, out_dir, info.name, info.version, params.project.mlflow_experiment, root)
     return evaluation, path

@@ -1,9 +1,10 @@
 """Generate a try-on for every pair with one model and score it: per-pair figures, then per-category sets.
 
-Per pair: SSIM and LPIPS against the ground truth (paired only), garment-region IoU and GFD against
+Per pair: SSIM, PSNR and LPIPS against the ground truth (paired only), garment-region IoU and GFD against
 the expected region (paired: the ground truth's garment region; unpaired: the person's own garment
-region scaled by the garment-to-body ratios). Per scope (each category and `overall`): the means, and
-FID/KID of the generated set against the ground-truth photos.
+region scaled by the garment-to-body ratios, clipped to the agnostic mask as the result's region is). Per
+scope (each category and `overall`): the means, and FID/KID of the generated set against the ground-truth
+photos with the counts they were computed on.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from PIL import Image
 
 from components.evaluate.fit import expected_unpaired_region, geometric_fit_deviation, mask_iou
 from components.evaluate.garment_region import colour_centres, garment_pixels, garment_region
-from components.evaluate.image_metrics import fid_kid, lpips_scores, ssim_scores
+from components.evaluate.image_metrics import fid_kid, lpips_scores, psnr_scores, ssim_scores
 from components.evaluate.networks import MetricNetworks
 from components.evaluate.pairs import EvalPair
 from components.progress import progress
@@ -40,6 +41,7 @@ class PairScore:
     garment_id: str
     result: str  # file of the generated image
     ssim: float | None
+    psnr: float | None
     lpips: float | None
     mask_iou: float
     gfd: float
@@ -121,12 +123,16 @@ def score_model(
         if pair.kind == "paired":
             expected, from_ratios = truth_region, None
             ssim = ssim_scores([result], [person])[0]
+            psnr = psnr_scores([result], [person])[0]
             lpips = lpips_scores(networks.lpips, [result], [person])[0]
         else:
-            expected, from_ratios = expected_unpaired_region(
+            scaled, from_ratios = expected_unpaired_region(
                 truth_region, pair.own_width_ratio, pair.own_length_ratio, pair.new_width_ratio, pair.new_length_ratio
             )
-            ssim = lpips = None
+            # The result's region can only be found inside the agnostic mask, so the expected one is cut the same
+            # way: otherwise a longer garment's overhang would count as a miss no result could ever fill.
+            expected = scaled & agnostic_arr
+            ssim = psnr = lpips = None
         # JPEG: the figures use the in-memory image; PNG is kept for the grids the flow shows as artifacts.
         file = out_dir / f"{pair.pair_id.replace('/', '_')}.jpg"
         result.save(file, quality=95)
@@ -141,6 +147,7 @@ def score_model(
                 garment_id=pair.garment_id,
                 result=str(file),
                 ssim=ssim,
+                psnr=psnr,
                 lpips=lpips,
                 mask_iou=mask_iou(result_region, expected),
                 gfd=geometric_fit_deviation(result_region, expected, torso),
@@ -156,9 +163,13 @@ def _mean(values: list[float | None]) -> float:
 
 
 def scope_metrics(
-    scored: ScoredSet, networks: MetricNetworks, kid_subset_size: int = 50
+    scored: ScoredSet, networks: MetricNetworks, kid_subset_size: int = 50, split_sizes: dict[str, int] | None = None
 ) -> dict[str, dict[str, float]]:
-    """Per-category and overall figures of one model: means of the pair figures plus FID/KID per kind."""
+    """Per-category and overall figures of one model: means of the pair figures plus FID/KID per kind.
+
+    `split_sizes` (category -> usable persons in the whole test split) becomes `n_test_split`, so a reader can
+    see whether FID/KID were computed on the full split or on a sample of it.
+    """
     categories = sorted({s.category for s in scored.scores})
     out: dict[str, dict[str, float]] = {}
     for scope in [*categories, OVERALL]:
@@ -169,16 +180,22 @@ def scope_metrics(
         figures: dict[str, float] = {
             "n_paired": float(len(paired)),
             "n_unpaired": float(len(unpaired)),
+            "n_real": float(len(reals)),
             "ssim": _mean([s.ssim for s in paired]),
+            "psnr": _mean([s.psnr for s in paired]),
             "lpips": _mean([s.lpips for s in paired]),
             "mask_iou_paired": _mean([s.mask_iou for s in paired]),
             "gfd_paired": _mean([s.gfd for s in paired]),
             "mask_iou_unpaired": _mean([s.mask_iou for s in unpaired]),
             "gfd_unpaired": _mean([s.gfd for s in unpaired]),
         }
+        if split_sizes is not None:
+            wanted = list(split_sizes) if scope == OVERALL else [scope]
+            figures["n_test_split"] = float(sum(split_sizes.get(c, 0) for c in wanted))
         for kind, members in (("paired", paired), ("unpaired", unpaired)):
             fakes = [scored.results[s.pair_id] for s in members]
-            fk = fid_kid(reals, fakes, networks.fid_feature, kid_subset_size)
-            figures[f"fid_{kind}"], figures[f"kid_{kind}"] = fk["fid"], fk["kid"]
+            d = fid_kid(reals, fakes, networks.fid_feature, kid_subset_size)
+            figures[f"fid_{kind}"], figures[f"kid_{kind}"] = d.fid, d.kid
+            figures[f"kid_{kind}_std"], figures[f"kid_{kind}_subsets"] = d.kid_std, float(d.kid_subsets)
         out[scope] = figures
     return out

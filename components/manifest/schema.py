@@ -76,6 +76,9 @@ MANIFEST_SCHEMA = pa.schema(
         pa.field("fetched_at", pa.string()),  # ISO-8601 UTC, for scraped samples
         pa.field("person_sha256", pa.string()),  # of the original file bytes
         pa.field("garment_sha256", pa.string()),
+        # sha256 of the garment file a published unpaired test list (VITON-HD test_pairs.txt, DressCode
+        # test_pairs_unpaired.txt) gives this person; evaluate pairs the person with the sample holding it.
+        pa.field("unpaired_garment_sha256", pa.string()),
         pa.field("person_phash", pa.string()),  # 64-bit perceptual hash, hex
         pa.field("garment_phash", pa.string()),
         pa.field("person_width", pa.int32()),
@@ -86,6 +89,8 @@ MANIFEST_SCHEMA = pa.schema(
         pa.field("parent_id", pa.string()),  # the source sample of an augmented copy
         pa.field("augmentation", pa.string()),  # JSON description of the transform
         pa.field("parsing_source", pa.string()),  # pose_geometry | schp_lip+schp_atr
+        # which input the pose model found the person on: original | equalised | person_crop | upscaled_2x
+        pa.field("pose_attempt", pa.string()),
         pa.field("mask_sources", pa.string()),  # which maps built the agnostic mask
         pa.field("annotator_versions", pa.string()),  # JSON {annotator: version@weights}
         *[pa.field(c, pa.string()) for c in ANNOTATION_PATH_COLUMNS],

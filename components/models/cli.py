@@ -1,4 +1,4 @@
-"""`vton models list|pull|verify`: what models the pipeline knows, fetch them, recheck them."""
+"""`vton models list|pull|verify`: what models the pipeline knows, fetch them, recheck them (pins and --trust)."""
 
 from __future__ import annotations
 
@@ -9,56 +9,93 @@ import typer
 models_app = typer.Typer(help="The model store: list, pull and verify model weights.", no_args_is_help=True)
 
 
+TrustOption = typer.Option(
+    False, "--trust",
+    help="For models whose catalog entry pins no sha256: vouch for the file and record its sha256 as trusted.",
+)
+
+
 @models_app.command("list")
 def list_command() -> None:
-    """List every catalogued model with its source, licence, user and local status."""
-    from components.models.store import Catalog, local_path, status
+    """List every catalogued model with its source, licence, user, local status and whether its sha256 is pinned."""
+    from components.models.store import Catalog, local_path, pin_state, status, trusted_sha
 
     catalog = Catalog.load()
     for e in catalog.entries.values():
         state = status(e)
         where = local_path(e) if state != "missing" else "-"
-        typer.echo(f"{e.name:32s} {e.version:14s} {state:8s} used by {','.join(e.used_by)}")
+        pin = pin_state(e)
+        typer.echo(f"{e.name:32s} {e.version:14s} {state:8s} {pin:10s} used by {','.join(e.used_by)}")
         typer.echo(f"    source:  {e.source}")
-        typer.echo(f"    sha256:  {e.sha256}   licence: {e.licence}")
+        if pin == "pinned":
+            typer.echo(f"    sha256:  {e.sha256}   licence: {e.licence}")
+        elif pin == "trusted":
+            typer.echo(f"    sha256:  {trusted_sha(e)} (not pinned: trusted by you with --trust)   licence: {e.licence}")
+        else:
+            typer.echo(f"    sha256:  unverified (the catalog pins none; pin it, or pull/verify with --trust)   "
+                       f"licence: {e.licence}")
         typer.echo(f"    local:   {where}")
+
+
+def _chosen(catalog, names: list[str] | None, default) -> list:
+    """The entries `names` select (a name, or a multi-file model's group), else `default`'s."""
+    if not names:
+        return default
+    return [entry for name in names for entry in catalog.select(name)]
 
 
 @models_app.command("pull")
 def pull_command(
-    names: Optional[list[str]] = typer.Argument(None, help="Models to pull (default: every downloadable one)."),
+    names: Optional[list[str]] = typer.Argument(
+        None, help="Models to pull: a name, or a multi-file model such as flux1-fill-dev (every flux1-fill-dev.* "
+        "file); default: every downloadable one."),
+    trust: bool = TrustOption,
 ) -> None:
     """Download models into the local cache, verifying each file's sha256 (mismatches are refused)."""
-    from components.models.store import Catalog, pull_model
+    from components.models.store import Catalog, pull_model, sha256_file
 
     catalog = Catalog.load()
-    chosen = [catalog.get(n) for n in names] if names else list(catalog.entries.values())
+    chosen = _chosen(catalog, names, list(catalog.entries.values()))
     for entry in chosen:
-        path = pull_model(entry)
-        note = "" if entry.sha_known else "  (first pull: record this sha256 in components/models/catalog.yaml)"
-        from components.models.store import sha256_file
-
+        path = pull_model(entry, trust=trust)
+        note = "" if entry.sha_known else "  (unpinned: recorded as trusted; pin it in components/models/catalog.yaml)"
         typer.echo(f"{entry.name}: {path}  sha256 {sha256_file(path)}{note}")
 
 
 @models_app.command("verify")
 def verify_command(
-    names: Optional[list[str]] = typer.Argument(None, help="Models to check (default: every one present)."),
+    names: Optional[list[str]] = typer.Argument(
+        None, help="Models to check: names or multi-file models (default: every one present)."),
+    trust: bool = TrustOption,
 ) -> None:
-    """Recompute the sha256 of local model files and compare with the catalog."""
+    """Recompute the sha256 of local model files and compare with the catalog's pin (or the --trust record)."""
     from components.errors import MissingWeightsError
-    from components.models.store import Catalog, local_path, verify_file
+    from components.models.store import Catalog, UnverifiedWeights, local_path, pin_state, unverified_error, verify_file
 
     catalog = Catalog.load()
-    chosen = [catalog.get(n) for n in names] if names else list(catalog.entries.values())
-    missing = []
+    chosen = _chosen(catalog, names, list(catalog.entries.values()))
+    missing, unverified = [], []
     for entry in chosen:
         path = local_path(entry)
         if not path.is_file():
             missing.append(entry.name)
             typer.echo(f"{entry.name}: missing ({path})")
             continue
-        typer.echo(f"{entry.name}: ok  sha256 {verify_file(entry, path, force=True)}")
+        try:
+            sha = verify_file(entry, path, force=True, trust=trust)
+        except UnverifiedWeights:
+            unverified.append(entry)
+            typer.echo(f"{entry.name}: UNVERIFIED  the catalog pins no sha256 and the file was never trusted")
+            continue
+        typer.echo(f"{entry.name}: ok ({pin_state(entry)})  sha256 {sha}")
+    if len(unverified) == 1:
+        raise unverified_error(unverified[0])
+    if unverified:
+        raise UnverifiedWeights(
+            f"unverified (no pinned sha256): {[e.name for e in unverified]}",
+            hint="pin each sha256 in components/models/catalog.yaml from the publisher's listing, or vouch for the "
+            "files with `vton models verify " + " ".join(e.name for e in unverified) + " --trust`",
+        )
     if names and missing:
         raise MissingWeightsError(f"not in the model store: {missing}", hint="run `vton models pull " + " ".join(missing) + "`")
 

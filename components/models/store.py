@@ -4,6 +4,11 @@
 
 `ensure_weights(name)` is what annotators and trainers call: it returns the verified local file or raises
 MissingWeightsError saying which file is missing, where it comes from and how to place it by hand.
+
+Verification: a file whose catalog entry pins a sha256 is checked against the pin, however it arrived (pulled
+or copied by hand). An unpinned entry (`unknown-until-pulled`) has nothing to check against, so its file is
+refused (UnverifiedWeights) until someone either pins the sha256 in the catalog or vouches for the file with
+`vton models pull|verify <name> --trust`, which records the checksum seen beside the file as trusted.
 """
 
 from __future__ import annotations
@@ -27,6 +32,10 @@ SCHEMES = ("package", "hf", "https", "http", "s3")
 
 class ChecksumMismatch(VtonError):
     """Downloaded or cached bytes differ from the catalog's sha256; the file is refused."""
+
+
+class UnverifiedWeights(VtonError):
+    """The catalog pins no sha256 for a model and nobody has vouched for its file with --trust."""
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,20 @@ class Catalog:
         except KeyError:
             raise ConfigError(f"model {name!r} is not in {self.path}", hint=f"known: {sorted(self.entries)}") from None
 
+    def groups(self) -> list[str]:
+        """Names of multi-file models: the `<group>` of entries called `<group>.<file>`."""
+        return sorted({n.split(".", 1)[0] for n in self.entries if "." in n} - set(self.entries))
+
+    def select(self, name: str) -> list[ModelEntry]:
+        """The entry called `name`, or every file of the multi-file model `name` (entries named `name.*`)."""
+        if name in self.entries:
+            return [self.entries[name]]
+        members = [e for n, e in self.entries.items() if n.startswith(name + ".")]
+        if members:
+            return members
+        raise ConfigError(f"model {name!r} is not in {self.path}",
+                          hint=f"known: {sorted(self.entries)}; multi-file models: {self.groups()}")
+
 
 _PARSED: dict[tuple[str, int, int], dict] = {}
 
@@ -137,56 +160,89 @@ def _stamp_path(path: Path) -> Path:
     return path.with_name(path.name + ".verified.json")
 
 
+def _read_stamp(path: Path) -> dict:
+    stamp = _stamp_path(path)
+    try:
+        return json.loads(stamp.read_text()) if stamp.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
 def _expected_sha(entry: ModelEntry, path: Path) -> str | None:
-    """The catalog sha256, else the one recorded at first pull (unknown-until-pulled), else None."""
+    """The catalog's pinned sha256, else the one recorded with --trust beside the file, else None."""
     if entry.sha_known:
         return entry.sha256
-    stamp = _stamp_path(path)
-    if stamp.is_file():
-        return json.loads(stamp.read_text()).get("sha256")
-    return None
+    seen = _read_stamp(path)
+    return seen.get("sha256") if seen.get("trusted") else None
 
 
-def verify_file(entry: ModelEntry, path: Path, force: bool = False) -> str:
-    """Check `path` against the expected sha256 (skipping the hash when a matching stamp says it was done)."""
+def trusted_sha(entry: ModelEntry) -> str | None:
+    """The sha256 someone vouched for with --trust for `entry`'s local file (unpinned entries), or None."""
+    return None if entry.sha_known or entry.scheme == "package" else _expected_sha(entry, local_path(entry))
+
+
+def unverified_error(entry: ModelEntry, actual: str | None = None) -> UnverifiedWeights:
+    """The refusal for an unpinned, untrusted file: how to pin it, or how to vouch for it."""
+    seen = f" (the local file has sha256 {actual})" if actual else ""
+    group = entry.name.split(".", 1)[0] if "." in entry.name else None
+    every = f"; `--trust` with {group} covers every {group}.* file" if group else ""
+    return UnverifiedWeights(
+        f"{entry.name}: the catalog pins no sha256 for {entry.source}{seen}, so nothing says these are the "
+        f"publisher's bytes",
+        hint=f"pin it: copy the sha256 the publisher lists for the file (Hugging Face shows it on the file's page) "
+        f"into `sha256:` of {entry.name} in components/models/catalog.yaml; or vouch for the file yourself with "
+        f"`vton models verify {entry.name} --trust` (placed by hand) / `vton models pull {entry.name} --trust`{every}",
+    )
+
+
+def verify_file(entry: ModelEntry, path: Path, force: bool = False, trust: bool = False) -> str:
+    """Check `path` against the pinned (or trusted) sha256; with `trust`, record an unpinned file's sha256.
+
+    The hash is skipped when a stamp for the same size and mtime says it was already checked. Raises
+    ChecksumMismatch for different bytes and UnverifiedWeights for an unpinned file nobody vouched for.
+    """
     expected = _expected_sha(entry, path)
     stat = path.stat()
-    stamp = _stamp_path(path)
-    if not force and expected and stamp.is_file():
-        seen = json.loads(stamp.read_text())
+    if not force and expected:
+        seen = _read_stamp(path)
         if seen.get("sha256") == expected and seen.get("size") == stat.st_size and seen.get("mtime_ns") == stat.st_mtime_ns:
             return expected
     actual = sha256_file(path)
     if expected and actual != expected:
         raise ChecksumMismatch(
-            f"{entry.name}: {path} has sha256 {actual}, the catalog expects {expected}",
+            f"{entry.name}: {path} has sha256 {actual}, the catalog expects {expected}"
+            if entry.sha_known else f"{entry.name}: {path} has sha256 {actual}, not the {expected} trusted earlier",
             hint=f"delete it and run `vton models pull {entry.name}`, or fix the catalog if upstream changed",
         )
+    if expected is None and not trust:
+        raise unverified_error(entry, actual)
     if entry.scheme != "package":
-        _write_stamp(path, actual)
+        _write_stamp(path, actual, trusted=not entry.sha_known)
     return actual
 
 
 def how_to_place(entry: ModelEntry) -> str:
     """The manual-placement instructions for `entry`."""
     target = local_path(entry)
-    sha = entry.sha256 if entry.sha_known else "not yet recorded in the catalog"
+    sha = entry.sha256 if entry.sha_known else "not pinned in the catalog: add `--trust` to vouch for it"
     if entry.exported_from:
         return (
             f"run `vton models export-onnx {entry.exported_from}` (converts the verified {entry.exported_from} "
             f"weights into {target.parent}), or `vton models pull {entry.name}` where your team uploaded an export "
             f"to {entry.source}; set {CACHE_ENV} to use another cache folder"
         )
+    verify = "" if entry.sha_known else f", then `vton models verify {entry.name} --trust`"
     return (
         f"run `vton models pull {entry.name}` where {entry.source} is reachable, or download it by hand and "
-        f"copy it to {target} (sha256 {sha}); set {CACHE_ENV} to use another cache folder"
+        f"copy it to {target} (sha256 {sha}){verify}; set {CACHE_ENV} to use another cache folder"
     )
 
 
 def ensure_weights(name: str, catalog: Catalog | None = None, pull: bool | None = None) -> Path:
     """The verified local file of model `name`; pulls it when `pull` (default: env VTON_MODELS_AUTO_PULL=1).
 
-    Raises MissingWeightsError (naming the file, its source and how to place it) when it is absent.
+    Raises MissingWeightsError (naming the file, its source and how to place it) when it is absent, and
+    UnverifiedWeights when the catalog pins no sha256 and nobody vouched for the file with --trust.
     """
     entry = (catalog or Catalog.load()).get(name)
     path = local_path(entry)
@@ -211,14 +267,19 @@ def weights_sha256(name: str, catalog: Catalog | None = None) -> str:
     return verify_file(entry, path)
 
 
-def pull_model(entry: ModelEntry) -> Path:
-    """Download `entry` into the cache, verify its sha256 and return the path; mismatching bytes are deleted."""
+def pull_model(entry: ModelEntry, trust: bool = False) -> Path:
+    """Download `entry` into the cache, verify its sha256 and return the path; mismatching bytes are deleted.
+
+    An unpinned entry is only downloaded with `trust` (its sha256 is then recorded as trusted).
+    """
     from components.models.sources import download
 
     target = local_path(entry)
     if entry.scheme == "package":
         verify_file(entry, target)
         return target
+    if not entry.sha_known and not trust:
+        raise unverified_error(entry)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     try:
@@ -240,20 +301,24 @@ def pull_model(entry: ModelEntry) -> Path:
         partial.unlink(missing_ok=True)
         raise ChecksumMismatch(f"{entry.name}: downloaded {partial.stat().st_size} bytes, the catalog expects {entry.size}")
     partial.replace(target)
-    _write_stamp(target, actual)
+    _write_stamp(target, actual, trusted=not entry.sha_known)
     return target
 
 
-def _write_stamp(path: Path, sha: str) -> None:
+def _write_stamp(path: Path, sha: str, trusted: bool = False) -> None:
+    """Record the checked sha256 beside the file; `trusted` marks a checksum vouched for, not pinned."""
     stat = path.stat()
-    _stamp_path(path).write_text(json.dumps({"sha256": sha, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}))
+    record = {"sha256": sha, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    if trusted:
+        record["trusted"] = True
+    _stamp_path(path).write_text(json.dumps(record))
 
 
 def record_local_file(entry: ModelEntry, path: Path) -> str:
     """Adopt a file this machine produced (an export) as `entry`'s cached copy; returns its sha256.
 
-    The catalog's sha256 must match when it is known; otherwise the checksum is recorded beside the file
-    (trust on first use), exactly as a first pull does.
+    The catalog's sha256 must match when it is known; otherwise the checksum is recorded beside the file as
+    trusted: this machine made the file from verified inputs, so there is no third party to doubt.
     """
     actual = sha256_file(path)
     if entry.sha_known and actual != entry.sha256:
@@ -263,8 +328,15 @@ def record_local_file(entry: ModelEntry, path: Path) -> str:
     if path != target:
         target.parent.mkdir(parents=True, exist_ok=True)
         path.replace(target)
-    _write_stamp(target, actual)
+    _write_stamp(target, actual, trusted=not entry.sha_known)
     return actual
+
+
+def pin_state(entry: ModelEntry) -> str:
+    """pinned | trusted (unpinned, vouched for with --trust) | unverified (unpinned), for `vton models list`."""
+    if entry.sha_known:
+        return "pinned"
+    return "trusted" if trusted_sha(entry) else "unverified"
 
 
 def status(entry: ModelEntry) -> str:

@@ -3,6 +3,12 @@
 Metric gates use MLflow's metric-threshold validation (`mlflow.validate_evaluation_results` with
 `MetricThreshold`) for absolute thresholds and minimum improvements; `max_regression` (no worse than the
 champion by more than X, 0 allowed) is checked here because MetricThreshold only takes positive changes.
+
+Calibration: feature-based figures (LPIPS, FID, KID) are only compared with the champion's when both were
+computed with the same networks. `vton evaluate` re-scores the champion in the same run with the candidate's
+networks and tags both calibrations; a gate that would compare figures of different (or unrecorded-as-absent)
+calibration fails and says so, instead of comparing them. Figures on pixels (SSIM, PSNR, IoU, GFD) need no
+calibration.
 """
 
 from __future__ import annotations
@@ -10,7 +16,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from components.evaluate.metrics_spec import GREATER_IS_BETTER
+from components.evaluate.metrics_spec import (
+    FEATURE_BASED,
+    GREATER_IS_BETTER,
+    TAG_CALIBRATION,
+    TAG_CHAMPION_CALIBRATION,
+    UNCALIBRATED,
+)
 from components.registry.params import MetricGate, PromoteParams
 
 Figures = dict[str, dict[str, float]]  # scope (category | overall) -> figure -> value
@@ -26,6 +38,28 @@ class GateCheck:
 
     def __str__(self) -> str:
         return f"[{'pass' if self.passed else 'FAIL'}] {self.gate}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class FigureCalibration:
+    """How a run's feature-based figures were computed: the challenger's and the champion's calibration.
+
+    `champion` None: the run predates the tag (its evaluate scored both with the same networks by construction);
+    "none": the run's last evaluation scored no champion, so any champion figures on it are left from another.
+    """
+
+    challenger: str | None
+    champion: str | None
+
+    @classmethod
+    def from_tags(cls, tags: dict[str, str]) -> "FigureCalibration":
+        """Read both calibrations from an evaluated run's tags."""
+        return cls(tags.get(TAG_CALIBRATION), tags.get(TAG_CHAMPION_CALIBRATION))
+
+    @property
+    def comparable(self) -> bool:
+        """True when the champion's feature-based figures were computed like the challenger's."""
+        return self.champion is None or self.champion == self.challenger
 
 
 def _finite(v: float | None) -> bool:
@@ -60,8 +94,14 @@ def gates_for(scope: str, params: PromoteParams) -> dict[str, MetricGate]:
     return {**params.gates, **params.category_gates.get(scope, {})}
 
 
-def metric_gate_checks(challenger: Figures, champion: Figures | None, params: PromoteParams) -> list[GateCheck]:
-    """Thresholds and improvement/regression bounds for every gated figure in every scope."""
+def metric_gate_checks(
+    challenger: Figures, champion: Figures | None, params: PromoteParams, calibration: FigureCalibration | None = None
+) -> list[GateCheck]:
+    """Thresholds and improvement/regression bounds for every gated figure in every scope.
+
+    With `calibration`, a feature-based figure is compared with the champion's only when both share it.
+    """
+    calibration = calibration or FigureCalibration(None, None)
     checks: list[GateCheck] = []
     for scope in sorted(challenger):
         for figure, gate in sorted(gates_for(scope, params).items()):
@@ -72,6 +112,14 @@ def metric_gate_checks(challenger: Figures, champion: Figures | None, params: Pr
                 continue
             greater = GREATER_IS_BETTER[figure]
             base = (champion or {}).get(scope, {}).get(figure)
+            relative = gate.min_improvement is not None or gate.max_regression is not None
+            feature = figure in FEATURE_BASED
+            if feature and relative and _finite(base) and not calibration.comparable:
+                checks.append(GateCheck(f"metric {name}", False, (
+                    f"not compared: the champion's {figure} is {calibration.champion}, the challenger's "
+                    f"{calibration.challenger}; re-run `vton evaluate` (it re-scores the champion with the same "
+                    f"networks on the same pairs)")))
+                continue
             failure = _mlflow_check(name, value, base, gate, greater)
             if failure is None and gate.max_regression is not None and _finite(base):
                 regression = (base - value) if greater else (value - base)
@@ -79,7 +127,10 @@ def metric_gate_checks(challenger: Figures, champion: Figures | None, params: Pr
                     failure = (f"{name} = {value:.4f} is worse than the champion's {base:.4f} by {regression:.4f} "
                                f"(allowed {gate.max_regression})")
             if failure is None:
-                vs = f" (champion {base:.4f})" if _finite(base) else ""
+                vs = f" (champion {base:.4f}, re-evaluated in this run)" if _finite(base) and relative else ""
+                if feature and calibration.challenger == UNCALIBRATED:
+                    vs += "; uncalibrated figure" + (" against an absolute threshold" if gate.threshold is not None
+                                                     else "")
                 checks.append(GateCheck(f"metric {name}", True, f"{value:.4f}{vs}"))
             else:
                 checks.append(GateCheck(f"metric {name}", False, failure))

@@ -17,6 +17,7 @@ from components.errors import ConfigError, GateFailed, VtonError
 from components.evaluate.metrics_spec import GREATER_IS_BETTER
 from components.manifest.schema import CATEGORIES
 from components.registry.gates import (
+    FigureCalibration,
     Figures,
     GateCheck,
     data_gate_check,
@@ -109,7 +110,7 @@ def gate_checks(client, run, params: PromoteParams, root: Path, with_champion: b
     checks = min_pairs_checks(challenger, categories, params.min_pairs_per_category)
     if not challenger:
         checks.append(GateCheck("evaluation", False, "the run has no eval.* metrics: run the evaluate stage"))
-    checks += metric_gate_checks(challenger, champion, params)
+    checks += metric_gate_checks(challenger, champion, params, FigureCalibration.from_tags(run.data.tags))
     if params.require_data_gate:
         checks.append(data_gate_check(*data_gate_passed(run, root)))
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}

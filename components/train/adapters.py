@@ -1,7 +1,10 @@
 """What a run trains: a LoRA (peft) or the attention layers of the transformer, plus optional size conditioning.
 
-Saved in formats other tools load: the LoRA as `pytorch_lora_weights.safetensors` in the diffusers LoRA
-format (`FluxFillPipeline.load_lora_weights(dir)`), attention weights as a safetensors state dict.
+Saved in formats other tools load: the LoRA as `pytorch_lora_weights.safetensors` with peft's key convention
+under diffusers' `transformer.` prefix (`transformer.<module>.lora_A.weight` / `.lora_B.weight`, the LoRA
+config in the file's metadata), the layout diffusers' own FLUX LoRA trainers write, which both
+`FluxFillPipeline.load_lora_weights(dir)` and peft's `set_peft_model_state_dict` read; attention weights as a
+safetensors state dict.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from torch import nn
 from components.train.params import TrainParams
 
 LORA_WEIGHT_NAME = "pytorch_lora_weights.safetensors"
+LORA_PREFIX = "transformer."  # diffusers' component prefix in a pipeline LoRA file
+ADAPTER_NAME = "default"  # peft's name for the adapter `add_adapter` attaches
 ATTENTION_WEIGHT_NAME = "transformer_attention.safetensors"
 SIZE_WEIGHT_NAME = "size_conditioning.safetensors"
 
@@ -61,12 +66,15 @@ def apply_adapters(transformer: nn.Module, params: TrainParams) -> list[nn.Param
 
 
 def trainable_state(transformer: nn.Module, params: TrainParams) -> dict[str, torch.Tensor]:
-    """The trained weights only: the LoRA in diffusers' key format, or the attention parameters."""
+    """The trained weights only: the LoRA in peft's keys (`<module>.lora_A.weight`), or the attention parameters.
+
+    peft's keys as they are: diffusers' `convert_state_dict_to_diffusers` renames only some of them (to
+    `lora.down`/`lora.up`), which left one file with two conventions.
+    """
     if params.mode == "lora":
-        from diffusers.utils import convert_state_dict_to_diffusers
         from peft.utils import get_peft_model_state_dict
 
-        return convert_state_dict_to_diffusers(get_peft_model_state_dict(transformer))
+        return get_peft_model_state_dict(transformer, adapter_name=ADAPTER_NAME)
     return {n: p.detach().clone() for n, p in transformer.named_parameters() if p.requires_grad}
 
 
@@ -82,7 +90,9 @@ def save_trained(
     if params.mode == "lora":
         from diffusers import FluxFillPipeline
 
-        FluxFillPipeline.save_lora_weights(out_dir, transformer_lora_layers=state, weight_name=LORA_WEIGHT_NAME)
+        metadata = transformer.peft_config[ADAPTER_NAME].to_dict()  # rank, alpha, targets: what loaders need
+        FluxFillPipeline.save_lora_weights(out_dir, transformer_lora_layers=state, weight_name=LORA_WEIGHT_NAME,
+                                           transformer_lora_adapter_metadata=metadata)
         written.append(LORA_WEIGHT_NAME)
     else:
         save_file(state, str(out_dir / ATTENTION_WEIGHT_NAME))

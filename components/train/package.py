@@ -1,8 +1,8 @@
 """The trained candidate on disk (models/candidate) and in MLflow (a models-from-code pyfunc, registered).
 
 models/candidate/
-  model.json        base model spec, adapter mode, canvas buckets, prompts, guidance, profile
-  adapter/          pytorch_lora_weights.safetensors (diffusers LoRA format) or transformer_attention.safetensors
+  model.json        base model spec, recipe, adapter mode, canvas buckets, prompts, guidance, profile
+  adapter/          pytorch_lora_weights.safetensors (peft keys, diffusers prefix) or transformer_attention.safetensors
   base/             the tiny random base pipeline (smoke only; real bases come from the model store)
   registered.json   the registered model version (written after `mlflow.pyfunc.log_model`)
 """
@@ -43,9 +43,11 @@ def model_config(params: TrainParams, base_spec: dict[str, Any], profile: str, s
         "lora": {"rank": params.lora_rank, "alpha": params.lora_alpha, "target_modules": params.lora_target_modules}
         if params.mode == "lora" else None,
         "buckets": [list(b) for b in params.buckets],
-        "prompts": dict(params.prompts),
+        "prompts": params.category_prompts(),
         "mask_threshold": params.mask_threshold,
-        "guidance_scale": params.guidance_scale,
+        "guidance_scale": params.guidance_scale,  # inference; training used train_guidance_scale
+        "recipe": params.recipe,
+        "train_guidance_scale": params.train_guidance_scale,
         "inference_steps": params.inference_steps,
         "size_conditioning": params.size_conditioning.model_dump(),
         "trained_steps": steps,

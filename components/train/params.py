@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from components.config.base import Section
+from components.train.recipes import apply_recipe
 from components.train.families.gmm_tom.params import GmmTomParams
 from components.train.families.unet_gan.params import UnetGanParams
 
@@ -58,8 +59,14 @@ class OptimizerParams(Section):
 
 
 class TimestepParams(Section):
-    """FLUX flow-matching timestep sampling: density of u, then the resolution-dependent shift of sigma."""
+    """FLUX flow-matching timestep sampling: density of u, then how u becomes sigma.
 
+    `scheduler`: u picks a step of the base model's own scheduler training grid (FlowMatchEulerDiscreteScheduler
+    from its scheduler config: `shift` applied there unless `use_dynamic_shifting`), as the CatVTON-Flux
+    reference does. `flux_shift`: sigma = u shifted by exp(mu), mu linear in the token count (the anchors below).
+    """
+
+    sampling: Literal["scheduler", "flux_shift"] = "flux_shift"
     weighting_scheme: Literal["logit_normal", "uniform", "mode"] = "logit_normal"
     logit_mean: float = 0.0
     logit_std: float = Field(default=1.0, gt=0)
@@ -103,13 +110,17 @@ class SizeConditioningParams(Section):
 
 
 class TrainParams(Section):
-    """The CatVTON-Flux style trainer: base model, canvas, adapters, optimisation, checkpoints, tracking, gate."""
+    """The CatVTON-Flux style trainer: base model, canvas, adapters, optimisation, checkpoints, tracking, gate.
+
+    `recipe` fills the keys it names that are left unset (components/train/recipes.py); set keys always win.
+    """
+
+    recipe: Literal["catvton_flux", "vton_lora"] = "catvton_flux"
 
     # Which model family trains (components/train/families/__init__.py); each baseline has its own section below.
     model: Literal["catvton_flux", "unet_gan", "gmm_tom"] = "catvton_flux"
     unet_gan: UnetGanParams = UnetGanParams()
     gmm_tom: GmmTomParams = GmmTomParams()
-
     # Where the base model comes from: `tiny` (random, built in code) or the model store (real FLUX.1 Fill dev).
     base_model: Literal["tiny", "flux-fill-dev", "catvton-flux"] = "tiny"
     tiny: TinyModelParams = TinyModelParams()
@@ -127,6 +138,7 @@ class TrainParams(Section):
     # Canvas: garment panel left, person panel right; each panel is (width, height) of one aspect bucket.
     buckets: list[tuple[int, int]] = Field(default_factory=lambda: [(64, 64), (48, 64)])
     prompts: dict[Category, str] = Field(default_factory=lambda: dict(DEFAULT_PROMPTS))
+    prompt: str | None = None  # one prompt for every category (overrides `prompts`); None: per-category prompts
     mask_threshold: int = Field(default=128, ge=1, le=255)  # agnostic mask pixels >= this are repainted
     size_conditioning: SizeConditioningParams = SizeConditioningParams()
 
@@ -136,7 +148,9 @@ class TrainParams(Section):
     learning_rate: float = Field(default=1e-4, gt=0)
     optimizer: OptimizerParams = OptimizerParams()
     timesteps: TimestepParams = TimestepParams()
-    guidance_scale: float = Field(default=30.0, ge=0)  # FLUX.1 Fill dev's distilled guidance, train and inference
+    guidance_scale: float = Field(default=30.0, ge=0)  # FLUX.1 Fill dev's distilled guidance at inference
+    train_guidance_scale: float = Field(default=30.0, ge=0)  # the guidance embedding's value during training
+    loss_region: Literal["canvas", "person"] = "person"  # which latent tokens the flow-matching loss averages over
     mixed_precision: Literal["no", "fp16", "bf16"] = "no"
     gradient_checkpointing: bool = False
     compile: bool = False  # torch.compile the transformer
@@ -151,6 +165,17 @@ class TrainParams(Section):
     inference_steps: int = Field(default=4, ge=1)  # default denoising steps of the packaged model
     tracking: TrackingParams = TrackingParams()
     gate: GateParams = GateParams()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _recipe_defaults(cls, data):
+        return apply_recipe(data) if isinstance(data, dict) else data
+
+    def category_prompts(self) -> dict[str, str]:
+        """The prompt of each category: the one `prompt` everywhere when set, else `prompts`."""
+        if self.prompt is not None:
+            return {c: self.prompt for c in ("upper_body", "lower_body", "dresses")}
+        return dict(self.prompts)
 
     @model_validator(mode="after")
     def _check(self) -> "TrainParams":

@@ -54,9 +54,13 @@ def write_loss_rows(rows: list[tuple[int, float]], path: Path) -> None:
             w.writerow([step, f"{loss:.6f}"])
 
 
-def loss_curve_png(losses: list[float], path: Path, ylabel: str = "flow-matching loss (person half)",
+LOSS_REGION_LABELS = {"canvas": "whole canvas", "person": "person half"}
+
+
+def loss_curve_png(losses: list[float], path: Path, loss_region: str = "person", ylabel: str | None = None,
                    steps: list[int] | None = None) -> Path:
-    """A PNG of the loss per step with a moving average."""
+    """A PNG of the loss per step with a moving average; the axis names what the loss covers (train.loss_region,
+    or `ylabel` for the baseline families' own losses)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -69,7 +73,7 @@ def loss_curve_png(losses: list[float], path: Path, ylabel: str = "flow-matching
     avg = [sum(losses[max(0, i - k + 1): i + 1]) / len(losses[max(0, i - k + 1): i + 1]) for i in range(len(losses))]
     ax.plot(steps, avg, lw=1.6, label=f"moving average ({k})")
     ax.set_xlabel("step")
-    ax.set_ylabel(ylabel)
+    ax.set_ylabel(ylabel or f"flow-matching loss ({LOSS_REGION_LABELS.get(loss_region, loss_region)})")
     ax.legend()
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

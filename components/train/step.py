@@ -9,29 +9,36 @@ import torch
 
 from components.train.flow_matching import (
     latent_image_ids,
+    loss_token_weights,
     noisy_latents,
     pack_fill_mask,
     pack_latents,
-    person_half_loss,
-    person_token_weights,
     sample_sigmas,
+    token_weighted_loss,
 )
 from components.train.params import TimestepParams
 
 
 @dataclass(frozen=True)
 class StepConfig:
-    """What a step needs besides the batch: noise schedule, guidance value and the VAE's pixel-per-latent factor."""
+    """What a step needs besides the batch: noise schedule, training guidance, pixels per latent, loss region.
+
+    `sigma_grid` is the base scheduler's training sigmas, needed when `timesteps.sampling` is `scheduler`.
+    """
 
     timesteps: TimestepParams
     guidance_scale: float
     vae_scale_factor: int
+    loss_region: str = "person"
+    sigma_grid: torch.Tensor | None = None
 
 
 @lru_cache(maxsize=64)
-def _positions(h: int, w: int, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-    """RoPE ids and person-half weights of an (h, w) latent canvas: the same for every step of a bucket."""
-    return latent_image_ids(h, w, device, dtype), person_token_weights(h, w, device)
+def _positions(
+    h: int, w: int, region: str, device: torch.device, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """RoPE ids and loss weights of an (h, w) latent canvas: the same for every step of a bucket."""
+    return latent_image_ids(h, w, device, dtype), loss_token_weights(h, w, region, device)
 
 
 def flow_matching_loss(
@@ -44,7 +51,7 @@ def flow_matching_loss(
     noise: torch.Tensor | None = None,
     sigmas: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Person-half flow-matching loss: predict (noise - x0) from x_t, the masked canvas and the packed mask."""
+    """Flow-matching loss over `cfg.loss_region`: predict (noise - x0) from x_t, the masked canvas and the mask."""
     param = next(transformer.parameters())
     device, dtype = param.device, param.dtype
     latents = batch["latents"].to(device, torch.float32)
@@ -53,10 +60,10 @@ def flow_matching_loss(
     if noise is None:
         noise = torch.randn(latents.shape, generator=generator).to(device)
     if sigmas is None:
-        sigmas = sample_sigmas(b, seq_len, cfg.timesteps, generator)
+        sigmas = sample_sigmas(b, seq_len, cfg.timesteps, generator, grid=cfg.sigma_grid)
     sigmas = sigmas.to(device)
     x_t = noisy_latents(latents, noise.to(device), sigmas)
-    img_ids, token_weights = _positions(h, w, device, dtype)
+    img_ids, token_weights = _positions(h, w, cfg.loss_region, device, dtype)
     hidden = torch.cat(
         [
             pack_latents(x_t),
@@ -81,4 +88,4 @@ def flow_matching_loss(
         return_dict=False,
     )[0]
     target = pack_latents(noise.to(device) - latents)
-    return person_half_loss(pred, target, token_weights)
+    return token_weighted_loss(pred, target, token_weights)

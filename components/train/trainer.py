@@ -29,6 +29,7 @@ from components.train.data import (
     bucket_of,
     collate,
 )
+from components.train.flow_matching import scheduler_training_sigmas
 from components.train.gate import GateResult, enforce, run_overfit_gate
 from components.train.params import TrainParams
 from components.train.step import StepConfig, flow_matching_loss
@@ -145,6 +146,10 @@ class Trainer:
         from accelerate import Accelerator
         from accelerate.utils import DistributedType, set_seed
 
+        from components.train.accelerate_speed import cache_lomo_lookup
+
+        cache_lomo_lookup()
+
         self.params, self.samples, self.seed = params, samples, seed
         self.checkpoint_dir = checkpoint_dir
         self.log_fn = log_fn
@@ -175,14 +180,18 @@ class Trainer:
             self.size = SizeConditioner(len(params.size_conditioning.columns),
                                         self.transformer.config.pooled_projection_dim).to(acc.device)
             self.trainable += list(self.size.parameters())
-        self.step_cfg = StepConfig(params.timesteps, params.guidance_scale, self.base.vae_scale_factor)
+        grid = (scheduler_training_sigmas(pipe.scheduler.config) if params.timesteps.sampling == "scheduler"
+                else None)
+        self.step_cfg = StepConfig(params.timesteps, params.train_guidance_scale, self.base.vae_scale_factor,
+                                   params.loss_region, grid)
 
         # Data: latents and prompt embeddings through the content-keyed cache (main process first).
         cache_dir = Path(params.cache_dir)
         self.panels = [bucket_of(s, [tuple(b) for b in params.buckets]) for s in samples]
         with acc.main_process_first():
             files, self.cache_report = cache_latents(samples, self.panels, self.base, cache_dir, params.mask_threshold)
-            self.text = encode_prompts(self.base, [params.prompts[c] for c in CATEGORIES], cache_dir)
+            prompts = params.category_prompts()
+            self.text = encode_prompts(self.base, [prompts[c] for c in CATEGORIES], cache_dir)
         if acc.device.type == "cuda":
             # Everything the encoders produce is cached: keep T5-XXL (~9.5 GB) and CLIP off the GPU while training.
             pipe.text_encoder.to("cpu")

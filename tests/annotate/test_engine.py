@@ -2,6 +2,7 @@
 version, and resuming after the process is killed."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 from PIL import Image
 
 from components.annotate.annotators.mediapipe_pose import MediaPipePose
-from components.annotate.params import AnnotateParams
+from components.annotate.params import AnnotateParams, MaskRules
 from components.annotate.stage import annotate_dataset, annotate_folder
 from components.manifest.schema import read_manifest
 
@@ -22,7 +23,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory) -> Path:
-    """The bundled sample data, imported (10 pairs, one of them a cat)."""
+    """The bundled sample data, imported (13 pairs of four full-body people, and one photo of a cat)."""
     from components.data.importers.ingest import import_sources
     from components.data.params import ImportParams, ImportSource
     from components.data.sample_data import materialise_sample_data
@@ -46,14 +47,18 @@ def _variants(real_photos, folder: Path, n: int) -> None:
 
 def test_sample_data_gives_a_complete_viton_hd_layout_and_keeps_every_row(imported, tmp_path):
     out = tmp_path / "annotated"
-    result = annotate_dataset(imported, out, AnnotateParams(), tmp_path / "cache")
+    # The smoke profile's rules: trousers need knees and ankles (the sample shows whole legs).
+    settings = AnnotateParams(mask=MaskRules(require_knees=["lower_body"], require_ankles=["lower_body"]))
+    result = annotate_dataset(imported, out, settings, tmp_path / "cache")
     df = result.manifest
-    assert len(df) == len(read_manifest(imported)) == 10
+    assert len(df) == len(read_manifest(imported)) == 13
     cat = df[df["source_url"].fillna("").str.contains("chelsea")]
     assert (cat["status"] == "quarantined").all() and cat["quarantine_reason"].str.startswith("no person").all()
     assert (out / cat["person_path"].iloc[0]).is_file()  # the quarantined row still points at its photo
     ok = df[df["status"] == "ok"]
-    assert len(ok) >= 6 and set(ok["category"]) == {"upper_body", "lower_body", "dresses"}
+    assert len(ok) == 12, df.loc[df["status"] != "ok", "quarantine_reason"].tolist()  # only the cat is quarantined
+    assert ok.groupby(["category", "split"]).size().min() >= 2  # every category has people in train and test
+    assert (ok["pose_attempt"] == "original").all()
     for col in ("person_path", "garment_path", "cloth_mask_path", "parse_path", "keypoints_path",
                 "keypoints_coco18_path", "pose_render_path", "agnostic_mask_path", "agnostic_path"):
         for rel in ok[col]:
@@ -61,7 +66,7 @@ def test_sample_data_gives_a_complete_viton_hd_layout_and_keeps_every_row(import
     assert (ok["parsing_source"] == "pose_geometry").all()
     assert ok["mask_sources"].str.startswith("pose_rules:keypoints_body25(mediapipe_pose)").all()
     assert (ok["n_people"] == 1).all() and (ok["shoulder_width"] > 50).all()
-    assert ok["body_height"].isna().all()  # no sample photo shows ankles: no height is guessed
+    assert ok.loc[ok["category"] == "lower_body", "body_height"].notna().all()  # ankles seen: a height is measured
     with Image.open(out / ok["person_path"].iloc[0]) as img:
         assert img.size == (384, 512)
     assert (out / "train_pairs.txt").read_text().count("\n") == int((ok["split"] == "train").sum())
@@ -79,6 +84,42 @@ def test_second_run_does_no_model_calls_and_a_new_model_version_reannotates(real
     third = annotate_folder(tmp_path / "photos", tmp_path / "out", settings, tmp_path / "cache", ["upper_body"])
     assert third.report.cached == 0 and third.report.model_calls == 9
     assert "-retrained" in third.manifest["annotator_versions"].iloc[0]
+
+
+def test_a_rerun_after_the_outputs_were_deleted_restores_every_file_from_the_cache_without_rendering(
+        real_photos, tmp_path, monkeypatch):
+    import components.annotate.engine as engine
+
+    _variants(real_photos, tmp_path / "photos", 3)
+    settings = AnnotateParams()
+    first = annotate_folder(tmp_path / "photos", tmp_path / "out", settings, tmp_path / "cache", ["upper_body"])
+    before = {p.relative_to(tmp_path / "out"): p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()}
+    shutil.rmtree(tmp_path / "out")  # what `dvc repro` does before it runs a changed stage
+
+    def no_render(*args, **kwargs):
+        raise AssertionError("a cached sample was rendered again")
+
+    monkeypatch.setattr(engine, "render_sample", no_render)
+    again = annotate_folder(tmp_path / "photos", tmp_path / "out", settings, tmp_path / "cache", ["upper_body"])
+    assert again.report.cached == 3 and again.report.model_calls == 0
+    after = {p.relative_to(tmp_path / "out"): p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()}
+    assert after == before
+    assert again.manifest.equals(first.manifest)
+
+
+def test_rendering_a_sample_again_writes_new_files_and_never_edits_the_cached_copies(real_photos, tmp_path):
+    from components.annotate.cache import AnnotateCache
+
+    _variants(real_photos, tmp_path / "photos", 2)
+    settings = AnnotateParams()
+    annotate_folder(tmp_path / "photos", tmp_path / "out", settings, tmp_path / "cache", ["upper_body"])
+    blobs = {p: (p.read_bytes(), p.stat().st_mtime_ns)
+             for p in AnnotateCache(tmp_path / "cache").files.root.rglob("*") if p.is_file()}
+    shutil.rmtree(tmp_path / "cache" / "samples")  # the records are gone: every sample renders again
+    changed = settings.model_copy(update={"overlay_samples": 0})
+    annotate_folder(tmp_path / "photos", tmp_path / "out", changed, tmp_path / "cache", ["upper_body"])
+    # Untouched, mtime included: a write through a hard link would leave the bytes but make the blob untrusted.
+    assert all((p.read_bytes(), p.stat().st_mtime_ns) == fact for p, fact in blobs.items())
 
 
 def test_a_rerun_that_changes_nothing_leaves_the_manifest_alone_and_any_change_rewrites_it(real_photos, tmp_path):

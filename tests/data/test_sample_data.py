@@ -1,7 +1,13 @@
+import csv
 import hashlib
 
-from components.data.sample_data import GARMENTS, PAIRS, materialise_sample_data
-from components.manifest.schema import CATEGORIES
+import pytest
+
+from components.data.sample_data import (
+    IDENTITIES, PAIRED, PAIRS, PEOPLE, UNPAIRED, WORN, Pair, category_of, check_pairs, materialise_sample_data, photos,
+    split_of,
+)
+from components.manifest.schema import CATEGORIES, SPLITS
 from tests.conftest import run
 
 
@@ -10,19 +16,75 @@ def _digest(folder):
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_sample_data_is_byte_identical_when_materialised_twice(tmp_path):
-    a = materialise_sample_data(tmp_path / "a")
-    b = materialise_sample_data(tmp_path / "b")
-    assert _digest(a) == _digest(b)
+def _rows(folder):
+    with (folder / "pairs.csv").open(newline="") as fh:
+        return list(csv.DictReader(fh))
 
 
-def test_sample_data_covers_every_category_with_provenance(tmp_path):
-    folder = materialise_sample_data(tmp_path)
-    assert {GARMENTS[g][0] for _, g in PAIRS} == set(CATEGORIES)
-    provenance = (folder / "PROVENANCE.md").read_text()
-    for p in sorted(folder.rglob("*.png")):
-        assert p.relative_to(folder).as_posix() in provenance
-    assert sum(p.stat().st_size for p in folder.rglob("*")) < 5 * 2**20
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory):
+    return materialise_sample_data(tmp_path_factory.mktemp("raw"))
+
+
+def test_sample_data_is_byte_identical_when_materialised_twice(sample, tmp_path):
+    assert _digest(sample) == _digest(materialise_sample_data(tmp_path / "b"))
+
+
+def test_sample_has_people_in_train_and_test_for_every_category_paired_and_unpaired(sample):
+    rows = [r for r in _rows(sample) if r["identity"]]  # people only (the cat photo has no identity)
+    for category in CATEGORIES:
+        for split in SPLITS:
+            people = {r["identity"] for r in rows if r["category"] == category and r["split"] == split}
+            # two test people per category: evaluation pairs each with the other's garment (unpaired)
+            assert len(people) >= (2 if split == "test" else 1), (category, split)
+    for category in ("upper_body", "lower_body"):  # nobody in the photos wears a dress: dresses are drawn
+        for split in SPLITS:
+            kinds = {r["pairing"] for r in rows if r["category"] == category and r["split"] == split}
+            assert kinds == {PAIRED, UNPAIRED}, (category, split)
+    assert 8 <= len(PAIRS) <= 14  # the smoke run stays minutes on two cores
+
+
+def test_both_shots_of_one_person_share_a_split_in_pairs_csv(sample):
+    splits: dict[str, set[str]] = {}
+    for r in _rows(sample):
+        if r["identity"]:
+            splits.setdefault(r["identity"], set()).add(r["split"])
+    assert splits == {key: {identity.split} for key, identity in IDENTITIES.items()}
+    shots = {p.identity: [] for p in PEOPLE}
+    for p in PEOPLE:
+        shots[p.identity].append(split_of(p))
+    assert all(len(s) == 2 and len(set(s)) == 1 for s in shots.values())
+
+
+def test_paired_garments_are_cut_from_the_same_persons_photo(sample):
+    by_key = photos()
+    for p in PAIRS:
+        if p.pairing == PAIRED:
+            assert by_key[WORN[p.garment].photo].identity == by_key[p.person].identity
+            assert category_of(p.garment) == WORN[p.garment].category
+
+
+def test_check_pairs_refuses_garments_shared_across_splits_and_borrowed_paired_garments():
+    check_pairs()
+    with pytest.raises(ValueError, match="used in train and test"):
+        check_pairs((Pair("p1_studio", "shirt_oxford", UNPAIRED), Pair("p2_studio", "shirt_oxford", UNPAIRED)))
+    with pytest.raises(ValueError, match="same person"):
+        check_pairs((Pair("p3_studio", "p1_hoodie", PAIRED),))
+    with pytest.raises(ValueError, match="its own person only"):
+        check_pairs((Pair("p3_studio", "p1_hoodie", UNPAIRED),))
+
+
+def test_provenance_records_every_file_with_its_origin_and_licence(sample):
+    provenance = (sample / "PROVENANCE.md").read_text()
+    table = {line.split(" | ")[0].lstrip("| "): line for line in provenance.splitlines() if line.startswith("| ")}
+    for p in sorted(sample.rglob("*.png")):
+        rel = p.relative_to(sample).as_posix()
+        assert rel in table, rel
+        assert ("MIT" in table[rel] and "openvto" in table[rel]) or "CC0" in table[rel], table[rel]
+    assert "drawn" in table["garment/dress_coffee.png"] and "CC0" in table["garment/dress_coffee.png"]
+    for r in _rows(sample):
+        assert r["licence"] and r["source_url"]
+    assert sum(p.stat().st_size for p in sample.rglob("*")) < 5 * 2**20
 
 
 def test_materialised_sample_matches_the_md5_committed_in_data_dvc(workspace):
@@ -33,3 +95,14 @@ def test_materialised_sample_matches_the_md5_committed_in_data_dvc(workspace):
     run(["dvc", "commit", "--force", "data.dvc"], workspace)
     assert run(["git", "status", "--porcelain", "data.dvc"], workspace).stdout == ""
     assert "up to date" in run(["dvc", "status", "data.dvc"], workspace).stdout.lower()
+
+
+def test_without_openvto_the_sample_command_says_what_to_install(tmp_path, monkeypatch):
+    import sys
+
+    from components.errors import ConfigError
+
+    monkeypatch.setitem(sys.modules, "openvto", None)  # as if the package were not installed
+    with pytest.raises(ConfigError, match="openvto") as info:
+        materialise_sample_data(tmp_path)
+    assert "pip install openvto==0.1.7" in str(info.value)

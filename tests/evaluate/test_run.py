@@ -14,7 +14,7 @@ from PIL import Image
 from components.evaluate.networks import FID_FALLBACK, LPIPS_FALLBACK, load_metric_networks
 from components.evaluate.pairs import build_pairs
 from components.evaluate.params import EvaluateParams
-from components.evaluate.run import evaluate_models, log_evaluation, write_reports
+from components.evaluate.run import evaluate_models, log_evaluation, split_sizes_of, write_reports
 from components.manifest.schema import write_manifest
 
 COLOURS = {"upper_body": [(200, 30, 30), (30, 30, 200)], "lower_body": [(30, 160, 30), (220, 200, 40)]}
@@ -22,7 +22,7 @@ SETTINGS = EvaluateParams(max_pairs_per_category=4, width=48, height=64, kid_sub
                           review_pairs_per_category=1, worst_n=1)
 
 
-def make_dataset(root: Path) -> Path:
+def make_dataset(root: Path, width_ratio_step: float = 0.2) -> Path:
     """Two test persons per category: a grey figure wearing a flat-coloured garment inside its agnostic mask."""
     root.mkdir(parents=True, exist_ok=True)
     rows = []
@@ -43,7 +43,7 @@ def make_dataset(root: Path) -> Path:
                 "sample_id": sid, "person_path": f"{sid}_person.png", "garment_path": f"{sid}_garment.png",
                 "agnostic_mask_path": f"{sid}_mask.png", "category": category, "split": "test", "status": "ok",
                 "source": "constructed", "licence": "CC0", "torso_length": 30.0,
-                "garment_to_body_width_ratio": 1.0 + 0.2 * i, "garment_to_body_length_ratio": 1.0,
+                "garment_to_body_width_ratio": 1.0 + width_ratio_step * i, "garment_to_body_length_ratio": 1.0,
             })
     write_manifest(pd.DataFrame(rows), root)
     return root
@@ -91,10 +91,28 @@ def test_perfect_results_score_ssim_one_lpips_zero_and_perfect_fit(tmp_path, net
     for scope in ("upper_body", "lower_body", "overall"):
         figures = ev.candidate_metrics[scope]
         assert figures["ssim"] == pytest.approx(1.0, abs=1e-4)
+        assert figures["psnr"] == pytest.approx(100.0)  # identical images: the documented 100 dB ceiling
         assert figures["lpips"] == pytest.approx(0.0, abs=1e-5)
         assert figures["mask_iou_paired"] == 1.0 and figures["gfd_paired"] == 0.0
         assert figures["fid_paired"] == pytest.approx(0.0, abs=1e-3)
     assert ev.candidate_metrics["overall"]["n_paired"] == 4.0
+
+
+def test_unpaired_expected_region_is_clipped_to_the_agnostic_mask_like_the_result(tmp_path, networks):
+    # Person up1's garment is 1.6x wider (relative to the body) than up0's own: scaled, the expected region
+    # reaches past the agnostic mask (columns 10..37), where no result region can ever be found.
+    pairs = [p for p in build_pairs(make_dataset(tmp_path / "data", width_ratio_step=0.6), 4)
+             if p.pair_id == "unpaired/up0__up1"]
+
+    def fill_the_mask_width(pair, person, garment, mask):
+        out = np.asarray(person).copy()
+        out[14:36, 10:38] = COLOURS["upper_body"][1]  # the new garment over the mask's full width, own length
+        return Image.fromarray(out)
+
+    (score,) = evaluate_models(pairs, fill_the_mask_width, networks, SETTINGS, tmp_path / "out").candidate.scores
+    assert score.expected_from_ratios is True
+    # The same region up to the despeckling's rounded corners (unclipped, the expected region gave IoU 0.74).
+    assert score.mask_iou > 0.97 and score.gfd < 0.005
 
 
 @pytest.mark.slow
@@ -114,9 +132,12 @@ def test_evaluation_writes_reports_and_tags_the_candidate_version(tmp_path, netw
     monkeypatch.setenv("VTON_MLFLOW_RUN_ID", run.info.run_id)
     version = str(info.registered_model_version)
 
-    pairs = build_pairs(make_dataset(tmp_path / "data"), 4)
+    dataset = make_dataset(tmp_path / "data")
+    pairs = build_pairs(dataset, 4)
     out = tmp_path / "reports" / "evaluate"
-    ev = evaluate_models(pairs, paste_generator, networks, SETTINGS, out, champion=("7", ground_truth_generator))
+    assert split_sizes_of(dataset) == {"upper_body": 2, "lower_body": 2}
+    ev = evaluate_models(pairs, paste_generator, networks, SETTINGS, out, champion=("7", ground_truth_generator),
+                         split_sizes=split_sizes_of(dataset))
     metrics = json.loads(write_reports(ev, SETTINGS, out).read_text())
     assert metrics["calibrated"] == 0
     assert set(metrics) == {"calibrated", "upper_body", "lower_body", "overall", "champion"}
@@ -128,13 +149,25 @@ def test_evaluation_writes_reports_and_tags_the_candidate_version(tmp_path, netw
     assert {(w["category"], w["figure"]) for w in worst} == {
         (c, f) for c in COLOURS for f in ("lpips", "gfd")}
     assert all(Path(w["person"]).is_file() for w in worst)
-    assert "lpips (uncalibrated)" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "lpips (uncalibrated)" in report
+    # Two of the two test persons per category, but uncalibrated: labelled, with the n they were computed on.
+    assert "fid_paired (uncalibrated) (n=2; not comparable to published results)" in report
+    assert "n=4 paired / 4 unpaired generated vs 4 real; not comparable to published results " \
+           "(uncalibrated feature extractor)" in report
+    assert metrics["overall"]["fid_kid_comparable"] == 0 and metrics["overall"]["n_real"] == 4
+    assert metrics["overall"]["kid_paired_subsets"] == 36  # C(4,2)^2 distinct subset pairs: fewer than 100
+    assert metrics["champion"]["overall"]["psnr"] == pytest.approx(100.0)
+    assert 0 < metrics["overall"]["psnr"] < 100 and "| psnr |" in report
 
     run_id = log_evaluation(ev, out, "vton-tryon", version, "vton-pipeline", tmp_path)
     logged = client.get_run(run_id)
     assert run_id == run.info.run_id
     assert logged.data.tags["vton.eval.calibration"] == "uncalibrated"
     assert logged.data.tags["vton.eval.champion_version"] == "7"
+    assert logged.data.tags["vton.eval.champion_calibration"] == "uncalibrated"
+    assert "not comparable to published results" in logged.data.tags["vton.eval.fid_kid_comparability"]
+    assert "eval.overall.psnr" in logged.data.metrics and "eval.champion.overall.psnr" in logged.data.metrics
     assert "eval.lower_body.gfd_paired" in logged.data.metrics
     assert "eval.champion.overall.lpips" in logged.data.metrics
     tags = client.get_model_version("vton-tryon", version).tags
@@ -142,3 +175,21 @@ def test_evaluation_writes_reports_and_tags_the_candidate_version(tmp_path, netw
     assert tags["vton.eval.calibration"] == "uncalibrated"
     paths = {a.path for a in client.list_artifacts(run_id, "evaluate/images")}
     assert "evaluate/images/review_grid.png" in paths and "evaluate/images/worst_upper_body.png" in paths
+
+
+def test_standard_weights_placed_by_hand_without_a_pin_stop_evaluate_instead_of_falling_back(tmp_path, monkeypatch):
+    from components.evaluate.run import find_weights
+    from components.models.store import Catalog, UnverifiedWeights, local_path
+
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text("models:\n  - name: pt_inception-2015-12-05\n    version: '2015-12-05'\n"
+                       "    source: https://example.invalid/weights-inception.pth\n    sha256: unknown-until-pulled\n"
+                       "    size: null\n    licence: test\n    used_by: [evaluate_fid_kid]\n")
+    monkeypatch.setenv("VTON_MODEL_CATALOG", str(catalog))
+    monkeypatch.setenv("VTON_MODEL_CACHE", str(tmp_path / "cache"))
+    assert find_weights("pt_inception-2015-12-05") is None  # absent: the named fallback takes over
+    target = local_path(Catalog.load(catalog).get("pt_inception-2015-12-05"))
+    target.parent.mkdir(parents=True)
+    target.write_bytes(b"someone's inception weights")
+    with pytest.raises(UnverifiedWeights, match="--trust"):
+        find_weights("pt_inception-2015-12-05")

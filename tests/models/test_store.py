@@ -2,6 +2,7 @@
 
 import hashlib
 import http.server
+import json
 import os
 import socket
 import subprocess
@@ -13,7 +14,16 @@ from pathlib import Path
 import pytest
 
 from components.errors import MissingWeightsError
-from components.models.store import Catalog, ChecksumMismatch, ensure_weights, local_path, pull_model, verify_file
+from components.models.store import (
+    Catalog,
+    ChecksumMismatch,
+    UnverifiedWeights,
+    ensure_weights,
+    local_path,
+    pin_state,
+    pull_model,
+    verify_file,
+)
 
 PAYLOAD = b"tiny weights \x00\x01\x02" * 1000
 SHA = hashlib.sha256(PAYLOAD).hexdigest()
@@ -122,15 +132,100 @@ def test_missing_weights_message_names_the_file_source_and_where_to_put_it(tmp_p
     assert str(local_path(catalog.get("tiny"))) in text and "vton models pull tiny" in text
 
 
-def test_unknown_checksum_is_recorded_on_first_pull_and_enforced_after(tmp_path, http_root):
+def test_an_unpinned_entry_is_not_downloaded_without_trust(tmp_path, http_root):
     www, base = http_root
     (www / "w.bin").write_bytes(PAYLOAD)
     catalog = _catalog(tmp_path, f"{base}/w.bin", sha="unknown-until-pulled")
-    path = pull_model(catalog.get("tiny"))
-    assert verify_file(catalog.get("tiny"), path) == SHA
+    with pytest.raises(UnverifiedWeights) as err:
+        pull_model(catalog.get("tiny"))
+    assert "pins no sha256" in str(err.value) and "--trust" in str(err.value) and "catalog.yaml" in str(err.value)
+    assert not local_path(catalog.get("tiny")).exists()
+
+
+def test_an_unpinned_pull_with_trust_is_recorded_and_enforced_after(tmp_path, http_root):
+    www, base = http_root
+    (www / "w.bin").write_bytes(PAYLOAD)
+    catalog = _catalog(tmp_path, f"{base}/w.bin", sha="unknown-until-pulled")
+    path = pull_model(catalog.get("tiny"), trust=True)
+    assert verify_file(catalog.get("tiny"), path) == SHA and pin_state(catalog.get("tiny")) == "trusted"
+    assert ensure_weights("tiny", catalog) == path
     path.write_bytes(b"swapped")
-    with pytest.raises(ChecksumMismatch):
+    with pytest.raises(ChecksumMismatch, match="not the .* trusted earlier"):
         verify_file(catalog.get("tiny"), path)
+
+
+def test_a_hand_placed_file_is_checked_against_the_pin(tmp_path):
+    catalog = _catalog(tmp_path, "hf://someone/repo/w.bin")
+    target = local_path(catalog.get("tiny"))
+    target.parent.mkdir(parents=True)
+    target.write_bytes(PAYLOAD + b"not the published bytes")
+    with pytest.raises(ChecksumMismatch, match="the catalog expects " + SHA):
+        ensure_weights("tiny", catalog)
+    target.write_bytes(PAYLOAD)
+    assert ensure_weights("tiny", catalog) == target
+
+
+def test_a_hand_placed_unpinned_file_is_refused_until_trusted(tmp_path):
+    catalog = _catalog(tmp_path, "hf://someone/repo/w.bin", sha="unknown-until-pulled")
+    target = local_path(catalog.get("tiny"))
+    target.parent.mkdir(parents=True)
+    target.write_bytes(PAYLOAD)
+    with pytest.raises(UnverifiedWeights, match=f"the local file has sha256 {SHA}"):
+        ensure_weights("tiny", catalog)
+    assert pin_state(catalog.get("tiny")) == "unverified"
+    # A checksum recorded the old way (trust on first use, no `trusted` mark) vouches for nothing.
+    target.with_name(target.name + ".verified.json").write_text(json.dumps({"sha256": SHA}))
+    with pytest.raises(UnverifiedWeights):
+        ensure_weights("tiny", catalog)
+    assert verify_file(catalog.get("tiny"), target, trust=True) == SHA
+    assert ensure_weights("tiny", catalog) == target
+
+
+def _vton(tmp_path: Path, catalog: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "VTON_MODEL_CATALOG": str(catalog), "VTON_MODEL_CACHE": str(tmp_path / "cache")}
+    return subprocess.run([sys.executable, "-m", "components.cli", "models", *args], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_verify_refuses_an_unpinned_file_without_trust_and_records_it_with_trust(tmp_path):
+    catalog = _catalog(tmp_path, "hf://someone/repo/w.bin", sha="unknown-until-pulled")
+    target = local_path(catalog.get("tiny"))
+    target.parent.mkdir(parents=True)
+    target.write_bytes(PAYLOAD)
+    listed = _vton(tmp_path, catalog.path, "list")
+    assert listed.returncode == 0 and "unverified" in listed.stdout
+    refused = _vton(tmp_path, catalog.path, "verify", "tiny")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "vton models verify tiny --trust" in refused.stderr and "catalog.yaml" in refused.stderr
+    trusted = _vton(tmp_path, catalog.path, "verify", "tiny", "--trust")
+    assert trusted.returncode == 0 and f"tiny: ok (trusted)  sha256 {SHA}" in trusted.stdout
+    assert "(not pinned: trusted by you with --trust)" in _vton(tmp_path, catalog.path, "list").stdout
+
+
+def test_cli_pull_of_a_multi_file_model_pulls_every_one_of_its_files(tmp_path, http_root):
+    www, base = http_root
+    (www / "w.bin").write_bytes(PAYLOAD)
+    path = tmp_path / "catalog.yaml"
+    rows = "".join(
+        f"  - name: {name}\n    version: '1'\n    source: {base}/w.bin\n    sha256: {SHA}\n    size: {len(PAYLOAD)}\n"
+        f"    licence: test\n    used_by: [test]\n" for name in ("flux1-fill-dev.a.json", "flux1-fill-dev.b.bin", "other"))
+    path.write_text("models:\n" + rows)
+    proc = _vton(tmp_path, path, "pull", "flux1-fill-dev")
+    assert proc.returncode == 0, proc.stderr
+    assert "flux1-fill-dev.a.json:" in proc.stdout and "flux1-fill-dev.b.bin:" in proc.stdout
+    assert "other:" not in proc.stdout
+    catalog = Catalog.load(path)
+    assert [e.name for e in catalog.select("flux1-fill-dev")] == ["flux1-fill-dev.a.json", "flux1-fill-dev.b.bin"]
+    unknown = _vton(tmp_path, path, "pull", "flux1")
+    assert unknown.returncode == 2 and "multi-file models: ['flux1-fill-dev']" in unknown.stderr
+
+
+def test_every_catalog_pin_is_a_full_sha256_and_the_unpinned_ones_are_listed():
+    catalog = Catalog.load()
+    for entry in catalog.entries.values():
+        assert entry.sha256 == "unknown-until-pulled" or len(entry.sha256) == 64 and int(entry.sha256, 16) >= 0
+    assert {e.name for e in catalog.entries.values() if e.scheme == "package"} <= {
+        e.name for e in catalog.entries.values() if e.sha_known}
 
 
 def test_package_models_are_catalogued_and_verified():

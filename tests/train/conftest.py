@@ -74,9 +74,12 @@ def make_dataset(root: Path, photos: dict, n_train: int = 3, ratios: bool = Fals
 
 
 def tiny_params(tmp_path: Path, **overrides) -> TrainParams:
-    """Train params sized for a test: 32x32 panels, a couple of steps, one thread, cache in tmp."""
+    """Train params sized for a test: 32x32 panels, a couple of steps, one thread, cache in tmp.
+
+    The `vton_lora` recipe unless overridden: the tests written for the trainer's LoRA path keep proving it.
+    """
     base = dict(
-        base_model="tiny", buckets=[(32, 32)], max_steps=4, checkpoint_every=2, learning_rate=1e-3,
+        recipe="vton_lora", base_model="tiny", buckets=[(32, 32)], max_steps=4, checkpoint_every=2, learning_rate=1e-3,
         num_threads=1, device="cpu", cache_dir=str(tmp_path / "cache"), inference_steps=2,
         tracking={"log_every": 1, "validate_every": 0, "validation_steps": 2},
     )

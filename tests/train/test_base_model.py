@@ -26,14 +26,16 @@ def test_preflight_names_every_missing_flux_fill_file(tmp_path, monkeypatch):
 
 
 def test_preflight_assembles_a_diffusers_folder_from_store_files(tmp_path, monkeypatch):
-    from components.models.store import Catalog, local_path
+    from components.models.store import Catalog, local_path, verify_file
 
     monkeypatch.setenv("VTON_MODEL_CACHE", str(tmp_path / "store"))
     catalog = Catalog.load()
     for rel in FLUX_FILL_FILES:
-        path = local_path(catalog.get(store_entry_name("flux1-fill-dev", rel)))
+        entry = catalog.get(store_entry_name("flux1-fill-dev", rel))
+        path = local_path(entry)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(rel)
+        verify_file(entry, path, trust=True)  # unpinned entries: vouched for, as `vton models verify --trust` does
     paths = preflight(TrainParams(base_model="flux-fill-dev"), assemble_dir=tmp_path / "assembled")
     folder = paths["pipeline"]
     assert (folder / "transformer" / "config.json").read_text() == "transformer/config.json"

@@ -14,8 +14,10 @@ from tests.train.conftest import tiny_params
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")]
 
 
-def test_tiny_model_trains_in_bf16_on_cuda_and_reports_gpu_memory(tmp_path, dataset):
-    params = tiny_params(tmp_path, device="cuda", mixed_precision="bf16", gradient_checkpointing=True, max_steps=3)
+@pytest.mark.parametrize("recipe", ["catvton_flux", "vton_lora"])
+def test_tiny_model_trains_in_bf16_on_cuda_and_reports_gpu_memory(tmp_path, dataset, recipe):
+    params = tiny_params(tmp_path, recipe=recipe, device="cuda", mixed_precision="bf16", gradient_checkpointing=True,
+                         max_steps=3, gradient_accumulation_steps=2)
     trainer = Trainer(params, select_samples(dataset).samples, tmp_path / "ckpt")
     result = trainer.fit()
     assert trainer.accelerator.device.type == "cuda"

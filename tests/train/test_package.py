@@ -96,3 +96,29 @@ def test_pyfunc_from_the_registry_returns_a_try_on_image_of_the_person_size(tmp_
     result = model.predict(frame)
     image = Image.open(io.BytesIO(base64.b64decode(result["image"][0])))
     assert image.size == Image.open(dataset / "person_0.png").size
+
+
+def test_a_catvton_flux_candidate_infers_with_guidance_thirty_and_its_one_training_prompt(tmp_path, dataset):
+    params, trainer, base_dir = _trained(tmp_path, dataset, recipe="catvton_flux", gradient_accumulation_steps=1,
+                                         max_steps=2)
+    cfg = model_config(params, trainer.base.spec, "smoke", steps=2)
+    assert (cfg["recipe"], cfg["guidance_scale"], cfg["train_guidance_scale"]) == ("catvton_flux", 30.0, 1.0)
+    assert len(set(cfg["prompts"].values())) == 1 and cfg["prompts"]["dresses"] == params.prompt
+    model_dir = write_candidate(tmp_path / "candidate", trainer.unwrapped_transformer(), params, cfg,
+                                base_dir=base_dir)
+    tryon = TryOnPipeline.from_pretrained(model_dir)
+    seen = []
+    real = tryon.pipe
+
+    class Spy:
+        def __call__(self, **kwargs):
+            seen.append(kwargs["guidance_scale"])
+            return real(**kwargs)
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    tryon.pipe = Spy()
+    tryon(Image.open(dataset / "person_0.png"), Image.open(dataset / "garment_0.png"),
+          Image.open(dataset / "mask_0.png"), "upper_body", num_inference_steps=1)
+    assert seen == [30.0]

@@ -80,3 +80,19 @@ def test_size_conditioning_adds_a_zero_initialised_trainable_input(tmp_path, rea
     assert trainer.size is not None and torch.count_nonzero(trainer.size.proj.weight) == 0
     trainer.fit()
     assert torch.count_nonzero(trainer.size.proj.weight) > 0
+
+
+def test_accelerate_lomo_lookup_is_answered_once_per_process():
+    """The optimizer step's `is_lomo_available()` is cached, and its answer is accelerate's own."""
+    import functools
+
+    import accelerate.optimizer as accelerated
+    from accelerate.utils import is_lomo_available
+
+    from components.train.accelerate_speed import cache_lomo_lookup
+
+    cache_lomo_lookup()
+    cache_lomo_lookup()  # idempotent: never wraps the cache in a second cache
+    assert isinstance(accelerated.is_lomo_available, functools._lru_cache_wrapper)
+    assert not isinstance(accelerated.is_lomo_available.__wrapped__, functools._lru_cache_wrapper)
+    assert accelerated.is_lomo_available() == is_lomo_available()

@@ -574,23 +574,29 @@ def paste_charts(charts: tuple[torch.Tensor, ...], index: int, box: torch.Tensor
 
 
 def prepare_batch(images_rgb: list[np.ndarray], min_size: int = 800, max_size: int = 1333, divisor: int = 32,
-                  device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32):
-    """BGR 0-255 tensors resized like detectron2's test transform (short side min_size, long <= max_size), padded."""
-    import cv2
+                  device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32,
+                  pad_bgr: tuple[float, float, float] = PIXEL_MEAN_BGR):
+    """BGR 0-255 tensors resized like detectron2's test transform (short side min_size, long <= max_size), padded.
+
+    As detectron2's `ResizeShortestEdge`: PIL bilinear (which antialiases when shrinking; OpenCV's does not).
+    The padding is `pad_bgr`, the model's pixel mean, because detectron2 pads with zeros AFTER normalising.
+    """
+    from PIL import Image
 
     tensors, sizes, scales = [], [], []
     for img in images_rgb:
         h, w = img.shape[:2]
         scale = min(min_size / min(h, w), max_size / max(h, w))
         nh, nw = int(h * scale + 0.5), int(w * scale + 0.5)
-        resized = cv2.resize(np.ascontiguousarray(img[:, :, ::-1]), (nw, nh), interpolation=cv2.INTER_LINEAR)
-        tensors.append(torch.from_numpy(resized).permute(2, 0, 1).float())
+        bgr = Image.fromarray(np.ascontiguousarray(np.asarray(img, dtype=np.uint8)[:, :, ::-1]))
+        resized = np.asarray(bgr.resize((nw, nh), Image.BILINEAR))
+        tensors.append(torch.from_numpy(resized.copy()).permute(2, 0, 1).float())
         sizes.append((nh, nw))
         scales.append((h / nh, w / nw))
     H = max(s[0] for s in sizes)
     W = max(s[1] for s in sizes)
     H, W = int(math.ceil(H / divisor) * divisor), int(math.ceil(W / divisor) * divisor)
-    batch = torch.zeros((len(tensors), 3, H, W))
+    batch = torch.tensor(pad_bgr, dtype=torch.float32).view(1, 3, 1, 1).repeat(len(tensors), 1, H, W)
     for i, t in enumerate(tensors):
         batch[i, :, : t.shape[1], : t.shape[2]] = t
     return batch.to(device=device, dtype=dtype), sizes, scales
@@ -605,7 +611,10 @@ def run_densepose(model, images_rgb: list[np.ndarray], min_score: float = 0.8, m
     """
     device = model.device
     dtype = dtype or model.dtype
-    batch, sizes, scales = prepare_batch(images_rgb, min_size, max_size, model.config.size_divisibility, device, dtype)
+    mean = getattr(model, "pixel_mean", None)
+    pad = tuple(float(v) for v in mean.flatten().tolist()) if mean is not None else PIXEL_MEAN_BGR
+    batch, sizes, scales = prepare_batch(images_rgb, min_size, max_size, model.config.size_divisibility, device, dtype,
+                                         pad)
     detections, best, charts = model(batch, sizes, min_score)
     results, row = [], 0
     for i, img in enumerate(images_rgb):

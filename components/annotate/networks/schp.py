@@ -1,9 +1,11 @@
 """SCHP (Self-Correction Human Parsing, Li et al. 2020): the CE2P ResNet-101 parser in plain PyTorch.
 
 Parameter names and shapes follow the official `networks/AugmentCE2P.py`, so the published checkpoints load
-unchanged. The official code uses the InPlaceABNSync CUDA extension; its parameters (weight, bias, running_mean,
-running_var) are exactly a BatchNorm2d's, so `ABNLeaky` below is BatchNorm2d followed by LeakyReLU(0.01) in ONE
-module (keeping the Sequential indices, hence key names, of the original).
+unchanged. Every normalisation layer of the official network is InPlaceABN(Sync) (mapillary/inplace_abn), the
+backbone's with no activation, the heads' with LeakyReLU(0.01). Its parameters have a BatchNorm2d's names, but
+not its maths: the scale is |weight| + eps, not weight (the in-place backward recovers its input by inverting
+the affine map, which needs a positive scale). `InPlaceABN` below is that inference maths in plain PyTorch, in
+ONE module per layer so the Sequential indices (hence key names) stay the original's.
 """
 
 from __future__ import annotations
@@ -60,11 +62,41 @@ MEAN_BGR = (0.406, 0.456, 0.485)
 STD_BGR = (0.225, 0.224, 0.229)
 
 
-class ABNLeaky(nn.BatchNorm2d):
-    """BatchNorm2d + LeakyReLU(0.01): InPlaceABN's maths and parameter names without its CUDA extension."""
+ABN_EPS = 1e-5  # InPlaceABN's default eps, used both under the square root and added to |weight|
+LEAKY_SLOPE = 0.01
+
+
+def inplace_abn_inference(x: torch.Tensor, running_mean: torch.Tensor, running_var: torch.Tensor,
+                          weight: torch.Tensor, bias: torch.Tensor, eps: float = ABN_EPS,
+                          slope: float | None = LEAKY_SLOPE) -> torch.Tensor:
+    """InPlaceABN's inference forward: (x - mean) / sqrt(var + eps) * (|weight| + eps) + bias, then LeakyReLU.
+
+    `slope=None` is InPlaceABN's activation='none' (the official backbone's BatchNorm2d).
+    """
+    shape = (1, -1) + (1,) * (x.dim() - 2)
+    scale = torch.rsqrt(running_var + eps) * (weight.abs() + eps)
+    y = (x - running_mean.reshape(shape)) * scale.reshape(shape) + bias.reshape(shape)
+    return y if slope is None else F.leaky_relu(y, negative_slope=slope)
+
+
+class InPlaceABN(nn.Module):
+    """One InPlaceABN layer at inference (running statistics): the official checkpoints' names and maths.
+
+    Only inference is implemented: the project never trains SCHP, and training mode would need the batch
+    statistics and InPlaceABN's own backward.
+    """
+
+    def __init__(self, num_features: int, slope: float | None = LEAKY_SLOPE, eps: float = ABN_EPS):
+        super().__init__()
+        self.num_features, self.slope, self.eps = num_features, slope, eps
+        self.weight = nn.Parameter(torch.ones(num_features))
+        self.bias = nn.Parameter(torch.zeros(num_features))
+        self.register_buffer("running_mean", torch.zeros(num_features))
+        self.register_buffer("running_var", torch.ones(num_features))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102 - see class docstring
-        return F.leaky_relu(super().forward(x), negative_slope=0.01)
+        return inplace_abn_inference(x, self.running_mean, self.running_var, self.weight, self.bias,
+                                     self.eps, self.slope)
 
 
 def _conv(cin: int, cout: int, k: int = 1, stride: int = 1, dilation: int = 1, bias: bool = False) -> nn.Conv2d:
@@ -72,7 +104,7 @@ def _conv(cin: int, cout: int, k: int = 1, stride: int = 1, dilation: int = 1, b
 
 
 def _conv_abn(cin: int, cout: int, k: int = 1) -> nn.Sequential:
-    return nn.Sequential(_conv(cin, cout, k), ABNLeaky(cout))
+    return nn.Sequential(_conv(cin, cout, k), InPlaceABN(cout))
 
 
 class Bottleneck(nn.Module):
@@ -83,11 +115,11 @@ class Bottleneck(nn.Module):
     def __init__(self, cin: int, planes: int, stride: int = 1, dilation: int = 1, downsample: nn.Module | None = None):
         super().__init__()
         self.conv1 = _conv(cin, planes, 1)
-        self.bn1 = nn.BatchNorm2d(planes)
+        self.bn1 = InPlaceABN(planes, slope=None)
         self.conv2 = _conv(planes, planes, 3, stride=stride, dilation=dilation)
-        self.bn2 = nn.BatchNorm2d(planes)
+        self.bn2 = InPlaceABN(planes, slope=None)
         self.conv3 = _conv(planes, planes * 4, 1)
-        self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.bn3 = InPlaceABN(planes * 4, slope=None)
         self.downsample = downsample
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
@@ -102,7 +134,7 @@ def _res_layer(cin: int, planes: int, blocks: int, stride: int = 1, dilation: in
     cout = planes * Bottleneck.expansion
     down = None
     if stride != 1 or cin != cout:
-        down = nn.Sequential(_conv(cin, cout, 1, stride=stride), nn.BatchNorm2d(cout))
+        down = nn.Sequential(_conv(cin, cout, 1, stride=stride), InPlaceABN(cout, slope=None))
     layers = [Bottleneck(cin, planes, stride, dilation, down)]
     layers += [Bottleneck(cout, planes, 1, dilation) for _ in range(blocks - 1)]
     return nn.Sequential(*layers)
@@ -119,9 +151,9 @@ class PyramidPooling(nn.Module):
     def __init__(self, cin: int = 2048, cout: int = 512, bins: tuple[int, ...] = (1, 2, 3, 6)):
         super().__init__()
         self.stages = nn.ModuleList(
-            nn.Sequential(nn.AdaptiveAvgPool2d(b), _conv(cin, cout, 1), ABNLeaky(cout)) for b in bins
+            nn.Sequential(nn.AdaptiveAvgPool2d(b), _conv(cin, cout, 1), InPlaceABN(cout)) for b in bins
         )
-        self.bottleneck = nn.Sequential(_conv(cin + len(bins) * cout, cout, 3), ABNLeaky(cout))
+        self.bottleneck = nn.Sequential(_conv(cin + len(bins) * cout, cout, 3), InPlaceABN(cout))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
         size = x.shape[-2:]
@@ -155,7 +187,7 @@ class ParsingDecoder(nn.Module):
         super().__init__()
         self.conv1 = _conv_abn(512, 256)
         self.conv2 = _conv_abn(256, 48)
-        self.conv3 = nn.Sequential(_conv(304, 256), ABNLeaky(256), _conv(256, 256), ABNLeaky(256))
+        self.conv3 = nn.Sequential(_conv(304, 256), InPlaceABN(256), _conv(256, 256), InPlaceABN(256))
         self.conv4 = _conv(256, num_classes, 1, bias=True)
 
     def forward(self, context: torch.Tensor, low: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: D102
@@ -171,11 +203,11 @@ class SCHPNet(nn.Module):
         super().__init__()
         self.num_classes = num_classes
         self.conv1 = _conv(3, 64, 3, stride=2)
-        self.bn1 = nn.BatchNorm2d(64)
+        self.bn1 = InPlaceABN(64, slope=None)
         self.conv2 = _conv(64, 64, 3)
-        self.bn2 = nn.BatchNorm2d(64)
+        self.bn2 = InPlaceABN(64, slope=None)
         self.conv3 = _conv(64, 128, 3)
-        self.bn3 = nn.BatchNorm2d(128)
+        self.bn3 = InPlaceABN(128, slope=None)
         self.layer1 = _res_layer(128, 64, layers[0])
         self.layer2 = _res_layer(256, 128, layers[1], stride=2)
         self.layer3 = _res_layer(512, 256, layers[2], stride=2)
@@ -185,7 +217,7 @@ class SCHPNet(nn.Module):
         self.decoder = ParsingDecoder(num_classes)
         # "fushion" is the official (misspelt) name; the checkpoint keys depend on it.
         self.fushion = nn.Sequential(
-            _conv(1024, 256), ABNLeaky(256), nn.Dropout2d(0.1), _conv(256, num_classes, 1, bias=True)
+            _conv(1024, 256), InPlaceABN(256), nn.Dropout2d(0.1), _conv(256, num_classes, 1, bias=True)
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -11,16 +11,19 @@ import hashlib
 import math
 import os
 import shutil
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 from PIL import Image
 
+from components.data.augment.cache import AugmentCache, code_digest, parent_key, variant_key
 from components.data.augment.sample import MAP_COLUMNS, SampleArrays, augment_sample, load_sample
 from components.data.augment.transforms import check, to_json, variant_seed
 from components.data.image_io import perceptual_hash
 from components.data.params import AugmentParams
+from components.hashing import sha256_file
 from components.manifest.schema import ANNOTATION_PATH_COLUMNS, STAT_COLUMNS, read_manifest, write_manifest
 from components.progress import progress
 
@@ -34,12 +37,13 @@ class AugmentReport:
     inputs: int = 0
     augmented_parents: int = 0
     variants: int = 0
+    cached: int = 0  # variants put back from the augment cache instead of being made again
     failed: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line for the log (plus one per failure)."""
         head = (f"augment: {self.inputs} input rows kept, {self.variants} variants of "
-                f"{self.augmented_parents} train samples")
+                f"{self.augmented_parents} train samples ({self.cached} from the cache)")
         return "\n".join([head, *[f"  not augmented: {f}" for f in self.failed]])
 
 
@@ -119,8 +123,18 @@ def _write(sample: SampleArrays, row: dict, split: str, sid: str, out_dir: Path)
     }
 
 
-def augment_dataset(in_dir: Path, out_dir: Path, params: AugmentParams) -> AugmentReport:
-    """Write `out_dir` (manifest + augmented files) from the annotated dataset in `in_dir`."""
+# Variants whose files are being encoded at once; past this the loop waits, so memory stays bounded.
+MAX_PENDING_VARIANTS = 4
+# Threads that encode and write variants: Pillow, zlib and OpenCV release the GIL, so writing one variant
+# overlaps augmenting the next; more than the cores would only compete with the augmentation itself.
+WRITER_THREADS = 2
+
+
+def augment_dataset(in_dir: Path, out_dir: Path, params: AugmentParams, cache_dir: Path | None = None) -> AugmentReport:
+    """Write `out_dir` (manifest + augmented files) from the annotated dataset in `in_dir`.
+
+    With `cache_dir`, finished variants are kept there by what made them and put back by a link per file
+    on a re-run (components/data/augment/cache.py); only new or changed parents are decoded and augmented."""
     check(params)
     df = read_manifest(in_dir)
     for split in ("train", "test"):
@@ -129,32 +143,98 @@ def augment_dataset(in_dir: Path, out_dir: Path, params: AugmentParams) -> Augme
     report = AugmentReport(inputs=len(df))
     rows = [relink(df, in_dir, out_dir)]
     todo = df[(df["status"] == "ok") & (df["split"] == "train")] if params.enabled else df.iloc[0:0]
-    new_rows = []
-    for _, parent in progress(list(todo.iterrows()), desc="augment", unit="sample"):
-        parent_row = {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in parent.to_dict().items()}
-        try:
-            sample = load_sample(parent_row, in_dir)
-        except (OSError, ValueError, KeyError) as exc:  # a missing or unreadable map: keep the parent only
-            report.failed.append(f"{parent_row['sample_id']}: {exc}")
-            continue
-        report.augmented_parents += int(params.variants_per_sample > 0)
-        for variant in range(params.variants_per_sample):
-            seed = variant_seed(params.seed, parent_row["sample_id"], variant)
-            augmented, how = augment_sample(sample, params, seed)
-            how = {"variant": variant, **how}
-            text = to_json(how)
-            sid = hashlib.sha256(f"{parent_row['sample_id']}:{text}".encode()).hexdigest()[:16]
-            row = {k: v for k, v in parent_row.items() if k not in PATH_COLUMNS}
-            for stat in STAT_COLUMNS:
-                if stat != "n_people":
-                    row[stat] = None  # recomputed below from the moved maps, never copied from the parent
-            row.update(sample_id=sid, parent_id=parent_row["sample_id"], augmentation=text,
-                       split=parent_row["split"], status="ok", quarantine_reason=None)
-            row.update(_write(augmented, parent_row, parent_row["split"], sid, out_dir))
-            new_rows.append(row)
-            report.variants += 1
+    parents = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in parent.to_dict().items()}
+               for _, parent in todo.iterrows()]
+    cache = AugmentCache(cache_dir) if cache_dir is not None else None
+    # Variant v of a parent is the same whatever variants_per_sample is: raising it reuses the ones made.
+    settings = params.model_dump(mode="json", exclude={"variants_per_sample", "cache_dir"})
+    code = code_digest() if cache is not None else ""
+    plans = [_plan(parent, in_dir, out_dir, params, cache, settings, code) for parent in parents]
+    report.cached = sum(1 for plan in plans for row in plan.cached if row is not None)
+    needed = [i for i, plan in enumerate(plans) if plan.missing]
+    slots: list[dict | Future] = []
+    with ThreadPoolExecutor(1, thread_name_prefix="augment-read") as reader, \
+            ThreadPoolExecutor(WRITER_THREADS, thread_name_prefix="augment-write") as writer:
+        # A parent's files are decoded on the reader thread while the one before it is augmented.
+        loading = {i: reader.submit(load_sample, parents[i], in_dir) for i in needed[:1]}
+        ahead = dict(zip(needed, needed[1:]))
+        for index, parent_row in enumerate(progress(parents, desc="augment", unit="sample")):
+            plan = plans[index]
+            sample = None
+            if plan.missing:
+                if index in ahead:
+                    loading[ahead[index]] = reader.submit(load_sample, parents[ahead[index]], in_dir)
+                try:
+                    sample = loading.pop(index).result()
+                except (OSError, ValueError, KeyError) as exc:  # a missing or unreadable map: keep the parent only
+                    report.failed.append(f"{parent_row['sample_id']}: {exc}")
+                    continue
+            report.augmented_parents += int(params.variants_per_sample > 0)
+            for variant in range(params.variants_per_sample):
+                if plan.cached[variant] is not None:
+                    slots.append(plan.cached[variant])
+                    report.variants += 1
+                    continue
+                seed = variant_seed(params.seed, parent_row["sample_id"], variant)
+                augmented, how = augment_sample(sample, params, seed)
+                how = {"variant": variant, **how}
+                text = to_json(how)
+                sid = hashlib.sha256(f"{parent_row['sample_id']}:{text}".encode()).hexdigest()[:16]
+                row = {k: v for k, v in parent_row.items() if k not in PATH_COLUMNS}
+                for stat in STAT_COLUMNS:
+                    if stat != "n_people":
+                        row[stat] = None  # recomputed below from the moved maps, never copied from the parent
+                row.update(sample_id=sid, parent_id=parent_row["sample_id"], augmentation=text,
+                           split=parent_row["split"], status="ok", quarantine_reason=None)
+                pending = [f for f in slots if isinstance(f, Future) and not f.done()]
+                while len(pending) >= MAX_PENDING_VARIANTS:
+                    wait(pending, return_when=FIRST_COMPLETED)
+                    pending = [f for f in pending if not f.done()]
+                # `augmented` is never modified after this point, so the writer may read it concurrently.
+                slots.append(writer.submit(_finished_row, row, augmented, parent_row, sid, out_dir, cache,
+                                           plan.keys[variant]))
+                report.variants += 1
+    new_rows = [slot.result() if isinstance(slot, Future) else slot for slot in slots]
     if new_rows:
         rows.append(pd.DataFrame(new_rows))
     manifest = pd.concat(rows, ignore_index=True) if len(rows) > 1 else rows[0]
     write_manifest(manifest, out_dir)
     return report
+
+
+@dataclass
+class _Plan:
+    """One parent's variants: the cache key of each and the rows already cached (None: to be made)."""
+
+    keys: list[str]
+    cached: list[dict | None]
+
+    @property
+    def missing(self) -> bool:
+        """Whether any variant must be augmented (so the parent's files must be decoded)."""
+        return any(row is None for row in self.cached)
+
+
+def _plan(parent_row: dict, in_dir: Path, out_dir: Path, params: AugmentParams, cache: AugmentCache | None,
+          settings: dict, code: str) -> _Plan:
+    """Which variants of `parent_row` the cache holds (restoring their files into `out_dir`)."""
+    n = params.variants_per_sample
+    if cache is None:
+        return _Plan([""] * n, [None] * n)
+    try:
+        files = {col: sha256_file(in_dir / parent_row[col]) for col in PATH_COLUMNS if parent_row.get(col)}
+    except OSError:
+        return _Plan([""] * n, [None] * n)  # a missing file: the load reports it as the reason
+    base = parent_key(parent_row, files, settings, code)
+    keys = [variant_key(base, v) for v in range(n)]
+    return _Plan(keys, [cache.load(k, out_dir) for k in keys])
+
+
+def _finished_row(row: dict, augmented: SampleArrays, parent_row: dict, sid: str, out_dir: Path,
+                  cache: AugmentCache | None, key: str) -> dict:
+    """`row` completed with the variant's files (written here, on a writer thread) and statistics; cached."""
+    written = _write(augmented, parent_row, parent_row["split"], sid, out_dir)
+    done = {**row, **written}
+    if cache is not None:
+        cache.save(key, done, out_dir, [written[c] for c in PATH_COLUMNS if written.get(c)])
+    return done

@@ -24,3 +24,4 @@ class Candidate:
     caption: str | None = None
     origin: str = ""  # where in the source this came from, for error messages ("pairs.csv line 4")
     reason: str | None = None  # set when the layout itself already shows the pair is unusable
+    unpaired_garment_sha256: str | None = None  # the garment a published unpaired test list gives this person

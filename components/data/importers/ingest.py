@@ -99,6 +99,7 @@ def _base_row(c: Candidate) -> dict:
         "licence": c.licence,
         "fetched_at": c.fetched_at,
         "caption": c.caption,
+        "unpaired_garment_sha256": c.unpaired_garment_sha256,
     }
 
 

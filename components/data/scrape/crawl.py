@@ -23,7 +23,7 @@ from components.data.scrape.extract import ListingPage, ProductPage, parse_listi
 from components.data.scrape.fetch import Fetcher, FetchPolicy, FetchResult
 from components.data.scrape.site import SiteConfig
 from components.data.scrape.state import BlobRecord, CrawlState, ImageRecord, PageRecord
-from components.data.scrape.urls import redact
+from components.data.scrape.urls import host_of, json_has_redacted, redact, split_credentials
 from components.errors import Quarantine
 
 log = logging.getLogger("vton.scrape")
@@ -72,6 +72,14 @@ class SiteCrawler:
         self.state = state
         self.on_event = on_event or (lambda _kind: None)
         ua = site.politeness.user_agent or params.user_agent
+        # user:password@ in a start URL is configuration: sent as basic auth to that host, never part of a URL.
+        self.start_urls: list[str] = []
+        credentials: dict[str, tuple[str, str]] = {}
+        for url in site.start_urls:
+            clean, login = split_credentials(url)
+            self.start_urls.append(clean)
+            if login is not None:
+                credentials[host_of(clean)] = login
         self.fetcher = Fetcher(
             FetchPolicy(
                 user_agent=ua,
@@ -81,6 +89,7 @@ class SiteCrawler:
                 backoff=site.politeness.backoff_seconds,
                 max_retry_after=site.politeness.max_retry_after_seconds,
                 timeout=params.timeout_seconds,
+                credentials=credentials,
             ),
             transport=transport,
         )
@@ -102,12 +111,14 @@ class SiteCrawler:
     def fetch_page(self, url: str, kind: str, seq: int) -> str | None:
         """The payload (parsed page, JSON) of `url`: reused when this crawl already has it or it is unchanged."""
         old = self.state.page(url)
-        if old and old.crawl_id == self.crawl_id and old.status in ("ok", "failed", "skipped"):
+        # The state stores links redacted: a page whose links lost a token must be fetched again for them.
+        usable = old is not None and (old.status != "ok" or (bool(old.payload) and not json_has_redacted(old.payload)))
+        if old and usable and old.crawl_id == self.crawl_id and old.status in ("ok", "failed", "skipped"):
             # Handled before this crawl was interrupted: not asked for again.
             self._emit("page_cached" if old.status == "ok" else old.status)
             return old.payload if old.status == "ok" else None
         # A validator is only worth sending when the state still holds what a 304 would point to.
-        valid = old is not None and bool(old.etag or old.last_modified) and (old.status != "ok" or bool(old.payload))
+        valid = usable and bool(old.etag or old.last_modified)
         result = self.fetcher.get(
             url,
             tuple(self.site.limits.page_types),
@@ -129,10 +140,11 @@ class SiteCrawler:
             parsed = parse_listing(html, base, self.site.listing) if kind == "listing" else parse_product(
                 html, base, self.site.product
             )
-            rec.status, rec.etag, rec.last_modified, rec.payload = "ok", result.etag, result.last_modified, parsed.to_json()
+            payload = parsed.to_json()  # with its links as fetched; the state keeps them redacted
+            rec.status, rec.etag, rec.last_modified, rec.payload = "ok", result.etag, result.last_modified, payload
             self.state.put_page(rec)
             self._emit("page")
-            return rec.payload
+            return payload
         rec.etag, rec.last_modified = result.etag, result.last_modified  # an unchanged bad page stays bad
         self.state.put_page(rec)
         self._emit("skipped" if result.outcome == "skipped" else "failed")
@@ -142,7 +154,7 @@ class SiteCrawler:
         """Product page URLs from every start URL's listing pages, in page order, following pagination."""
         products: list[str] = []
         visited: set[str] = set()
-        for start in self.site.start_urls:
+        for start in self.start_urls:
             url: str | None = start
             pages = 0
             while url and url not in visited and pages < self.site.listing.max_pages:

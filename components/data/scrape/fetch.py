@@ -4,10 +4,13 @@ allowed hosts only (redirects checked hop by hop) and size/content-type limits b
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import logging
+import math
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -19,6 +22,8 @@ from components.data.scrape.urls import absolute, host_of, redact
 log = logging.getLogger("vton.scrape")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# The start of every reason for a request nothing answered (no HTTP status): offline, DNS, refused, timed out.
+NETWORK_FAILURE = "network failure"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
 CHUNK = 64 * 1024
@@ -35,6 +40,8 @@ class FetchPolicy:
     backoff: float = 2.0
     max_retry_after: float = 120.0
     timeout: float = 20.0
+    # host -> (user, password), sent as basic auth to that host only; never logged (repr=False)
+    credentials: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False, compare=False, hash=False)
 
 
 @dataclass
@@ -91,25 +98,65 @@ def media_type(header: str | None) -> str:
 
 
 class HostPacer:
-    """Spaces requests to the same host by at least its delay, across threads, by handing out time slots."""
+    """Spaces requests to the same host by at least its delay, measured from when each request was really sent.
+
+    A thread holds its host's turn from the wait until its response headers arrive, and the turn ends by
+    recording when the request headers went out (httpcore's trace; the moment before `send` when a transport
+    gives no trace). The next request to that host waits until then + delay, so however late a thread sends
+    after its wait, the host never sees two requests closer than the delay; one request per host is in flight
+    (unless the delay is zero).
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._next: dict[str, float] = {}
+        self._turns: dict[str, threading.Lock] = {}
+        self._last_sent: dict[str, float] = {}
+        self._not_before: dict[str, float] = {}
 
-    def wait(self, host: str, delay: float) -> None:
-        """Block until this thread's slot for `host`, then reserve the next slot `delay` later."""
+    def _turn(self, host: str) -> threading.Lock:
         with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next.get(host, 0.0))
-            self._next[host] = slot + delay
-        if slot > now:
-            time.sleep(slot - now)
+            return self._turns.setdefault(host, threading.Lock())
+
+    @contextlib.contextmanager
+    def turn(self, host: str, delay: float) -> Iterator["SendClock"]:
+        """Wait for `host`'s turn and hold it; the caller sends one request and stamps the SendClock. With no
+        delay there is nothing to space: requests run in parallel (a backoff still holds them all)."""
+        with self._turn(host) if delay > 0 else contextlib.nullcontext():
+            while True:
+                with self._lock:
+                    ready = max(self._last_sent.get(host, -math.inf) + delay, self._not_before.get(host, 0.0))
+                now = time.monotonic()
+                if now >= ready:
+                    break
+                time.sleep(ready - now)
+            clock = SendClock()
+            try:
+                yield clock
+            finally:
+                if clock.sent is not None:
+                    with self._lock:
+                        self._last_sent[host] = clock.sent
 
     def defer(self, host: str, seconds: float) -> None:
         """Push every thread's next request to `host` at least `seconds` into the future (429, 503)."""
         with self._lock:
-            self._next[host] = max(self._next.get(host, 0.0), time.monotonic() + seconds)
+            self._not_before[host] = max(self._not_before.get(host, 0.0), time.monotonic() + seconds)
+
+
+class SendClock:
+    """When one request's headers were sent: stamped just before `send`, then by httpcore's trace as they go out."""
+
+    def __init__(self) -> None:
+        self.sent: float | None = None
+
+    def stamp(self) -> None:
+        """Record now as the send time (called just before handing the request to the client)."""
+        self.sent = time.monotonic()
+
+    def trace(self, event: str, info: dict) -> None:
+        """httpcore trace hook: the request headers are being written now."""
+        if event.endswith("send_request_headers.started"):
+            self.sent = time.monotonic()
 
 
 class Fetcher:
@@ -146,8 +193,8 @@ class Fetcher:
         host = host_of(url)
         with self._robots_lock:  # one robots.txt request per host even with many threads
             if host not in self._robots:
-                self._robots[host] = rules = self._load_robots(url)
-                self._pacer.defer(host, max(self.policy.min_delay, rules.crawl_delay))  # the robots request counts
+                # The robots.txt request is paced like any other: the next request waits from when it was sent.
+                self._robots[host] = self._load_robots(url)
             return self._robots[host]
 
     def _load_robots(self, url: str) -> RobotsRules:
@@ -157,8 +204,13 @@ class Fetcher:
             rules = parse_robots(result.body.decode("utf-8", "replace"), self.policy.user_agent)
         elif result.http_status is not None and 400 <= result.http_status < 500:
             rules = allow_all(f"no robots.txt (HTTP {result.http_status})")
+        elif result.http_status is None and result.reason.startswith(NETWORK_FAILURE):
+            # Nothing answered: the host's rules are unknown, so nothing is fetched, and the reason says why.
+            rules = disallow_all(f"{result.reason} fetching {host_of(url)}/robots.txt: host not crawled",
+                                 blocked=f"{result.reason} fetching robots.txt")
         else:
-            rules = disallow_all(f"robots.txt unreachable ({result.reason}): host treated as disallowed")
+            rules = disallow_all(f"robots.txt unreachable ({result.reason}): host treated as disallowed",
+                                 blocked=f"robots.txt unreachable ({result.reason}): host treated as disallowed")
         log.info("robots.txt for %s: %s, crawl-delay %.3gs", host_of(url), rules.note, rules.crawl_delay)
         return rules
 
@@ -172,7 +224,10 @@ class Fetcher:
         host = host_of(url)
         if host not in self.policy.allowed_hosts:
             return f"host {host} is not in allowed_hosts"
-        if not self.robots_for(url).allows(url, self.policy.user_agent):
+        rules = self.robots_for(url)
+        if rules.blocked:
+            return rules.blocked
+        if not rules.allows(url, self.policy.user_agent):
             return "disallowed by robots.txt"
         return None
 
@@ -224,8 +279,12 @@ class Fetcher:
             if host not in self.policy.allowed_hosts:
                 what = "redirect to foreign host" if current != url else "host"
                 return self._refuse(result, f"{what} {host} refused (not in allowed_hosts)")
-            if check_robots and not self.robots_for(current).allows(current, self.policy.user_agent):
-                return self._refuse(result, "disallowed by robots.txt")
+            if check_robots:
+                rules = self.robots_for(current)
+                if rules.blocked:  # robots.txt could not be read: a failure, said as what it was
+                    return self._refuse(result, rules.blocked, "failed")
+                if not rules.allows(current, self.policy.user_agent):
+                    return self._refuse(result, "disallowed by robots.txt")
             response = self._send_with_retries(current, headers, result)
             if response is None:
                 return result  # failed; reason set
@@ -259,15 +318,20 @@ class Fetcher:
     def _send_with_retries(self, url: str, headers: dict, result: FetchResult) -> httpx.Response | None:
         host = host_of(url)
         p = self.policy
+        login = p.credentials.get(host)
+        auth = httpx.BasicAuth(*login) if login else None  # only to the host the credentials were given for
         for attempt in range(p.max_retries + 1):
-            self._pacer.wait(host, self.delay_for(url))
             result.attempts += 1
             self._count("requests")
-            try:
-                response = self._client.send(self._client.build_request("GET", url, headers=headers), stream=True)
-            except httpx.HTTPError as exc:  # connection refused, timeout, protocol error
-                wait, why = p.backoff * 2**attempt, f"{type(exc).__name__}"
-            else:
+            with self._pacer.turn(host, self.delay_for(url)) as clock:
+                request = self._client.build_request("GET", url, headers=headers,
+                                                     extensions={"trace": clock.trace})
+                try:
+                    clock.stamp()
+                    response = self._client.send(request, stream=True, auth=auth)
+                except httpx.HTTPError as exc:  # connection refused, DNS failure, timeout, protocol error
+                    response, why = None, f"{NETWORK_FAILURE} ({type(exc).__name__})"
+            if response is not None:
                 if response.status_code not in RETRY_STATUSES:
                     return response
                 response.close()
@@ -275,9 +339,12 @@ class Fetcher:
                 why = f"HTTP {response.status_code}"
                 result.http_status = response.status_code
                 if hinted is not None and hinted > p.max_retry_after:
-                    result.reason = f"{why} with Retry-After {hinted:.0f}s > max_retry_after_seconds {p.max_retry_after:.0f}"
+                    result.reason = (f"{why} with Retry-After {hinted:.0f}s > "
+                                     f"max_retry_after_seconds {p.max_retry_after:.0f}")
                     return None
                 wait = hinted if hinted is not None else p.backoff * 2**attempt
+            else:
+                wait = p.backoff * 2**attempt
             if attempt == p.max_retries:
                 break
             self._count("retries")

@@ -13,6 +13,9 @@ class RobotsRules:
     parser: RobotFileParser
     crawl_delay: float = 0.0
     note: str = ""  # how the rules were obtained ("robots.txt", "no robots.txt (404)", ...)
+    # Set when robots.txt could not be read (network failure, 5xx): why nothing on the host is fetched. A
+    # failure to learn the rules is reported as that, never as "disallowed by robots.txt".
+    blocked: str | None = None
 
     def allows(self, url: str, user_agent: str) -> bool:
         """True when robots.txt lets `user_agent` fetch `url`."""
@@ -33,11 +36,12 @@ def allow_all(note: str) -> RobotsRules:
     return RobotsRules(rp, 0.0, note)
 
 
-def disallow_all(note: str) -> RobotsRules:
-    """Rules when robots.txt is unreachable (5xx, network error): nothing is allowed (RFC 9309 section 2.3.1.4)."""
+def disallow_all(note: str, blocked: str | None = None) -> RobotsRules:
+    """Rules when robots.txt is unreachable (5xx, network error): nothing is allowed (RFC 9309 section 2.3.1.4);
+    `blocked` is the reason every refused URL reports."""
     rp = RobotFileParser()
     rp.disallow_all = True
-    return RobotsRules(rp, 0.0, note)
+    return RobotsRules(rp, 0.0, note, blocked)
 
 
 def crawl_delay_for(text: str, user_agent: str) -> float:

@@ -1,6 +1,8 @@
 """The crawl state of one site (SQLite): pages and images with their validators, downloaded blobs with
 their hashes and verdicts, and crawls. It survives DVC deleting the stage output, so a killed crawl
 resumes where it stopped and a re-crawl sends conditional requests and downloads only what changed.
+Every URL is redacted before it is written (keys, and the links inside page payloads): the state never holds
+a credential or a query token, so callers look records up by the URL they fetched and this module redacts it.
 
     <state_dir>/<site>/state.sqlite
     <state_dir>/<site>/blobs/<sha256[:2]>/<sha256>.<ext>   original bytes, named by content hash
@@ -10,10 +12,11 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from components.data.scrape.fetch import utc_now
+from components.data.scrape.urls import redact, redact_json
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS crawls (id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT);
@@ -114,11 +117,13 @@ class CrawlState:
 
     def page(self, url: str) -> PageRecord | None:
         """The stored record of `url`, if any."""
-        rows = self._exec("SELECT * FROM pages WHERE url=?", (url,))
+        rows = self._exec("SELECT * FROM pages WHERE url=?", (redact(url),))
         return PageRecord(*rows[0]) if rows else None
 
     def put_page(self, rec: PageRecord) -> None:
-        """Insert or replace a page record; first_crawl and seq stick to their first values."""
+        """Insert or replace a page record (URL and payload links redacted); first_crawl and seq stick to their
+        first values."""
+        rec = replace(rec, url=redact(rec.url), payload=redact_json(rec.payload) if rec.payload else rec.payload)
         old = self.page(rec.url)
         if old is not None:
             rec.first_crawl = old.first_crawl if old.first_crawl is not None else rec.first_crawl
@@ -143,11 +148,12 @@ class CrawlState:
 
     def image(self, url: str) -> ImageRecord | None:
         """The stored record of image `url`, if any."""
-        rows = self._exec("SELECT * FROM images WHERE url=?", (url,))
+        rows = self._exec("SELECT * FROM images WHERE url=?", (redact(url),))
         return ImageRecord(*rows[0]) if rows else None
 
     def put_image(self, rec: ImageRecord) -> None:
-        """Insert or replace an image record."""
+        """Insert or replace an image record (its URL redacted)."""
+        rec = replace(rec, url=redact(rec.url))
         self._exec(
             "INSERT OR REPLACE INTO images VALUES (?,?,?,?,?,?,?,?)",
             (rec.url, rec.status, rec.reason, rec.etag, rec.last_modified, rec.fetched_at, rec.crawl_id, rec.sha256),

@@ -31,6 +31,7 @@ def train(ctx: FamilyContext) -> FamilyResult:
     """Train CatVTON-Flux adapters (gate, checkpoints, grids), write models/candidate; returns what happened."""
     from components.train.base_model import load_base
     from components.train.package import model_config, save_base_snapshot, write_candidate
+    from components.train.report import LOSS_REGION_LABELS
     from components.train.trainer import Trainer, latest_checkpoint, run_summary
 
     tp = ctx.params
@@ -74,7 +75,8 @@ def train(ctx: FamilyContext) -> FamilyResult:
     return FamilyResult(
         steps=result.steps, losses=list(enumerate(result.losses, start=1)),
         metrics={**result.metrics(), "optimizer": result.optimizer}, config=config, start_step=result.start_step,
-        resumed_from=resumed, summary=run_summary(result), loss_label="flow-matching loss (person half)",
+        resumed_from=resumed, summary=run_summary(result),
+        loss_label=f"flow-matching loss ({LOSS_REGION_LABELS.get(tp.loss_region, tp.loss_region)})",
         is_main_process=main, finish=finish,
     )
 

@@ -130,7 +130,7 @@ def load_perceptual(layers: tuple[str, ...] = DEFAULT_LAYERS, weights: str = VGG
     except MissingWeightsError as exc:
         return None, PerceptualStatus(False, f"unavailable: {exc.message}")
     except (VtonError, OSError, ValueError, RuntimeError) as exc:
-        return None, PerceptualStatus(False, f"unavailable: {path}: {exc}")
+        return None, PerceptualStatus(False, f"unavailable: {path or weights}: {exc}")
     return features, PerceptualStatus(True, f"vgg19:{sha256_file(Path(path))[:12]}")
 
 

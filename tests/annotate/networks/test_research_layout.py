@@ -46,7 +46,7 @@ def test_research_backends_write_schp_densepose_and_automasker_outputs(model_cac
             assert dense.mode == "RGB" and dense.size == (96, 128)
         with Image.open(out / row["agnostic_mask_path"]) as mask:
             assert set(np.unique(np.asarray(mask))) <= {0, 255}
-    assert export_dataset(out, tmp_path / "dresscode", "dresscode") == len(ok)
+    assert export_dataset(out, tmp_path / "dresscode", "dresscode").total == len(ok)
     label_maps = sorted((tmp_path / "dresscode").rglob("label_maps/*_4.png"))
     assert len(label_maps) == len(ok) and np.asarray(Image.open(label_maps[0])).max() < 18
     assert sorted((tmp_path / "dresscode").rglob("dense/*_5.png"))

@@ -8,7 +8,17 @@ import torch
 from PIL import Image
 
 from components.annotate.networks.checkpoint import CheckpointMismatch
-from components.annotate.networks.schp import ATR, LIP, PASCAL, SCHPNet, load_schp, parse_images, person_affine, save_palette_png
+from components.annotate.networks.schp import (
+    ATR,
+    LIP,
+    PASCAL,
+    InPlaceABN,
+    SCHPNet,
+    load_schp,
+    parse_images,
+    person_affine,
+    save_palette_png,
+)
 
 torch.set_num_threads(1)
 
@@ -99,3 +109,69 @@ def test_palette_png_round_trips_labels(tmp_path):
     assert img.mode == "P"
     np.testing.assert_array_equal(np.asarray(img), labels)
     assert img.getpalette()[3:6] == [128, 0, 0]
+
+
+def _tiny_schp(seed: int) -> SCHPNet:
+    """A one-block-per-stage SCHPNet with seeded random weights (the real layer types, a fraction of the size)."""
+    torch.manual_seed(seed)
+    net = SCHPNet(LIP.num_classes, layers=(1, 1, 1, 1)).eval()
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, t in net.state_dict().items():
+            if name.endswith("running_var"):
+                t.copy_(torch.rand(t.shape, generator=gen) + 0.5)
+            elif name.endswith(("running_mean", "bias")) or t.dim() == 1:
+                t.copy_(torch.randn(t.shape, generator=gen) * 0.1 + (1.0 if name.endswith("weight") else 0.0))
+    return net
+
+
+def test_every_normalisation_layer_is_inplace_abn_as_in_the_official_network():
+    net = SCHPNet(LIP.num_classes, layers=(1, 1, 1, 1))
+    assert not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in net.modules())
+    abn = [m for m in net.modules() if isinstance(m, InPlaceABN)]
+    # Backbone norms have no activation (official `BatchNorm2d = partial(InPlaceABNSync, activation='none')`).
+    assert net.bn1.slope is None and net.layer1[0].bn3.slope is None and net.layer1[0].downsample[1].slope is None
+    assert net.fushion[1].slope == 0.01 and net.decoder.conv3[3].slope == 0.01
+    assert len(abn) == 3 + 4 * 3 + 4 + 5 + 3 + 4 + 1  # stem, blocks, downsamples, PSP, edge, decoder, fusion
+
+
+def test_inplace_abn_scales_by_abs_weight_plus_eps_not_by_the_raw_weight():
+    layer = InPlaceABN(3, slope=None).eval()
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([2.0, -2.0, -0.5]))
+        layer.bias.copy_(torch.tensor([0.1, 0.2, -0.3]))
+        layer.running_mean.copy_(torch.tensor([1.0, -1.0, 0.0]))
+        layer.running_var.copy_(torch.tensor([4.0, 1.0, 0.25]))
+    x = torch.ones(1, 3, 1, 1)
+    eps = 1e-5
+    # Written out channel by channel: (x - mean) / sqrt(var + eps) * (|w| + eps) + b.
+    expected = [(1 - 1) / (4 + eps) ** 0.5 * (2 + eps) + 0.1,
+                (1 + 1) / (1 + eps) ** 0.5 * (2 + eps) + 0.2,
+                (1 - 0) / (0.25 + eps) ** 0.5 * (0.5 + eps) - 0.3]
+    leaky = InPlaceABN(3).eval()
+    leaky.load_state_dict(layer.state_dict())
+    with torch.no_grad():
+        np.testing.assert_allclose(layer(x).reshape(-1).numpy(), expected, rtol=1e-6)
+        # LeakyReLU(0.01) after the affine map: channel 3 of -x is (-1 - 0) / 0.5 * 0.5 - 0.3 = -1.3.
+        assert leaky(-x).reshape(-1)[2].item() == pytest.approx(0.01 * ((-1) / (0.25 + eps) ** 0.5 * (0.5 + eps) - 0.3))
+
+
+def test_flipping_the_sign_of_every_abn_weight_leaves_the_labels_unchanged(photo):
+    net = _tiny_schp(3)
+    flipped = _tiny_schp(3)
+    with torch.no_grad():
+        for m in flipped.modules():
+            if isinstance(m, InPlaceABN):
+                m.weight.neg_()
+    x = torch.from_numpy(np.stack([np.ascontiguousarray(photo.transpose(2, 0, 1), dtype=np.float32) / 255.0]))
+    with torch.no_grad():
+        torch.testing.assert_close(flipped(x), net(x), rtol=0, atol=0)
+    (a,), (b,) = parse_images(net, [photo], (64, 64)), parse_images(flipped, [photo], (64, 64))
+    np.testing.assert_array_equal(a, b)
+    # A BatchNorm2d with the same parameters (the old maths) does see the sign: the flip changes its output.
+    bn = torch.nn.BatchNorm2d(64).eval()
+    bn.load_state_dict({**net.bn1.state_dict(), "num_batches_tracked": torch.tensor(0)})
+    bn_flipped = torch.nn.BatchNorm2d(64).eval()
+    bn_flipped.load_state_dict({**flipped.bn1.state_dict(), "num_batches_tracked": torch.tensor(0)})
+    probe = torch.randn(1, 64, 4, 4)
+    assert not torch.allclose(bn(probe), bn_flipped(probe))

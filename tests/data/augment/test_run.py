@@ -84,3 +84,48 @@ def test_augmented_image_densepose_is_the_idm_vton_rendering_of_the_moved_part_m
     shown = np.asarray(Image.open(resolve_path(out, child["densepose_path"])).convert("RGB"))
     assert iuv[..., 0].max() > 0, "the moved part map keeps its part ids"
     assert np.array_equal(shown, render_densepose(iuv[..., 0]))
+
+
+def _tree(root):
+    """{relative path: bytes} of every file under `root`."""
+    return {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_a_rerun_after_the_outputs_were_deleted_links_cached_variants_back_without_augmenting(
+        annotated, tmp_path, monkeypatch):
+    import shutil
+
+    import components.data.augment.run as run
+
+    out, cache = tmp_path / "data" / "augmented", tmp_path / "cache"
+    params = AugmentParams(variants_per_sample=2, garment_flip=True)
+    first = augment_dataset(annotated, out, params, cache_dir=cache)
+    uncached = augment_dataset(annotated, tmp_path / "data" / "plain", params)
+    assert _tree(out) == _tree(tmp_path / "data" / "plain")  # the cache changes no byte of the output
+    before = _tree(out)
+    shutil.rmtree(out)  # what `dvc repro` does before it runs a changed stage
+
+    def no_augment(*args, **kwargs):
+        raise AssertionError("a cached variant was augmented again")
+
+    monkeypatch.setattr(run, "augment_sample", no_augment)
+    monkeypatch.setattr(run, "load_sample", no_augment)
+    again = augment_dataset(annotated, out, params, cache_dir=cache)
+    assert first.cached == 0 and uncached.variants == again.variants == again.cached == 4
+    assert _tree(out) == before
+
+
+def test_a_changed_parent_or_param_augments_again_and_more_variants_reuse_the_made_ones(annotated, tmp_path):
+    from components.manifest.schema import read_manifest as read
+
+    cache = tmp_path / "cache"
+    augment_dataset(annotated, tmp_path / "a", AugmentParams(variants_per_sample=1), cache_dir=cache)
+    more = augment_dataset(annotated, tmp_path / "b", AugmentParams(variants_per_sample=2), cache_dir=cache)
+    assert more.cached == 2 and more.variants == 4  # variant 0 of each parent is the same draw
+    other_seed = augment_dataset(annotated, tmp_path / "c", AugmentParams(variants_per_sample=1, seed=9),
+                                 cache_dir=cache)
+    assert other_seed.cached == 0
+    row = read(annotated).query("split == 'train' and status == 'ok'").iloc[0]
+    (annotated / row["parse_path"]).write_bytes((annotated / row["person_mask_path"]).read_bytes())
+    changed = augment_dataset(annotated, tmp_path / "d", AugmentParams(variants_per_sample=1), cache_dir=cache)
+    assert changed.cached == 1  # the other parent's variant only

@@ -37,6 +37,7 @@ class Hit:
     at: float
     if_none_match: str | None
     user_agent: str | None
+    authorization: str | None = None
 
 
 @dataclass
@@ -87,7 +88,8 @@ class Shop:
                     else:
                         status, body = route.status, route.body
                 with shop._lock:
-                    shop.hits.append(Hit(self.path, status, time.monotonic(), inm, self.headers.get("User-Agent")))
+                    shop.hits.append(Hit(self.path, status, time.monotonic(), inm, self.headers.get("User-Agent"),
+                                         self.headers.get("Authorization")))
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -76,7 +77,8 @@ def test_first_crawl_fetches_exactly_the_allowed_urls_politely(first_crawl):
     # Measured at the server, so single gaps jitter with thread scheduling: check every run of 4 gaps.
     times = sorted(h.at for h in hits)
     assert min(b - a for a, b in zip(times, times[4:])) >= 4 * CRAWL_DELAY * 0.75
-    # The start URL carries credentials: they reach neither the log nor the output.
+    # The start URL carries credentials: sent as basic auth to the shop, they reach neither the log nor the output.
+    assert {h.authorization for h in hits} == {"Basic " + base64.b64encode(b"shopper:s3cret").decode()}
     assert "redirect" in first_crawl.log and "s3cret" not in first_crawl.log
     assert "s3cret" not in (first_crawl.out / "pairs.csv").read_text()
     assert "s3cret" not in (first_crawl.out / "quarantine.csv").read_text()
@@ -99,9 +101,10 @@ def test_pairs_are_classified_stored_by_content_hash_with_provenance(first_crawl
         assert row["person"] == f"fixture-shop/person/{sha(files[person])}.jpg"
         assert row["garment"] == f"fixture-shop/garment/{sha(files[garment])}.png"
         assert (out / row["person"]).read_bytes() == files[person]
-        assert row["source_url"] == f"http://***@{base}/product/{pid[1:]}"
-        assert row["source_image_url"] == f"http://***@{base}{person}"
-        assert row["garment_image_url"] == f"http://***@{base}{garment}"
+        # The start URL's user:password@ is configuration (basic auth), not part of any product's URL.
+        assert row["source_url"] == f"http://{base}/product/{pid[1:]}"
+        assert row["source_image_url"] == f"http://{base}{person}"
+        assert row["garment_image_url"] == f"http://{base}{garment}"
         assert row["licence"] == "fixture shop terms: test use only"
         assert datetime.fromisoformat(row["fetched_at"]).tzinfo is not None
     stored = sorted(p.name for p in out.rglob("*.*") if p.parent.name in ("person", "garment"))

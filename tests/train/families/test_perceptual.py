@@ -113,6 +113,11 @@ def test_a_file_disagreeing_with_torchvisions_name_prefix_is_refused(tmp_path, m
     real.parent.mkdir(parents=True)
     torch.save(tiny_vgg19_state(), real)  # a random file is not torchvision's VGG19: sha256 not dcbb9e9d...
     features, status = load_perceptual()
+    assert features is None and "pins no sha256" in status.detail  # unpinned: refused until trusted
+    from components.models.store import verify_file
+
+    verify_file(Catalog.load().get("vgg19-dcbb9e9d"), real, trust=True)  # `vton models verify ... --trust`
+    features, status = load_perceptual()
     assert features is None and "does not start with dcbb9e9d" in status.detail
 
 

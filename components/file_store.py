@@ -1,0 +1,93 @@
+"""A content-addressed store of finished files, restored into an output folder by hard link, reflink or copy.
+
+    <root>/<kk>/<sha256>    one blob per distinct file content
+
+A stage's outputs are deleted by `dvc repro` before it runs again; with the finished files kept here, a
+re-run whose inputs are all cached puts them back at the cost of a link per file instead of re-rendering
+and re-encoding them. A file is stored by linking it, so the output file and the blob are one inode: its
+size and mtime are then the blob's, and a blob edited in place (which would edit the output too) is caught
+by comparing both with what was recorded at store time.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+from pathlib import Path
+
+from components.hashing import sha256_file
+
+_FICLONE = 0x40049409  # Linux ioctl: share the source's blocks (btrfs, XFS, overlayfs on those)
+
+
+def _reflink(src: Path, dst: Path) -> bool:
+    """Clone `src` into a new file `dst` sharing its blocks; False where the filesystem cannot."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        return False
+    try:
+        with open(src, "rb") as fin, open(dst, "wb") as fout:
+            fcntl.ioctl(fout.fileno(), _FICLONE, fin.fileno())
+    except OSError:
+        dst.unlink(missing_ok=True)
+        return False
+    shutil.copystat(src, dst)
+    return True
+
+
+def place(src: Path, dst: Path) -> str:
+    """Put `src`'s content at `dst` (replaced atomically): a hard link, else a reflink, else a copy that keeps
+    the mtime. Returns how ("link", "reflink" or "copy")."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(src, tmp)
+        how = "link"
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP):
+            raise
+        how = "reflink" if _reflink(src, tmp) else "copy"
+        if how == "copy":
+            shutil.copy2(src, tmp)
+    tmp.replace(dst)
+    return how
+
+
+class FileStore:
+    """Blobs by sha256 under one directory."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def blob(self, sha256: str) -> Path:
+        """Where the blob of this content lives (whether or not it is stored)."""
+        return self.root / sha256[:2] / sha256
+
+    def put(self, path: Path) -> tuple[str, int, int]:
+        """Store `path`'s content and make `path` that blob's inode where links work; (sha256, size, mtime_ns).
+
+        Identical content written twice (the same garment for two persons) keeps one blob, and the second
+        file becomes a link to it, so every recorded (size, mtime) is the blob's."""
+        sha = sha256_file(path)
+        blob = self.blob(sha)
+        if blob.is_file():
+            place(blob, path)
+        else:
+            place(path, blob)
+        st = path.stat()
+        return sha, st.st_size, st.st_mtime_ns
+
+    def restore(self, sha256: str, size: int, mtime_ns: int, dest: Path) -> bool:
+        """Put the blob at `dest` when it is stored exactly as recorded; False (nothing written) otherwise."""
+        blob = self.blob(sha256)
+        try:
+            st = blob.stat()
+        except OSError:
+            return False
+        if st.st_size != size or st.st_mtime_ns != mtime_ns:  # replaced or edited in place since: not trusted
+            return False
+        place(blob, dest)
+        return True

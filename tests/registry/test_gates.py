@@ -1,0 +1,60 @@
+"""The metric gates as pure checks: calibration decides which figures may be compared with the champion's."""
+
+from __future__ import annotations
+
+from components.registry.gates import FigureCalibration, metric_gate_checks
+from components.registry.params import MetricGate, PromoteParams
+
+PARAMS = PromoteParams(gates={"lpips": MetricGate(max_regression=0.0), "ssim": MetricGate(max_regression=0.0)})
+CHAMPION = {"overall": {"lpips": 0.30, "ssim": 0.80}}
+
+
+def _verdicts(challenger, calibration, params=PARAMS, champion=CHAMPION):
+    return {c.gate: c for c in metric_gate_checks(challenger, champion, params, calibration)}
+
+
+def test_feature_figures_of_the_same_calibration_are_compared_and_say_the_champion_was_re_evaluated():
+    checks = _verdicts({"overall": {"lpips": 0.35, "ssim": 0.85}}, FigureCalibration("uncalibrated", "uncalibrated"))
+    assert not checks["metric overall.lpips"].passed and "worse than the champion's 0.3000" in \
+        checks["metric overall.lpips"].detail
+    better = _verdicts({"overall": {"lpips": 0.25, "ssim": 0.85}}, FigureCalibration("calibrated", "calibrated"))
+    assert better["metric overall.lpips"].passed
+    assert better["metric overall.lpips"].detail == "0.2500 (champion 0.3000, re-evaluated in this run)"
+
+
+def test_a_calibrated_challenger_is_never_compared_with_an_uncalibrated_champion():
+    # The challenger's LPIPS is better in number, but the two were measured on different networks.
+    checks = _verdicts({"overall": {"lpips": 0.10, "ssim": 0.85}}, FigureCalibration("calibrated", "uncalibrated"))
+    lpips = checks["metric overall.lpips"]
+    assert not lpips.passed
+    assert lpips.detail.startswith("not compared: the champion's lpips is uncalibrated, the challenger's calibrated")
+    assert "re-run `vton evaluate`" in lpips.detail
+    assert checks["metric overall.ssim"].passed  # SSIM is computed on pixels: no calibration to differ in
+
+
+def test_champion_figures_left_from_an_earlier_evaluation_are_not_compared():
+    checks = _verdicts({"overall": {"lpips": 0.10, "ssim": 0.85}}, FigureCalibration("calibrated", "none"))
+    assert not checks["metric overall.lpips"].passed and "is none" in checks["metric overall.lpips"].detail
+
+
+def test_runs_without_the_champion_calibration_tag_compare_as_before():
+    assert FigureCalibration.from_tags({"vton.eval.calibration": "calibrated"}).comparable
+    checks = _verdicts({"overall": {"lpips": 0.25, "ssim": 0.85}}, None)
+    assert all(c.passed for c in checks.values())
+
+
+def test_thresholds_on_uncalibrated_figures_are_applied_and_labelled():
+    params = PromoteParams(gates={"lpips": MetricGate(threshold=0.5)})
+    checks = _verdicts({"overall": {"lpips": 0.4}}, FigureCalibration("uncalibrated", None), params, None)
+    assert checks["metric overall.lpips"].detail == "0.4000; uncalibrated figure against an absolute threshold"
+
+
+def test_psnr_is_a_gate_able_figure():
+    params = PromoteParams(gates={"psnr": MetricGate(threshold=20.0, max_regression=0.5)})
+    champion = {"overall": {"psnr": 24.0}}
+    checks = _verdicts({"overall": {"psnr": 23.0}}, FigureCalibration("calibrated", "uncalibrated"), params, champion)
+    assert not checks["metric overall.psnr"].passed and "worse than the champion's 24.0000 by 1.0000" in \
+        checks["metric overall.psnr"].detail
+    low = _verdicts({"overall": {"psnr": 18.0}}, None, params, None)
+    assert not low["metric overall.psnr"].passed
+    assert _verdicts({"overall": {"psnr": 23.8}}, None, params, champion)["metric overall.psnr"].passed
