@@ -35,6 +35,7 @@ STEP_CLIS: tuple[str, ...] = (
     "components.models.cli",
     "components.train.cli",
     "components.evaluate.cli",
+    "components.tryon.cli",
     "components.registry.cli",
 )
 

@@ -3,7 +3,8 @@
 Input: a DataFrame with `person`, `garment` (base64 PNG/JPEG or file paths), `category` (upper_body |
 lower_body | dresses) and optionally `mask` (the agnostic mask, white = repaint), `num_inference_steps`,
 `seed`. Output: a DataFrame with `image`, the try-on result as base64 PNG at the person photo's size.
-The artifact `model_dir` is models/candidate as the trainer wrote it.
+The artifact `model_dir` is models/candidate as the trainer wrote it; its model.json names the model family
+(components/train/families), whose predictor answers every row.
 """
 
 from __future__ import annotations
@@ -48,16 +49,16 @@ def _missing(value) -> bool:
 
 
 class TryOnModel(PythonModel):
-    """Loads TryOnPipeline once from the `model_dir` artifact; predicts one try-on image per row."""
+    """Loads the predictor of the model's family once from the `model_dir` artifact; one try-on image per row."""
 
     def load_context(self, context) -> None:
-        """Load the pipeline (on CUDA when available)."""
+        """Load the predictor of whichever family model.json names (on CUDA when available)."""
         import torch
 
-        from components.train.inference import TryOnPipeline
+        from components.train.families import load_predictor
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.pipeline = TryOnPipeline.from_pretrained(Path(context.artifacts["model_dir"]), device=device)
+        self.pipeline = load_predictor(Path(context.artifacts["model_dir"]), device=device)
 
     def _mask_for(self, person, category: str):
         """The agnostic mask computed by the annotate masker (when that component is installed)."""

@@ -1,7 +1,8 @@
 """The two models an evaluation compares: the candidate on disk and the registry's current champion.
 
 Both become a scoring `Generator`; the champion is downloaded from the registry (`models:/<name>@champion`)
-and run through the same TryOnPipeline as the candidate, with the same seed and steps.
+and loaded through the same family contract as the candidate (components/train/families: whichever family
+each model.json names), with the same seed and steps, so challenger and champion compare across families.
 """
 
 from __future__ import annotations
@@ -37,10 +38,10 @@ def read_candidate_info(model_dir: Path) -> CandidateInfo:
 
 
 def pipeline_generator(model_dir: Path, steps: int, seed: int) -> Generator:
-    """A Generator running components.train's TryOnPipeline from `model_dir`."""
-    from components.train.inference import TryOnPipeline
+    """A Generator running the predictor of `model_dir`'s family (components/train/families)."""
+    from components.train.families import load_predictor
 
-    pipe = TryOnPipeline.from_pretrained(model_dir, device="cpu")
+    pipe = load_predictor(model_dir, device="cpu")
 
     def generate(pair: EvalPair, person: Image.Image, garment: Image.Image, mask: Image.Image) -> Image.Image:
         return pipe(person, garment, mask, pair.category, num_inference_steps=steps, seed=seed)

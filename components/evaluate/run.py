@@ -274,6 +274,20 @@ def find_weights(name: str) -> Path | None:
         return None
 
 
+def _families_note(model_dir: Path, name: str, champion: str | None) -> str:
+    """Which model family each compared model is (any family may hold champion)."""
+    import mlflow
+
+    from components.train.families import family_of, read_model_config
+    from components.train.families.base import MODEL_FAMILY_TAG
+
+    note = f"candidate family: {family_of(read_model_config(model_dir))}"
+    if champion is not None:
+        tags = mlflow.MlflowClient().get_model_version(name, champion).tags or {}
+        note += f"; champion v{champion} family: {tags.get(MODEL_FAMILY_TAG, 'catvton_flux (untagged)')}"
+    return note
+
+
 def split_sizes_of(dataset: Path) -> dict[str, int]:
     """Usable persons per category in the whole test split (what the evaluation samples from)."""
     from components.evaluate.pairs import test_rows
@@ -323,6 +337,7 @@ def evaluate_stage(params, root: Path) -> tuple[Evaluation, Path]:
     evaluation = evaluate_models(pairs, candidate, networks, settings, out_dir, champion, split_sizes)
     if version is not None and version == info.version:
         evaluation.notes.append(f"the candidate is already champion v{version}: compared with nothing")
+    evaluation.notes.append(_families_note(model_dir, name, champion[0] if champion else None))
     evaluation.notes += pairing_notes(pairs)
     path = write_reports(evaluation, settings, out_dir)
     log_evaluation(evaluation, out_dir, info.name, info.version, params.project.mlflow_experiment, root)

@@ -15,11 +15,14 @@ def train_command(
         False, "--resume", help="Continue from the latest checkpoint of this run (same data and settings), if any."
     ),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Override train.max_steps for this run."),
+    model: Optional[str] = typer.Option(
+        None, "--model", help="Override train.model: catvton_flux | unet_gan | gmm_tom (the model family)."
+    ),
     no_register: bool = typer.Option(
         False, "--no-register", help="Do not log the pyfunc model or register a version (local experiments)."
     ),
 ) -> None:
-    """Train the CatVTON-Flux style try-on model; writes models/candidate and reports/train."""
+    """Train the try-on model family train.model names; writes models/candidate and reports/train."""
     from components.config.params import load_params
     from components.errors import ConfigError
     from components.project import project_root
@@ -30,6 +33,16 @@ def train_command(
         if max_steps <= 0:
             raise ConfigError(f"--max-steps must be > 0, got {max_steps}")
         params = params.model_copy(update={"train": params.train.model_copy(update={"max_steps": max_steps})})
+    if model is not None:
+        from components.train.params import TrainParams
+
+        try:
+            train = TrainParams.model_validate({**params.train.model_dump(), "model": model})
+        except ValueError:
+            from components.train.families import FAMILIES
+
+            raise ConfigError(f"--model {model!r} is not a model family", hint=f"use one of {sorted(FAMILIES)}") from None
+        params = params.model_copy(update={"train": train})
     out = train_stage(params, project_root(), resume=resume, register=not no_register)
     typer.echo(f"model: {out.model_dir}")
     typer.echo(f"reports: {out.reports_dir}")

@@ -29,6 +29,12 @@ class TrainSample:
     category: str
     person_size: tuple[int, int]
     ratios: tuple[float, ...] = ()
+    # Annotations the baseline families read (components/train/families/representation.py); None when absent.
+    keypoints: Path | None = None  # DressCode COCO-18 JSON, else OpenPose BODY_25 JSON
+    parse: Path | None = None  # LIP label map PNG
+    person_mask: Path | None = None
+    cloth_mask: Path | None = None
+    agnostic: Path | None = None  # the agnostic-v3.2 image
 
 
 @dataclass
@@ -46,6 +52,10 @@ def _ratio(value, default: float) -> float:
     except (TypeError, ValueError):
         return default
     return v if math.isfinite(v) and v > 0 else default
+
+
+def _optional_path(dataset_dir: Path, value) -> Path | None:
+    return resolve_path(dataset_dir, value) if isinstance(value, str) and value else None
 
 
 def select_samples(
@@ -75,6 +85,12 @@ def select_samples(
                 category=row.category,
                 person_size=(int(w), int(h)),
                 ratios=ratios,
+                keypoints=_optional_path(dataset_dir, getattr(row, "keypoints_coco18_path", None))
+                or _optional_path(dataset_dir, getattr(row, "keypoints_path", None)),
+                parse=_optional_path(dataset_dir, getattr(row, "parse_path", None)),
+                person_mask=_optional_path(dataset_dir, getattr(row, "person_mask_path", None)),
+                cloth_mask=_optional_path(dataset_dir, getattr(row, "cloth_mask_path", None)),
+                agnostic=_optional_path(dataset_dir, getattr(row, "agnostic_path", None)),
             )
         )
     return SampleSelection(samples, skipped_no_mask=len(ok) - len(usable), quarantined=int((rows["status"] != "ok").sum()))

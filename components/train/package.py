@@ -26,6 +26,8 @@ PYFUNC_REQUIREMENTS = [
     "torch==2.14.1", "diffusers==0.42.1", "transformers==5.23.0", "peft==0.21.2", "accelerate==1.15.0",
     "safetensors==0.8.0", "pillow==13.0.0", "pandas==3.0.6", "numpy==1.26.4", "pydantic==2.14.3",
     "pyyaml==6.0.3", "tqdm==4.70.1", "pyarrow==25.0.1", "mlflow==3.17.2",
+    # The baselines annotate bare photos on the fly (pose, person mask, parse), as `vton annotate` does.
+    "mediapipe==0.10.21", "protobuf==4.25.9", "opencv-python-headless==4.11.0.86",
 ]
 
 
@@ -33,6 +35,7 @@ def model_config(params: TrainParams, base_spec: dict[str, Any], profile: str, s
     """model.json's content: everything inference needs besides the weights."""
     return {
         "format_version": FORMAT_VERSION,
+        "family": "catvton_flux",
         "kind": "catvton-flux",
         "profile": profile,
         "base": base_spec,
@@ -83,9 +86,14 @@ def save_base_snapshot(pipe, cache_dir: Path, fingerprint: str) -> Path:
     return target
 
 
-def log_and_register(model_dir: Path, registered_model: str, root: Path, input_example=None) -> dict[str, Any]:
-    """Log the candidate as a models-from-code pyfunc in the active run and register a version of it."""
+def log_and_register(model_dir: Path, registered_model: str, root: Path, input_example=None,
+                     family: str | None = None) -> dict[str, Any]:
+    """Log the candidate as a models-from-code pyfunc in the active run and register a version of it,
+    tagged with its model family (model.json's "family")."""
     import mlflow
+
+    from components.train.families import family_of, read_model_config
+    from components.train.families.base import MODEL_FAMILY_TAG
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
@@ -105,8 +113,12 @@ def log_and_register(model_dir: Path, registered_model: str, root: Path, input_e
         pip_requirements=PYFUNC_REQUIREMENTS,
         registered_model_name=registered_model,
     )
+    family = family or family_of(read_model_config(model_dir))
+    mlflow.MlflowClient().set_model_version_tag(registered_model, str(info.registered_model_version),
+                                                MODEL_FAMILY_TAG, family)
     record = {
         "name": registered_model,
+        "family": family,
         "version": str(info.registered_model_version),
         "model_uri": f"models:/{registered_model}/{info.registered_model_version}",
         "logged_model_uri": info.model_uri,

@@ -8,6 +8,8 @@ from pydantic import Field, model_validator
 
 from components.config.base import Section
 from components.train.recipes import apply_recipe
+from components.train.families.gmm_tom.params import GmmTomParams
+from components.train.families.unet_gan.params import UnetGanParams
 
 Category = Literal["upper_body", "lower_body", "dresses"]
 
@@ -114,6 +116,11 @@ class TrainParams(Section):
     """
 
     recipe: Literal["catvton_flux", "vton_lora"] = "catvton_flux"
+
+    # Which model family trains (components/train/families/__init__.py); each baseline has its own section below.
+    model: Literal["catvton_flux", "unet_gan", "gmm_tom"] = "catvton_flux"
+    unet_gan: UnetGanParams = UnetGanParams()
+    gmm_tom: GmmTomParams = GmmTomParams()
     # Where the base model comes from: `tiny` (random, built in code) or the model store (real FLUX.1 Fill dev).
     base_model: Literal["tiny", "flux-fill-dev", "catvton-flux"] = "tiny"
     tiny: TinyModelParams = TinyModelParams()

@@ -41,32 +41,39 @@ def validation_grid(
 
 def write_loss_csv(losses: list[float], path: Path, start: int = 1) -> None:
     """reports/train/loss.csv: one row per optimizer step (DVC plots it)."""
+    write_loss_rows(list(enumerate(losses, start=start)), path)
+
+
+def write_loss_rows(rows: list[tuple[int, float]], path: Path) -> None:
+    """reports/train/loss.csv from (step, loss) rows (DVC plots it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["step", "loss"])
-        for i, loss in enumerate(losses, start=start):
-            w.writerow([i, f"{loss:.6f}"])
+        for step, loss in rows:
+            w.writerow([step, f"{loss:.6f}"])
 
 
 LOSS_REGION_LABELS = {"canvas": "whole canvas", "person": "person half"}
 
 
-def loss_curve_png(losses: list[float], path: Path, loss_region: str = "person") -> Path:
-    """A PNG of the loss per step with a moving average; the axis names what the loss covers (train.loss_region)."""
+def loss_curve_png(losses: list[float], path: Path, loss_region: str = "person", ylabel: str | None = None,
+                   steps: list[int] | None = None) -> Path:
+    """A PNG of the loss per step with a moving average; the axis names what the loss covers (train.loss_region,
+    or `ylabel` for the baseline families' own losses)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 3.2), dpi=100)
-    steps = list(range(1, len(losses) + 1))
+    steps = steps or list(range(1, len(losses) + 1))
     ax.plot(steps, losses, lw=0.8, alpha=0.5, label="loss")
     k = max(1, len(losses) // 10)
     avg = [sum(losses[max(0, i - k + 1): i + 1]) / len(losses[max(0, i - k + 1): i + 1]) for i in range(len(losses))]
     ax.plot(steps, avg, lw=1.6, label=f"moving average ({k})")
     ax.set_xlabel("step")
-    ax.set_ylabel(f"flow-matching loss ({LOSS_REGION_LABELS.get(loss_region, loss_region)})")
+    ax.set_ylabel(ylabel or f"flow-matching loss ({LOSS_REGION_LABELS.get(loss_region, loss_region)})")
     ax.legend()
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""The `train` stage: preflight, data, (gate,) training with checkpoints, packaging, tracking, registration."""
+"""The `train` stage: preflight, data, the chosen model family's training, reports, tracking, registration."""
 
 from __future__ import annotations
 
@@ -35,7 +35,10 @@ def dataset_version(dataset_dir: Path) -> str:
 
 def run_key(train: TrainParams, profile: str, data_version: str) -> str:
     """The checkpoint folder's name: what the run trains, on which data (so --resume never mixes runs)."""
-    settings = train.model_dump(exclude=_NOT_IN_RUN_KEY, mode="json")
+    exclude: dict = {k: True for k in _NOT_IN_RUN_KEY | _family_sections(train)}
+    if train.model == "gmm_tom":  # its phase lengths play max_steps' part: more steps resume the same run
+        exclude["gmm_tom"] = {"steps": True}
+    settings = train.model_dump(exclude=exclude, mode="json")
     blob = json.dumps({"profile": profile, "data": data_version, "train": settings}, sort_keys=True)
     return f"{profile}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
 
@@ -49,19 +52,28 @@ def _flat(prefix: str, value, out: dict) -> dict:
     return out
 
 
+def _family_sections(train: TrainParams) -> set[str]:
+    """The `train.<family>` sections of the families that are not training (they do not change this run)."""
+    from components.train.families import FAMILIES
+
+    return {name for name in FAMILIES if name != train.model and name in TrainParams.model_fields}
+
+
 def train_stage(params: Params, root: Path, resume: bool = False, register: bool = True) -> StageOutputs:
     """Run the whole stage for `params` (profile already applied); returns where everything went."""
     import mlflow
 
-    from components.tracking.mlflow_run import lineage_tags, stage_run
-    from components.train.base_model import load_base, preflight
+    from components.tracking.mlflow_run import lineage_tags, log_image_artifact, stage_run
     from components.train.data import require_samples, select_samples
-    from components.train.package import log_and_register, model_config, save_base_snapshot, write_candidate
-    from components.train.report import loss_curve_png, write_loss_csv
-    from components.train.trainer import Trainer, dump_json, latest_checkpoint, run_summary
+    from components.train.families import get_family
+    from components.train.families.base import MODEL_FAMILY_TAG, FamilyContext
+    from components.train.package import log_and_register
+    from components.train.report import loss_curve_png, write_loss_rows
+    from components.train.trainer import dump_json
 
     tp = params.train
-    preflight(tp)  # before any data or model work: missing weights fail in a second
+    family = get_family(tp.model)
+    family.preflight(tp)  # before any data or model work: missing weights fail in a second
     dataset_dir = resolve(params.paths.augmented, root)
     cols = tp.size_conditioning.columns if tp.size_conditioning.enabled else []
     selection = select_samples(dataset_dir, "train", cols, tp.size_conditioning.default_value)
@@ -77,90 +89,37 @@ def train_stage(params: Params, root: Path, resume: bool = False, register: bool
     tp = tp.model_copy(update={"cache_dir": str(cache_dir)})
 
     with stage_run("train", params.project.mlflow_experiment, root):
-        mlflow.log_params(_flat("train", tp.model_dump(mode="json", exclude={"prompts"}), {}))
+        skip = {"prompts"} | _family_sections(tp)
+        mlflow.log_params(_flat("train", tp.model_dump(mode="json", exclude=skip), {}))
         mlflow.log_params({"train.profile": params.profile, "train.dataset_version": data_version,
                            "train.samples": len(samples), "train.skipped_no_mask": selection.skipped_no_mask,
                            "train.run_key": key})
         mlflow.set_tags({**lineage_tags(params.profile, root), "vton.train.dataset_version": data_version,
-                         "vton.train.run_key": key})
-
-        base = load_base(tp, device="cuda" if _use_cuda(tp) else "cpu")
-        base_dir = save_base_snapshot(base.pipe, cache_dir, base.fingerprint) if base.spec["kind"] == "tiny" else None
-        trainer = Trainer(tp, samples, checkpoint_dir, seed=params.project.seed, base=base,
-                          log_fn=lambda m, step: mlflow.log_metrics(m, step=step))
-        resumed = None
-        if resume and (ckpt := latest_checkpoint(checkpoint_dir)) is not None:
-            trainer.load_checkpoint(ckpt)
-            resumed = ckpt.name
-            print(f"train: resumed from {ckpt} at step {trainer.position.step}", file=sys.stderr)
-        gate = None
-        if tp.gate.enabled and trainer.position.step == 0:
-            gate = trainer.run_gate()
-            mlflow.log_metrics({"train/gate_initial_loss": gate.initial_loss, "train/gate_final_loss": gate.final_loss,
-                                "train/gate_factor": gate.factor})
-
-        config = model_config(tp, base.spec, params.profile)
-
-        def on_step(step: int, _loss: float) -> None:
-            every = tp.tracking.validate_every
-            if every and step % every == 0 and step < tp.max_steps and trainer.accelerator.is_main_process:
-                _log_grid(trainer, config, val, tp, step)
-
-        result = trainer.fit(on_step)
-        result.resumed_from, result.gate = resumed, gate
-        print(run_summary(result), file=sys.stderr)
+                         "vton.train.run_key": key, MODEL_FAMILY_TAG: tp.model})
+        ctx = FamilyContext(
+            params=tp, samples=samples, val_samples=val, checkpoint_dir=checkpoint_dir, model_dir=model_dir,
+            reports_dir=reports_dir, seed=params.project.seed, resume=resume, profile=params.profile,
+            annotate=params.annotate, cache_dir=cache_dir,
+            log_metrics=lambda m, step: mlflow.log_metrics(m, step=step), log_image=log_image_artifact,
+            log_params=mlflow.log_params, set_tags=mlflow.set_tags,
+        )
+        result = family.train(ctx)
+        print(result.summary, file=sys.stderr)
 
         registered = None
-        if trainer.accelerator.is_main_process:
-            config["trained_steps"] = result.steps
-            transformer = trainer.unwrapped_transformer()
-            size = trainer.accelerator.unwrap_model(trainer.size) if trainer.size is not None else None
-            write_candidate(model_dir, transformer, tp, config, size, base_dir)
-            _log_grid(trainer, config, val, tp, result.steps)
-            metrics = {**result.metrics(), "dataset_version": data_version, "resumed_from": resumed or "",
-                       "optimizer": result.optimizer}
+        if result.is_main_process:
+            metrics = {**result.metrics, "family": tp.model, "dataset_version": data_version,
+                       "resumed_from": result.resumed_from or ""}
             dump_json(reports_dir / "metrics.json", metrics)
-            write_loss_csv(result.losses, reports_dir / "loss.csv")
-            curve = loss_curve_png(result.losses, reports_dir / "loss_curve.png", tp.loss_region)
+            write_loss_rows(result.losses, reports_dir / "loss.csv")
+            curve = loss_curve_png([v for _, v in result.losses], reports_dir / "loss_curve.png",
+                                   ylabel=result.loss_label, steps=[s for s, _ in result.losses])
             mlflow.log_artifact(str(curve), "train")
             mlflow.log_artifact(str(model_dir / "model.json"), "train")
-            mlflow.log_metrics({f"train/{k}": float(v) for k, v in result.metrics().items()
-                                if isinstance(v, (int, float))})
+            mlflow.log_metrics({f"train/{k}": float(v) for k, v in result.metrics.items()
+                                if isinstance(v, (int, float)) and not isinstance(v, bool)})
             if register:
-                registered = log_and_register(model_dir, params.project.registered_model, root)
-                print(f"train: registered {registered['model_uri']}", file=sys.stderr)
-        trainer.accelerator.wait_for_everyone()
-        trainer.accelerator.end_training()
+                registered = log_and_register(model_dir, params.project.registered_model, root, family=tp.model)
+                print(f"train: registered {registered['model_uri']} ({tp.model})", file=sys.stderr)
+        result.finish()
     return StageOutputs(model_dir, reports_dir, checkpoint_dir, registered)
-
-
-def _use_cuda(tp: TrainParams) -> bool:
-    import torch
-
-    return tp.device == "cuda" or (tp.device == "auto" and torch.cuda.is_available())
-
-
-def _log_grid(trainer, config: dict, samples, tp: TrainParams, step: int) -> None:
-    """Generate the validation grid with the current weights and log it to the run."""
-    from components.tracking.mlflow_run import log_image_artifact
-    from components.train.inference import TryOnPipeline
-    from components.train.report import validation_grid
-    from components.train.trainer import CATEGORIES
-
-    model = trainer.unwrapped_transformer()
-    pipe = trainer.base.pipe
-    was_training = model.training
-    model.eval()
-    pipe.transformer = model
-    pipe.set_progress_bar_config(disable=True)
-    size = trainer.accelerator.unwrap_model(trainer.size) if trainer.size is not None else None
-    tryon = TryOnPipeline(pipe, config, size)
-    dtype = next(model.parameters()).dtype
-    for i, category in enumerate(CATEGORIES):  # cached embeddings: the text encoders may be off the GPU
-        tryon.use_prompt_embeddings(category, trainer.text["prompt_embeds"][i:i + 1].to(model.device, dtype),
-                                    trainer.text["pooled"][i:i + 1].to(model.device, dtype))
-    sheet = validation_grid(tryon, samples, tp.tracking.validation_per_category,
-                            tp.tracking.validation_steps, seed=0)
-    if sheet is not None:
-        log_image_artifact(sheet, f"train/validation_step{step:06d}.png")
-    model.train(was_training)

@@ -1,0 +1,71 @@
+"""GMM + TOM as one model: the person representation, the two networks, the optional critic, and a forward pass."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from components.train.families.gmm_tom.networks import GMM, TOM, PatchDiscriminator
+from components.train.families.gmm_tom.params import LEVELS, GmmTomParams
+
+POSE_CHANNELS = 18  # COCO-18 keypoint heatmaps
+PARSE_CHANNELS = 20  # LIP one-hot, cleared under the agnostic mask
+# What a batch holds: the tensor fields of families.representation.PersonInputs (NCHW; images in [-1, 1],
+# masks and heatmaps in [0, 1]).
+BATCH_KEYS = ("agnostic", "pose", "parse", "body_mask", "garment", "cloth_mask", "target", "worn_mask",
+              "agnostic_mask")
+PERSON_CHANNELS = POSE_CHANNELS + 1 + 3 + PARSE_CHANNELS  # pose, body shape, agnostic RGB, agnostic parse
+GARMENT_CHANNELS = 3 + 1  # garment RGB and its mask
+SHAPE_ROWS = 16  # the body shape is the person mask at 16 rows (CP-VTON's 16x12): an outline, not the garment's edges
+
+
+def body_shape(body_mask: torch.Tensor) -> torch.Tensor:
+    """The person mask blurred to a coarse silhouette (down to SHAPE_ROWS rows and back), in [-1, 1]."""
+    h, w = body_mask.shape[-2:]
+    rows = min(SHAPE_ROWS, h)
+    coarse = F.interpolate(body_mask, size=(rows, max(1, round(rows * w / h))), mode="area")
+    return F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False) * 2 - 1
+
+
+def person_representation(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The clothing-agnostic person: pose heatmaps, coarse body shape, the agnostic image and parse, stacked."""
+    return torch.cat([batch["pose"], body_shape(batch["body_mask"]), batch["agnostic"], batch["parse"]], dim=1)
+
+
+class GmmTom(nn.Module):
+    """The GMM (warp) and TOM (render + compose) networks of one try-on model, plus the critic when used."""
+
+    def __init__(self, params: GmmTomParams, with_critic: bool = True) -> None:
+        super().__init__()
+        w, h = params.frame
+        gmm_width, tom_width = params.widths
+        self.frame = (w, h)
+        self.grid_size = params.grid_size
+        self.gmm = GMM(PERSON_CHANNELS, GARMENT_CHANNELS, h, w, gmm_width, params.grid_size, LEVELS)
+        self.tom = TOM(PERSON_CHANNELS, tom_width, LEVELS)
+        # The critic only trains (serving never needs it): built when the adversarial term is on.
+        use_critic = with_critic and params.weights.adversarial > 0
+        self.critic = PatchDiscriminator(PERSON_CHANNELS + 3, tom_width) if use_critic else None
+
+    def warp(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """The GMM's outputs for `batch`."""
+        return self.gmm(person_representation(batch), batch["garment"], batch["cloth_mask"])
+
+    def render(self, batch: dict[str, torch.Tensor], warp: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """TOM's outputs for `batch` given the GMM's warp."""
+        return self.tom(person_representation(batch), warp["warped"], warp["warped_mask"])
+
+    def critique(self, batch: dict[str, torch.Tensor], image: torch.Tensor) -> torch.Tensor:
+        """The critic's patch logits for `image` conditioned on the person representation."""
+        return self.critic(torch.cat([person_representation(batch), image], dim=1))
+
+    def generator_state(self) -> dict[str, torch.Tensor]:
+        """The GMM and TOM weights (what a packaged model holds; the critic stays with the checkpoints)."""
+        return {k: v for k, v in self.state_dict().items() if not k.startswith("critic.")}
+
+    @torch.no_grad()
+    def try_on(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Warp then render, without gradients: every intermediate the validation grid shows."""
+        warp = self.warp(batch)
+        return {**warp, **self.render(batch, warp)}

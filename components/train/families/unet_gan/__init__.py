@@ -1,0 +1,1 @@
+"""The U-Net + self-attention GAN try-on baseline (networks, losses, trainer, predictor, params)."""

@@ -1,0 +1,1 @@
+"""`vton tryon`: run a trained try-on model (any family) on one pair or a list of pairs."""

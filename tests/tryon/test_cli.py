@@ -1,0 +1,85 @@
+"""`vton tryon` as a user runs it: one pair from a registry URI, a list of pairs with one unusable photo,
+and clear errors for bad input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+from components.train.data import select_samples
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _vton(args: list[str], cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "components.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO), "VTON_PROJECT_ROOT": str(REPO), **(env or {})})
+
+
+def _register(model_dir: Path, name: str) -> str:
+    """Register `model_dir` as a version of `name` with the champion alias (as promotion would)."""
+    import mlflow
+
+    from components.train.package import log_and_register
+
+    mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])  # the store the `vton` subprocess will read
+    mlflow.set_experiment("tryon-tests")
+    with mlflow.start_run():
+        record = log_and_register(model_dir, name, REPO)
+    mlflow.MlflowClient().set_registered_model_alias(name, "champion", record["version"])
+    return record["version"]
+
+
+def test_one_pair_from_the_champion_in_the_registry_writes_an_image_of_the_persons_size(
+        tmp_path, worn_dataset, unet_gan_model, mlflow_uri):
+    _register(unet_gan_model, "tryon-cli")
+    sample = select_samples(worn_dataset, "test").samples[0]
+    person = tmp_path / "person.png"
+    photo = Image.open(worn_dataset.parent / "photos" / "astronaut_full.png").convert("RGB")
+    photo.resize((150, 150)).save(person)  # a bare photo: no annotations
+    out = tmp_path / "result.png"
+    proc = _vton(["tryon", str(person), str(sample.garment), "--category", "upper_body",
+                  "--model", "models:/tryon-cli@champion", "--out", str(out)], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert Image.open(out).size == (150, 150)
+    assert "(unet_gan)" in proc.stderr
+
+
+def test_a_list_of_pairs_writes_every_usable_pair_and_names_the_one_that_failed(
+        tmp_path, worn_dataset, unet_gan_model, real_photos):
+    samples = select_samples(worn_dataset, "test").samples[:2]
+    photos = worn_dataset.parent / "photos"  # the bare photos the dataset was annotated from
+    folder = tmp_path / "in"
+    folder.mkdir()
+    lines = []
+    for i, (name, s) in enumerate(zip(("astronaut_full", "grace_hopper_full"), samples)):
+        Image.open(photos / f"{name}.png").save(folder / f"p{i}.png")
+        Image.open(s.garment).save(folder / f"g{i}.png")
+        lines.append(f"p{i}.png g{i}.png")
+    real_photos["chelsea"].save(folder / "cat.png")  # no person in it
+    lines.append("cat.png g0.png upper_body  # a cat")
+    (folder / "pairs.txt").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "results"
+    proc = _vton(["tryon", "--pairs", str(folder / "pairs.txt"), "--category", "upper_body",
+                  "--model", str(unet_gan_model), "--out", str(out)], tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["p0__g0__upper_body.png", "p1__g1__upper_body.png"]
+    assert Image.open(out / written[0]).size == Image.open(folder / "p0.png").size
+    assert "cat.png" in proc.stderr and "2 of 3 pairs written" in proc.stdout
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_input_is_a_clear_error_without_a_traceback(tmp_path, unet_gan_model):
+    (tmp_path / "pairs.txt").write_text("a.png b.png trousers\n")
+    proc = _vton(["tryon", "--pairs", str(tmp_path / "pairs.txt"), "--model", str(unet_gan_model),
+                  "--out", str(tmp_path / "o")], tmp_path)
+    assert proc.returncode == 2 and "pairs.txt:1: category 'trousers'" in proc.stderr
+    proc = _vton(["tryon", "nope.png", "g.png", "--category", "upper_body", "--model", str(tmp_path / "empty"),
+                  "--out", str(tmp_path / "r.png")], tmp_path)
+    assert proc.returncode == 2 and "not a folder" in proc.stderr
+    assert "Traceback" not in proc.stderr
