@@ -29,6 +29,7 @@ NOT_OUTPUT_SHAPING = re.compile(
 )
 WEIGHTS_FETCHING = re.compile(r"components/models/(__init__|store|sources)\.py$")
 CATALOG = "components/models/catalog.yaml"
+REGISTRY_ENTRY = re.compile(r"^components(\.\w+)+:\w+$")  # e.g. train.families.FAMILIES' values
 
 
 def _module_file(name: str) -> Path | None:
@@ -51,6 +52,8 @@ def _imports(tree: ast.AST, module: str) -> set[str]:
                 parent = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join(parent + ([node.module] if node.module else []))
             found |= {base} | {f"{base}.{a.name}" for a in node.names}
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and REGISTRY_ENTRY.match(node.value):
+            found.add(node.value.partition(":")[0])  # "module:attribute", imported on demand by a registry
     return {m for m in found if m.startswith("components.") and _module_file(m)}
 
 
