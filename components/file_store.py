@@ -91,3 +91,25 @@ class FileStore:
             return False
         place(blob, dest)
         return True
+
+    def put_files(self, out_dir: Path, files: list[str]) -> dict[str, list]:
+        """Store each of `out_dir`'s `files` (relative paths): {path: [sha256, size, mtime_ns]}, for a record."""
+        return {rel: list(self.put(out_dir / rel)) for rel in files}
+
+    def ensure_files(self, facts: dict[str, list], out_dir: Path) -> bool:
+        """Whether every recorded file is in `out_dir` as recorded, restoring the missing or changed ones;
+        False (some files may have been restored) when a record is malformed or a blob is gone or edited."""
+        for rel, fact in facts.items():
+            if len(fact) != 3:
+                return False  # a record from before the file store
+            sha, size, mtime_ns = fact
+            target = out_dir / rel
+            try:
+                st = target.stat()
+                if st.st_size == size and st.st_mtime_ns == mtime_ns:
+                    continue
+            except OSError:
+                pass
+            if not self.restore(sha, size, mtime_ns, target):
+                return False
+        return True

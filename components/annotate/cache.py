@@ -105,24 +105,13 @@ class AnnotateCache:
             record = json.loads(path.read_text())
         except (OSError, ValueError):
             return None
-        for rel, fact in record.get("files", {}).items():
-            if len(fact) != 3:
-                return None  # a record from before the file store: render the sample again
-            sha, size, mtime_ns = fact
-            target = out_dir / rel
-            try:
-                st = target.stat()
-                if st.st_size == size and st.st_mtime_ns == mtime_ns:
-                    continue
-            except OSError:
-                pass
-            if not self.files.restore(sha, size, mtime_ns, target):
-                return None
+        if not self.files.ensure_files(record.get("files", {}), out_dir):
+            return None  # a record from before the file store, or a lost blob: render the sample again
         return record["row"]
 
     def save_record(self, key: str, row: dict, out_dir: Path, files: list[str]) -> None:
         """Remember that `row` is finished, store its files by content and record each one's (sha256, size, mtime)."""
-        facts = {rel: list(self.files.put(out_dir / rel)) for rel in files}
+        facts = self.files.put_files(out_dir, files)
         _atomic_write(self._record_path(key), json.dumps({"row": row, "files": facts}, default=str).encode())
 
 

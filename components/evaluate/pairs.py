@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from components.manifest.schema import CATEGORIES, read_manifest, resolve_path
+from components.manifest.schema import CATEGORIES, garment_worn, read_manifest, resolve_path
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class EvalPair:
     garment: Path
     agnostic_mask: Path
     garment_cloth_mask: Path | None  # of the garment worn in the result
-    own_garment: Path  # the garment the person wears in the ground-truth photo
+    own_garment: Path | None  # the garment the person wears in the photo; None: an unpaired row (not shown)
     own_cloth_mask: Path | None
     torso_length: float | None
     own_width_ratio: float | None
@@ -95,36 +95,47 @@ def build_pairs(dataset_dir: str | Path, max_per_category: int) -> list[EvalPair
     for category in CATEGORIES:
         in_category = rows[rows["category"] == category]
         chosen = in_category.head(max_per_category)
-        partners = unpaired_partners(chosen, in_category)
+        worn = chosen[chosen["pairing"].map(garment_worn).astype(bool)]
+        partners = unpaired_partners(worn, in_category)
         records = {str(r["sample_id"]): r for r in in_category.to_dict("records")}
         for person in chosen.to_dict("records"):
             pid = str(person["sample_id"])
+            if not garment_worn(person.get("pairing")):
+                # A try-on request: the photo does not show this garment, so the row is its own unpaired pair
+                # (no ground truth), never a paired one.
+                pairs.append(_pair(directory, "unpaired", category, person, person, False, False, worn=False))
+                continue
             partner = [("unpaired", records[partners[pid][0]], partners[pid][1])] if pid in partners else []
             ref = person.get("unpaired_garment_sha256")
             named = isinstance(ref, str) and ref != person.get("garment_sha256")
             for kind, garment, published in [("paired", person, False), *partner]:
-                pairs.append(
-                    EvalPair(
-                        kind=kind,
-                        category=category,
-                        person_id=pid,
-                        garment_id=str(garment["sample_id"]),
-                        person=resolve_path(directory, person["person_path"]),
-                        garment=resolve_path(directory, garment["garment_path"]),
-                        agnostic_mask=resolve_path(directory, person["agnostic_mask_path"]),
-                        garment_cloth_mask=_path(directory, garment.get("cloth_mask_path")),
-                        own_garment=resolve_path(directory, person["garment_path"]),
-                        own_cloth_mask=_path(directory, person.get("cloth_mask_path")),
-                        torso_length=_num(person.get("torso_length")),
-                        own_width_ratio=_num(person.get("garment_to_body_width_ratio")),
-                        own_length_ratio=_num(person.get("garment_to_body_length_ratio")),
-                        new_width_ratio=_num(garment.get("garment_to_body_width_ratio")),
-                        new_length_ratio=_num(garment.get("garment_to_body_length_ratio")),
-                        published=published,
-                        published_unusable=kind == "unpaired" and named and not published,
-                    )
-                )
+                pairs.append(_pair(directory, kind, category, person, garment, published,
+                                   kind == "unpaired" and named and not published))
     return pairs
+
+
+def _pair(directory: Path, kind: str, category: str, person: dict, garment: dict, published: bool,
+          published_unusable: bool, worn: bool = True) -> EvalPair:
+    """The EvalPair of `person` trying on `garment`'s garment; without `worn`, the person's own garment is unknown."""
+    return EvalPair(
+        kind=kind,
+        category=category,
+        person_id=str(person["sample_id"]),
+        garment_id=str(garment["sample_id"]),
+        person=resolve_path(directory, person["person_path"]),
+        garment=resolve_path(directory, garment["garment_path"]),
+        agnostic_mask=resolve_path(directory, person["agnostic_mask_path"]),
+        garment_cloth_mask=_path(directory, garment.get("cloth_mask_path")),
+        own_garment=resolve_path(directory, person["garment_path"]) if worn else None,
+        own_cloth_mask=_path(directory, person.get("cloth_mask_path")) if worn else None,
+        torso_length=_num(person.get("torso_length")),
+        own_width_ratio=_num(person.get("garment_to_body_width_ratio")) if worn else None,
+        own_length_ratio=_num(person.get("garment_to_body_length_ratio")) if worn else None,
+        new_width_ratio=_num(garment.get("garment_to_body_width_ratio")),
+        new_length_ratio=_num(garment.get("garment_to_body_length_ratio")),
+        published=published,
+        published_unusable=published_unusable,
+    )
 
 
 def pairing_notes(pairs: list[EvalPair]) -> list[str]:

@@ -43,8 +43,8 @@ class PairScore:
     ssim: float | None
     psnr: float | None
     lpips: float | None
-    mask_iou: float
-    gfd: float
+    mask_iou: float | None  # None: the person's own garment is unknown (an unpaired row), so no expected region
+    gfd: float | None
     expected_from_ratios: bool | None  # unpaired: whether both garment-to-body ratios were known
 
     def to_dict(self) -> dict:
@@ -116,11 +116,16 @@ def score_model(
         new_mask = load_mask(pair.garment_cloth_mask, garment_full.size)
         new_centres = colour_centres(garment_pixels(garment_full, new_mask))
         result_region = garment_region(result, agnostic, new_centres, colour_tolerance)
-        with Image.open(pair.own_garment) as im:
-            own_garment = im.convert("RGB")
-        own_centres = colour_centres(garment_pixels(own_garment, load_mask(pair.own_cloth_mask, own_garment.size)))
-        truth_region = garment_region(person, agnostic, own_centres, colour_tolerance)
-        if pair.kind == "paired":
+        truth_region = None
+        if pair.own_garment is not None:
+            with Image.open(pair.own_garment) as im:
+                own_garment = im.convert("RGB")
+            own_centres = colour_centres(garment_pixels(own_garment, load_mask(pair.own_cloth_mask, own_garment.size)))
+            truth_region = garment_region(person, agnostic, own_centres, colour_tolerance)
+        if truth_region is None:  # an unpaired row: no region to expect, so neither IoU nor GFD
+            expected, from_ratios = None, None
+            ssim = psnr = lpips = None
+        elif pair.kind == "paired":
             expected, from_ratios = truth_region, None
             ssim = ssim_scores([result], [person])[0]
             psnr = psnr_scores([result], [person])[0]
@@ -149,8 +154,8 @@ def score_model(
                 ssim=ssim,
                 psnr=psnr,
                 lpips=lpips,
-                mask_iou=mask_iou(result_region, expected),
-                gfd=geometric_fit_deviation(result_region, expected, torso),
+                mask_iou=None if expected is None else mask_iou(result_region, expected),
+                gfd=None if expected is None else geometric_fit_deviation(result_region, expected, torso),
                 expected_from_ratios=from_ratios,
             )
         )

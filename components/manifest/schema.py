@@ -17,6 +17,14 @@ from components.errors import DataContractError
 
 MANIFEST_FILENAME = "manifest.parquet"
 CATEGORIES: tuple[str, ...] = ("upper_body", "lower_body", "dresses")
+# `pairing` values: the person photo shows the garment (ground truth) unless the row is UNPAIRED.
+PAIRINGS: tuple[str, ...] = ("cross_view", "same_view", "paired", "unpaired")
+UNPAIRED = "unpaired"
+
+
+def garment_worn(pairing: object) -> bool:
+    """Whether a row's person photo shows its garment (unknown pairing: yes, as every published layout pairs)."""
+    return pairing != UNPAIRED
 SPLITS: tuple[str, ...] = ("train", "test")
 STATUSES: tuple[str, ...] = ("ok", "quarantined")
 
@@ -102,7 +110,9 @@ MANIFEST_SCHEMA = pa.schema(
         pa.field("item_id", pa.string()),  # the source's item id (DeepFashion `pid`): its views share a split
         pa.field("person_view", pa.string()),  # the person photo's view as the source spells it (`pose`)
         pa.field("garment_view", pa.string()),  # the view of the photo the garment was cut from
-        pa.field("pairing", pa.string()),  # cross_view (cut from another view of the item) | same_view
+        # How the garment relates to the person photo: cross_view (cut from another view of the item) | same_view
+        # | paired (the person wears it) | unpaired (a try-on request: the photo does not show it, no ground truth).
+        pa.field("pairing", pa.string()),
         pa.field("garment_source_url", pa.string()),  # the row the garment was cut from
         pa.field("source_class", pa.string()),  # the source's own class name (DeepFashion `cloth_type`)
     ]

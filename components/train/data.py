@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from components.errors import DataContractError
-from components.manifest.schema import read_manifest, resolve_path
+from components.manifest.schema import garment_worn, read_manifest, resolve_path
 from components.train.canvas import choose_bucket
 
 
@@ -44,6 +44,7 @@ class SampleSelection:
     samples: list[TrainSample]
     skipped_no_mask: int
     quarantined: int
+    skipped_unpaired: int = 0  # ok rows whose person does not wear the garment: no ground truth to learn from
 
 
 def _ratio(value, default: float) -> float:
@@ -61,11 +62,12 @@ def _optional_path(dataset_dir: Path, value) -> Path | None:
 def select_samples(
     dataset_dir: Path, split: str = "train", size_columns: list[str] | None = None, default_ratio: float = 1.0
 ) -> SampleSelection:
-    """The split's `ok` rows that have an agnostic mask, as TrainSamples with absolute paths."""
+    """The split's `ok` rows that have an agnostic mask and whose person wears the garment, as TrainSamples."""
     df = read_manifest(dataset_dir)
     rows = df[df["split"] == split]
     ok = rows[rows["status"] == "ok"]
-    usable = ok[ok["agnostic_mask_path"].notna()]
+    worn = ok[ok["pairing"].map(garment_worn).astype(bool)]
+    usable = worn[worn["agnostic_mask_path"].notna()]
     samples = []
     for row in usable.itertuples(index=False):
         person = resolve_path(dataset_dir, row.person_path)
@@ -93,7 +95,8 @@ def select_samples(
                 agnostic=_optional_path(dataset_dir, getattr(row, "agnostic_path", None)),
             )
         )
-    return SampleSelection(samples, skipped_no_mask=len(ok) - len(usable), quarantined=int((rows["status"] != "ok").sum()))
+    return SampleSelection(samples, skipped_no_mask=len(worn) - len(usable),
+                           quarantined=int((rows["status"] != "ok").sum()), skipped_unpaired=len(ok) - len(worn))
 
 
 def require_samples(selection: SampleSelection, dataset_dir: Path, split: str = "train") -> list[TrainSample]:
@@ -101,7 +104,8 @@ def require_samples(selection: SampleSelection, dataset_dir: Path, split: str = 
     if not selection.samples:
         raise DataContractError(
             f"{dataset_dir}: no usable {split} samples (status=ok with an agnostic_mask_path); "
-            f"{selection.skipped_no_mask} ok rows lack an agnostic mask, {selection.quarantined} are quarantined",
+            f"{selection.skipped_no_mask} ok rows lack an agnostic mask, {selection.skipped_unpaired} are unpaired "
+            f"(the person does not wear the garment), {selection.quarantined} are quarantined",
             hint="run `vton annotate` (and augment) first, or point paths.augmented at an annotated dataset",
         )
     return selection.samples

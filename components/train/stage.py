@@ -93,6 +93,7 @@ def train_stage(params: Params, root: Path, resume: bool = False, register: bool
         mlflow.log_params(_flat("train", tp.model_dump(mode="json", exclude=skip), {}))
         mlflow.log_params({"train.profile": params.profile, "train.dataset_version": data_version,
                            "train.samples": len(samples), "train.skipped_no_mask": selection.skipped_no_mask,
+                           "train.skipped_unpaired": selection.skipped_unpaired,
                            "train.run_key": key})
         mlflow.set_tags({**lineage_tags(params.profile, root), "vton.train.dataset_version": data_version,
                          "vton.train.run_key": key, MODEL_FAMILY_TAG: tp.model})

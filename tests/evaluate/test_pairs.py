@@ -75,3 +75,18 @@ def test_a_published_garment_no_usable_sample_holds_falls_back_to_the_rule_and_s
     assert pairing_notes(pairs) == ["unpaired pairs: 1 of 3 from the published unpaired lists, 2 formed by the "
                                     "next-person rule (1 of them because no usable test sample holds the published "
                                     "garment)"]
+
+
+def test_an_unpaired_row_is_its_own_unpaired_pair_without_ground_truth_and_never_a_paired_one(tmp_path):
+    directory = _constructed(tmp_path, {})
+    df = read_manifest(directory)
+    df.loc[df["sample_id"] == "b", "pairing"] = "unpaired"  # b's photo does not show b's garment
+    write_manifest(df, directory)
+    pairs = build_pairs(directory, 10)
+    of_b = [p for p in pairs if p.person_id == "b"]
+    assert [(p.kind, p.garment_id) for p in of_b] == [("unpaired", "b")]
+    assert of_b[0].own_garment is None and of_b[0].own_width_ratio is None
+    # The worn rows keep their paired pairs; b's garment may still be another person's unpaired garment.
+    assert {p.person_id for p in pairs if p.kind == "paired"} == {"a", "c"}
+    assert [(p.person_id, p.garment_id) for p in pairs if p.kind == "unpaired" and p.person_id != "b"] == [
+        ("a", "c"), ("c", "a")]

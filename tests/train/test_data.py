@@ -16,6 +16,19 @@ def test_only_ok_train_rows_with_an_agnostic_mask_are_selected(dataset):
     assert all(s.person.is_file() and s.mask.is_file() for s in sel.samples)
 
 
+def test_rows_whose_person_does_not_wear_the_garment_are_not_trained_on_and_are_counted(tmp_path, real_photos):
+    from components.manifest.schema import read_manifest, write_manifest
+
+    ds = make_dataset(tmp_path / "d", real_photos)
+    df = read_manifest(ds)
+    first_ok = df.index[(df["split"] == "train") & (df["status"] == "ok")][0]
+    df.loc[first_ok, "pairing"] = "unpaired"
+    write_manifest(df, ds)
+    sel = select_samples(ds, "train")
+    assert len(sel.samples) == 2 and sel.skipped_unpaired == 1
+    assert df.loc[first_ok, "sample_id"] not in {s.sample_id for s in sel.samples}
+
+
 def test_size_ratios_come_from_the_manifest(tmp_path, real_photos):
     ds = make_dataset(tmp_path / "d", real_photos, ratios=True)
     sel = select_samples(ds, "train", ["garment_to_body_width_ratio", "garment_to_body_length_ratio"])

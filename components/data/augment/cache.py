@@ -69,21 +69,13 @@ class AugmentCache:
             record = json.loads(self._record_path(key).read_text())
         except (OSError, ValueError):
             return None
-        for rel, (sha, size, mtime_ns) in record["files"].items():
-            target = out_dir / rel
-            try:
-                st = target.stat()
-                if st.st_size == size and st.st_mtime_ns == mtime_ns:
-                    continue
-            except OSError:
-                pass
-            if not self.files.restore(sha, size, mtime_ns, target):
-                return None
+        if not self.files.ensure_files(record["files"], out_dir):
+            return None
         return record["row"]
 
     def save(self, key: str, row: dict, out_dir: Path, files: list[str]) -> None:
         """Store the variant's files by content and its row, atomically."""
-        facts = {rel: list(self.files.put(out_dir / rel)) for rel in files}
+        facts = self.files.put_files(out_dir, files)
         path = self._record_path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

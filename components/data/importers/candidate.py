@@ -49,6 +49,6 @@ class Candidate:
     item_id: str | None = None  # the source's item (DeepFashion pid) the person and garment show
     person_view: str | None = None  # raw view string of the person photo (DeepFashion `pose`)
     garment_view: str | None = None  # raw view string of the photo the garment was cut from
-    pairing: str | None = None  # cross_view | same_view, for garments cut from a photo
+    pairing: str | None = None  # components.manifest.schema.PAIRINGS: cross_view | same_view | paired | unpaired
     garment_source_url: str | None = None  # the row the garment was cut from
     source_class: str | None = None  # the source's own class name (DeepFashion `cloth_type`)

@@ -2,6 +2,8 @@
 
     <root>/pairs.csv   columns: person, garment, category[, split][, source_url][, licence]
                        [, source][, source_image_url][, fetched_at]   (provenance, e.g. from `vton data scrape`)
+                       [, pairing]   paired (the person wears the garment) | unpaired (a try-on request:
+                                     evaluated without ground truth, never trained on); empty: paired
     paths in pairs.csv are relative to <root>
 """
 
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from components.data.importers.candidate import Candidate
 from components.errors import DataContractError
+from components.manifest.schema import UNPAIRED
 
 PAIRS_FILE = "pairs.csv"
 REQUIRED_COLUMNS = ("person", "garment", "category")
@@ -38,7 +41,10 @@ def read_folder(root: Path, name: str, licence: str) -> Iterator[Candidate]:
             person = (row.get("person") or "").strip()
             garment = (row.get("garment") or "").strip()
             reason = None
-            if not person or not garment:
+            pairing = (row.get("pairing") or "").strip() or None
+            if pairing not in (None, "paired", UNPAIRED):
+                reason = f"{origin}: pairing {pairing!r} is not paired or unpaired"
+            elif not person or not garment:
                 reason = f"{origin}: empty person or garment path"
             elif _escapes(root, person) or _escapes(root, garment):
                 reason = f"{origin}: path leaves the source folder"
@@ -54,6 +60,7 @@ def read_folder(root: Path, name: str, licence: str) -> Iterator[Candidate]:
                 licence=(row.get("licence") or "").strip() or licence,
                 origin=f"{origin} ({person})",
                 reason=reason,
+                pairing=pairing,
             )
 
 

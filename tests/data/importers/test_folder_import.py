@@ -132,3 +132,23 @@ def test_reimport_reuses_cached_normalised_images_and_decodes_only_new_files(tmp
     assert uncached.cached == 0
     for rel in read_manifest(tmp_path / "two").person_path:
         assert (tmp_path / "two" / rel).read_bytes() == (tmp_path / "three" / rel).read_bytes()
+
+
+def test_a_pairing_column_says_which_rows_the_person_wears_and_a_bad_value_is_quarantined(tmp_path, real_photos):
+    root = tmp_path / "s"
+    write(root / "p.png", png_bytes(person(real_photos)))
+    write(root / "red.png", png_bytes(garment()))
+    write(root / "blue.png", png_bytes(garment((20, 20, 200))))
+    write(root / "green.png", png_bytes(garment((20, 200, 20))))
+    (root / "pairs.csv").write_text(
+        "person,garment,category,split,pairing\n"
+        "p.png,red.png,upper_body,train,paired\n"
+        "p.png,blue.png,upper_body,train,unpaired\n"
+        "p.png,green.png,upper_body,train,sometimes\n"
+    )
+    import_sources(_params(root), tmp_path / "out", tmp_path)
+    df = read_manifest(tmp_path / "out")
+    ok = df[df["status"] == "ok"]
+    assert sorted(ok["pairing"]) == ["paired", "unpaired"]
+    bad = df[df["status"] == "quarantined"]
+    assert len(bad) == 1 and "pairing 'sometimes' is not paired or unpaired" in bad["quarantine_reason"].iloc[0]
