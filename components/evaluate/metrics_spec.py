@@ -23,6 +23,10 @@ GREATER_IS_BETTER: dict[str, bool] = {
 # Figures computed on learned features: uncalibrated unless the standard weights were used.
 FEATURE_BASED: frozenset[str] = frozenset({"lpips", "fid_paired", "kid_paired", "fid_unpaired", "kid_unpaired"})
 
+# Figures that need a ground-truth photo of the person wearing the garment: computed on paired pairs only.
+GROUND_TRUTH: frozenset[str] = frozenset({"ssim", "psnr", "lpips", "mask_iou_paired", "gfd_paired", "fid_paired",
+                                          "kid_paired"})
+
 # What each scope's figures were computed on: generated pairs, ground-truth photos, usable persons in the test split.
 COUNTS: tuple[str, ...] = ("n_paired", "n_unpaired", "n_real", "n_test_split")
 

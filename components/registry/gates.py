@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from components.evaluate.metrics_spec import (
     FEATURE_BASED,
     GREATER_IS_BETTER,
+    GROUND_TRUTH,
     TAG_CALIBRATION,
     TAG_CHAMPION_CALIBRATION,
     UNCALIBRATED,
 )
+from components.manifest.schema import CATEGORIES
 from components.registry.params import MetricGate, PromoteParams
 
 Figures = dict[str, dict[str, float]]  # scope (category | overall) -> figure -> value
@@ -107,6 +109,11 @@ def metric_gate_checks(
         for figure, gate in sorted(gates_for(scope, params).items()):
             name = f"{scope}.{figure}"
             value = challenger[scope].get(figure)
+            if not _finite(value) and figure in GROUND_TRUTH and _without_ground_truth(challenger[scope], scope, params):
+                checks.append(GateCheck(f"metric {name}", True, (
+                    "not gated: no test pair of this category has a ground-truth photo (all unpaired); "
+                    "list it in promote.required_categories to require one")))
+                continue
             if not _finite(value):
                 checks.append(GateCheck(f"metric {name}", False, "not computed for the challenger"))
                 continue
@@ -137,11 +144,27 @@ def metric_gate_checks(
     return checks
 
 
-def min_pairs_checks(challenger: Figures, categories: list[str], minimum: int) -> list[GateCheck]:
-    """Each category needs at least `minimum` evaluated paired pairs."""
+def _without_ground_truth(figures: dict[str, float], scope: str, params: PromoteParams) -> bool:
+    """A category evaluated on unpaired pairs only (its test photos show other garments) that the policy does not
+    require: its ground-truth figures cannot exist, and its unpaired figures are still gated."""
+    paired = int(figures.get("n_paired", 0) or 0)
+    unpaired = int(figures.get("n_unpaired", 0) or 0)
+    return paired == 0 and unpaired > 0 and scope in CATEGORIES and scope not in params.required_categories
+
+
+def min_pairs_checks(challenger: Figures, categories: list[str], minimum: int,
+                     params: PromoteParams | None = None) -> list[GateCheck]:
+    """Each category needs at least `minimum` evaluated paired pairs; one evaluated on unpaired pairs only passes
+    with that said, unless `params.required_categories` names it."""
     out = []
     for category in categories:
-        n = int(challenger.get(category, {}).get("n_paired", 0) or 0)
+        figures = challenger.get(category, {})
+        n = int(figures.get("n_paired", 0) or 0)
+        if n < minimum and params is not None and _without_ground_truth(figures, category, params):
+            out.append(GateCheck(f"pairs {category}", True, (
+                f"{n} paired (no ground truth in this category's test split), "
+                f"{int(figures.get('n_unpaired', 0) or 0)} unpaired evaluated")))
+            continue
         out.append(GateCheck(f"pairs {category}", n >= minimum, f"{n} evaluated (minimum {minimum})"))
     return out
 

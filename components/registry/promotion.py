@@ -174,7 +174,7 @@ def gate_checks(client, run, params: PromoteParams, root: Path, with_champion: b
     challenger = figures_from_run(metrics, Metric.EVAL)
     champion = figures_from_run(metrics, Metric.EVAL_CHAMPION) if with_champion else None
     categories = [c for c in CATEGORIES if c in challenger or c in params.required_categories]
-    checks = min_pairs_checks(challenger, categories, params.min_pairs_per_category)
+    checks = min_pairs_checks(challenger, categories, params.min_pairs_per_category, params)
     if not challenger:
         checks.append(GateCheck("evaluation", False, "the run has no eval.* metrics: run the evaluate stage"))
     checks += metric_gate_checks(challenger, champion, params, FigureCalibration.from_tags(run.data.tags))

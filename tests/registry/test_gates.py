@@ -58,3 +58,26 @@ def test_psnr_is_a_gate_able_figure():
     low = _verdicts({"overall": {"psnr": 18.0}}, None, params, None)
     assert not low["metric overall.psnr"].passed
     assert _verdicts({"overall": {"psnr": 23.8}}, None, params, champion)["metric overall.psnr"].passed
+
+
+def test_a_category_evaluated_on_unpaired_pairs_only_is_gated_on_what_it_has_unless_required():
+    from components.registry.gates import min_pairs_checks
+
+    params = PromoteParams(gates={"ssim": MetricGate(threshold=0.5), "fid_unpaired": MetricGate(threshold=300.0)})
+    challenger = {"dresses": {"n_paired": 0, "n_unpaired": 2, "fid_unpaired": 400.0},
+                  "upper_body": {"n_paired": 1, "n_unpaired": 2, "ssim": 0.9, "fid_unpaired": 100.0},
+                  "overall": {"n_paired": 1, "n_unpaired": 4, "ssim": 0.9, "fid_unpaired": 250.0}}
+    checks = _verdicts(challenger, None, params, champion=None)
+    assert checks["metric dresses.ssim"].passed and "no test pair of this category has a ground-truth photo" in \
+        checks["metric dresses.ssim"].detail
+    assert not checks["metric dresses.fid_unpaired"].passed  # its unpaired figures still gate
+    pairs = {c.gate: c for c in min_pairs_checks(challenger, ["upper_body", "dresses"], 1, params)}
+    assert pairs["pairs dresses"].passed and "no ground truth" in pairs["pairs dresses"].detail
+
+    required = params.model_copy(update={"required_categories": ["dresses"]})
+    strict = _verdicts(challenger, None, required, champion=None)
+    assert not strict["metric dresses.ssim"].passed
+    assert not {c.gate: c for c in min_pairs_checks(challenger, ["dresses"], 1, required)}["pairs dresses"].passed
+    # A category with neither kind of pair is not evaluated at all: never waved through.
+    empty = {"lower_body": {"n_paired": 0, "n_unpaired": 0}}
+    assert not _verdicts(empty, None, params, champion=None)["metric lower_body.ssim"].passed
