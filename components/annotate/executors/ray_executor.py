@@ -17,6 +17,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -102,6 +103,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
+# Ray Client's words when the head could not start this client's server (ray/util/client/server/proxier.py).
+CLIENT_SERVER_FAILED = "Starting Ray client server failed"
+CLIENT_START_ATTEMPTS = 3
+
+
 def connect() -> bool:
     """Join the cluster RAY_ADDRESS names, or start a local Ray when it is unset; True if this call started it."""
     if ray.is_initialized():
@@ -113,13 +119,23 @@ def connect() -> bool:
         kwargs = {"log_to_driver": False, "logging_level": logging.WARNING, "include_dashboard": False}
     else:  # host:port of the GCS: this machine is a node of that cluster
         kwargs = {"log_to_driver": False, "logging_level": logging.WARNING}
-    try:
-        ray.init(address=address, **kwargs)
-    except (ConnectionError, ValueError, RuntimeError) as exc:
-        raise ConfigError(f"cannot reach the Ray cluster at RAY_ADDRESS={address}: {exc}",
-                          hint="start it (`ray start --head`, or the KubeRay RayCluster in infra/k8s/ray), fix "
-                               "RAY_ADDRESS, or unset it to run on a local Ray; a cluster with token authentication "
-                               "also needs RAY_AUTH_MODE=token and RAY_AUTH_TOKEN (or RAY_AUTH_TOKEN_PATH)") from None
+    for attempt in range(1, CLIENT_START_ATTEMPTS + 1):
+        try:
+            ray.init(address=address, **kwargs)
+            break
+        except (ConnectionError, ValueError, RuntimeError) as exc:
+            # A failed init leaves half of Ray's process state set up; without this the next connect in the same
+            # process fails on Ray's internal assertions instead of connecting.
+            ray.shutdown()
+            # Ray Client's head starts a server per client, which can fail to come up on a loaded head: try again.
+            if address.startswith("ray://") and CLIENT_SERVER_FAILED in str(exc) and attempt < CLIENT_START_ATTEMPTS:
+                time.sleep(2.0 * attempt)
+                continue
+            raise ConfigError(f"cannot reach the Ray cluster at RAY_ADDRESS={address}: {exc}",
+                              hint="start it (`ray start --head`, or the KubeRay RayCluster in infra/k8s/ray), fix "
+                                   "RAY_ADDRESS, or unset it to run on a local Ray; a cluster with token "
+                                   "authentication also needs RAY_AUTH_MODE=token and RAY_AUTH_TOKEN (or "
+                                   "RAY_AUTH_TOKEN_PATH)") from None
     return True
 
 
