@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -37,6 +36,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.lib.timing import paired  # noqa: E402
+
 COPY = ("params.yaml", "dvc.yaml", "dvc.lock", "data.dvc", ".dvc/config", ".dvcignore", "components", "flows",
         "mlflow")
 
@@ -45,18 +48,10 @@ def workspace(tmp: Path, stages: list[str]) -> Path:
     """A git + DVC copy of the project with the bundled sample in data/raw and `flow.stages` set to `stages`."""
     import yaml
 
-    sys.path.insert(0, str(REPO))
     from components.data.sample_data import materialise_sample_data
+    from tests.project_copy import copy_project
 
-    ws = tmp / "ws"
-    ws.mkdir()
-    for rel in COPY:
-        src = REPO / rel
-        if src.is_dir():
-            shutil.copytree(src, ws / rel, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        elif src.is_file():
-            (ws / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, ws / rel)
+    ws = copy_project(tmp / "ws", COPY)
     (ws / ".gitignore").write_text((REPO / ".gitignore").read_text())
     (ws / "data").mkdir(exist_ok=True)
     (ws / "data" / ".gitignore").write_text((REPO / "data" / ".gitignore").read_text())
@@ -83,16 +78,9 @@ def timed(cmd: list[str], ws: Path, env: dict[str, str]) -> float:
 
 
 def pairs(retrain: list[str], repro: list[str], n: int, ws: Path, env: dict[str, str]) -> tuple[list, list]:
-    """`n` interleaved (retrain, repro) timings, alternating which goes first."""
-    a, b = [], []
-    for i in range(n):
-        if i % 2 == 0:
-            a.append(timed(retrain, ws, env))
-            b.append(timed(repro, ws, env))
-        else:
-            b.append(timed(repro, ws, env))
-            a.append(timed(retrain, ws, env))
-    return a, b
+    """`n` interleaved (retrain, repro) timings, alternating which goes first (benchmarks/lib/timing.py)."""
+    both = paired(lambda: timed(retrain, ws, env), lambda: timed(repro, ws, env), n)
+    return both.a.values, both.b.values
 
 
 def start_prefect_server(ws: Path, env: dict[str, str]) -> tuple[subprocess.Popen, str]:

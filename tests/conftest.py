@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+
+from tests.project_copy import copy_project
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,11 +43,6 @@ os.environ["_MLFLOW_SERVER_ARTIFACT_ROOT"] = (_SESSION_HOME / "mlruns").as_uri()
 os.environ.pop("VTON_MLFLOW_RUN_ID", None)
 os.environ.pop("VTON_PROJECT_ROOT", None)
 
-# What a workspace needs to run the pipeline: the code DVC stages depend on and the pipeline files.
-WORKSPACE_PATHS = (
-    "params.yaml", "dvc.yaml", "dvc.lock", "data.dvc", ".dvc/config", ".dvcignore",
-    "components", "flows", "mlflow", "configs",
-)
 
 
 @pytest.fixture(autouse=True)
@@ -83,15 +79,7 @@ def run(cmd: list[str], cwd: Path, check: bool = True, env: dict | None = None) 
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A temp git + DVC project with this repo's pipeline, code and the bundled sample data in data/raw."""
-    ws = tmp_path / "ws"
-    ws.mkdir()
-    for rel in WORKSPACE_PATHS:
-        src = REPO / rel
-        if src.is_dir():
-            shutil.copytree(src, ws / rel, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        elif src.is_file():
-            (ws / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, ws / rel)
+    ws = copy_project(tmp_path / "ws")
     (ws / ".gitignore").write_text("/mlflow.db\n/mlartifacts/\n/.dvcstore/\n/reports/\n/models/\n__pycache__/\n")
     (ws / "data").mkdir(exist_ok=True)
     (ws / "data" / ".gitignore").write_text("/raw\n")

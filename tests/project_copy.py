@@ -1,0 +1,30 @@
+"""A copy of this repo's pipeline files and code, for tests and benchmarks that run the pipeline in a temp project.
+
+Kept out of conftest.py, which sets test-only environment variables when it is imported.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+# What a workspace needs to run the pipeline: the code DVC stages depend on and the pipeline files.
+WORKSPACE_PATHS = (
+    "params.yaml", "dvc.yaml", "dvc.lock", "data.dvc", ".dvc/config", ".dvcignore",
+    "components", "flows", "mlflow", "configs",
+)
+
+
+def copy_project(ws: Path, paths: tuple[str, ...] = WORKSPACE_PATHS) -> Path:
+    """A new folder `ws` holding this repo's pipeline files and code (`paths`), without bytecode."""
+    ws.mkdir()
+    for rel in paths:
+        src = REPO / rel
+        if src.is_dir():
+            shutil.copytree(src, ws / rel, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        elif src.is_file():
+            (ws / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, ws / rel)
+    return ws
