@@ -74,7 +74,7 @@ def main() -> None:
     cv2.setNumThreads(1)
     os.environ["VTON_QUIET"] = "1"
     from benchmarks.lib.timing import REPO
-    from components.config.params import load_params
+    from components.params import load_params
     from components.data.augment.run import augment_dataset
     from components.data.augment.sample import augment_sample, load_sample
     from components.data.augment.transforms import variant_seed

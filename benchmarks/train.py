@@ -105,7 +105,7 @@ def main() -> None:
     import os
 
     os.environ["VTON_QUIET"] = "1"
-    from components.config.params import load_params
+    from components.params import load_params
     from components.train.data import CachedLatentDataset, select_samples
     from components.train.params import TrainParams
     from components.train.trainer import Trainer

@@ -73,7 +73,7 @@ def schedule(
     run_now: bool = typer.Option(False, "--run-now", help="Also schedule one run due now."),
 ) -> None:
     """Deploy the retrain flow to Prefect (PREFECT_API_URL) with a cron schedule and concurrency one."""
-    from components.config.params import load_params
+    from components.params import load_params
     from components.project import project_root
     from flows.schedule import deploy_retrain, schedule_run_now  # the CLI is the one place that reaches into flows/
 

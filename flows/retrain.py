@@ -16,7 +16,9 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.runtime import flow_run
 
-from components.config.params import load_params, set_active_profile
+from components.params import load_params
+
+from components.config.loader import set_active_profile
 from components.errors import ConfigError, VtonError
 from components.project import project_root
 from components.registry.params import PromoteParams

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.config.params import Params
+from components.params import Params
 
 ENTRYPOINT = "flows/retrain.py:retrain_flow"
 

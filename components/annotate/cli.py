@@ -26,7 +26,8 @@ def annotate_command(
 ) -> None:
     """Annotate person photos: keypoints, masks, parsing, agnostic images, measurements (VITON-HD layout)."""
     from components.annotate.stage import annotate_dataset, annotate_folder, write_overlays
-    from components.config.params import load_params, read_params_file, resolve_params
+    from components.params import load_params, resolve_params
+    from components.config.loader import read_params_file
     from components.errors import ConfigError, DataContractError
     from components.manifest.schema import CATEGORIES, MANIFEST_FILENAME
     from components.project import project_root, resolve
@@ -91,7 +92,7 @@ def export_command(
 ) -> None:
     """Export an annotated dataset in the VITON-HD or DressCode layout, with their exact file names."""
     from components.annotate.export import FORMATS, export_dataset
-    from components.config.params import load_params
+    from components.params import load_params
     from components.errors import ConfigError
     from components.project import project_root, resolve
 

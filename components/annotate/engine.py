@@ -240,7 +240,7 @@ def read_person(task: SampleTask):
     one that meets every pixel, so it is where corrupt data is found."""
     from PIL import ImageOps
 
-    from components.data.image_io import DecodeLimits, load_image_bytes, read_image_file, sha256_bytes
+    from components.manifest.image_io import DecodeLimits, load_image_bytes, read_image_file, sha256_bytes
 
     limits = DecodeLimits(min_side=1, max_pixels=1 << 40, max_bytes=1 << 40)
     data = read_image_file(Path(task.person_file), limits)

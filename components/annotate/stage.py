@@ -62,7 +62,7 @@ def annotate_dataset(in_dir: Path, out_dir: Path, settings: AnnotateParams, cach
 def annotate_folder(photos: Path, out_dir: Path, settings: AnnotateParams, cache_dir: Path,
                     categories: list[str], licence: str = "unknown (plain photo folder)") -> AnnotateResult:
     """Annotate a plain folder of person photos; each garment is cut from the photo (the garment worn)."""
-    from components.data.importers.ingest import split_for
+    from components.manifest.split import split_for
 
     digests = FileDigests(cache_dir)
     rows = []
@@ -97,7 +97,7 @@ def _photo_facts(path: Path, digests: FileDigests) -> dict:
     The pixels are decoded (and checked for corrupt data) once, by the worker that annotates the photo;
     only photos whose upright size the header cannot tell are decoded here. A photo seen before and
     unchanged (size, mtime) is not read again."""
-    from components.data.image_io import DecodeLimits, decode_image_bytes, probe_image_bytes, read_image_file
+    from components.manifest.image_io import DecodeLimits, decode_image_bytes, probe_image_bytes, read_image_file
     from components.errors import Quarantine
 
     facts = digests.get(path, "header")

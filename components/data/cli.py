@@ -21,7 +21,7 @@ def import_command(
     profile: Optional[str] = ProfileOption,
 ) -> None:
     """Import person/garment pairs from folders, VITON-HD, DressCode or a Hugging Face dataset."""
-    from components.config.params import load_params
+    from components.params import load_params
     from components.data.importers import import_sources
     from components.data.params import ImportSource
     from components.errors import ConfigError
@@ -73,7 +73,7 @@ def scrape_command(
     """Crawl product pages politely into person/garment pairs (pairs.csv + images + quarantine.csv)."""
     import logging
 
-    from components.config.params import load_params
+    from components.params import load_params
     from components.data.scrape.run import scrape_sites
     from components.data.scrape.site import load_site
     from components.project import project_root, resolve
@@ -100,7 +100,7 @@ def diff_command(
     """Compare the manifest at two DVC revisions: samples added/removed, annotation drift, new quarantine reasons."""
     import json
 
-    from components.config.params import load_params
+    from components.params import load_params
     from components.project import project_root
     from components.validate.diff import diff_revisions, render_markdown
 
@@ -115,7 +115,7 @@ def augment_command(
     profile: Optional[str] = ProfileOption,
 ) -> None:
     """Add paired, geometry-consistent variants of the train samples (test samples are never augmented)."""
-    from components.config.params import load_params
+    from components.params import load_params
     from components.data.augment.run import augment_dataset
     from components.project import project_root, resolve
 

@@ -11,7 +11,7 @@ ProfileOption = typer.Option(None, "--profile", "-p", help="smoke | test | full 
 
 def evaluate_command(profile: Optional[str] = ProfileOption) -> None:
     """Generate paired/unpaired try-ons on the test split, compute FID/KID/SSIM/PSNR/LPIPS/IoU/GFD per category."""
-    from components.config.params import load_params
+    from components.params import load_params
     from components.evaluate.run import evaluate_stage
     from components.project import project_root
 

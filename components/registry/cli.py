@@ -16,7 +16,7 @@ ProfileOption = typer.Option(None, "--profile", "-p", help="smoke | test | full 
 def _context(profile: Optional[str]):
     import mlflow
 
-    from components.config.params import load_params
+    from components.params import load_params
     from components.project import project_root
     from components.tracking.mlflow_run import configure_mlflow
 

@@ -87,7 +87,7 @@ def run_remote_stage(
     """Pull `stage`'s inputs, reproduce it alone, push its outputs; with `run_id`, exchange dvc.lock via MLflow.
 
     `profile` is the retrain's: a worker's clone has the committed params.yaml, whose profile may differ."""
-    from components.config.params import set_active_profile
+    from components.config.loader import set_active_profile
     from components.tracking.mlflow_run import RUN_ID_ENV, tracking_uri
 
     start = time.monotonic()

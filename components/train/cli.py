@@ -23,7 +23,7 @@ def train_command(
     ),
 ) -> None:
     """Train the try-on model family train.model names; writes models/candidate and reports/train."""
-    from components.config.params import load_params
+    from components.params import load_params
     from components.errors import ConfigError
     from components.project import project_root
     from components.train.stage import train_stage

@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.config.params import Params
+from components.params import Params
 from components.manifest.schema import MANIFEST_FILENAME
 from components.project import resolve
 from components.train.params import TrainParams

@@ -27,7 +27,7 @@ def tryon_command(
     """Dress a person in a garment with a trained model (any family), one pair or a list of pairs."""
     import sys
 
-    from components.config.params import load_params
+    from components.params import load_params
     from components.errors import ConfigError, GateFailed
     from components.progress import progress
     from components.project import project_root

@@ -21,7 +21,7 @@ def validate_command(
     no_mlflow: bool = typer.Option(False, "--no-mlflow", help="Do not log the report and figures to MLflow."),
 ) -> None:
     """Check the dataset against the data-quality rules; exit 3 with a summary when an `error` rule fails."""
-    from components.config.params import load_params
+    from components.params import load_params
     from components.project import project_root, resolve
     from components.validate.stage import run_validate_stage
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from components.config.params import Params
+from components.params import Params
 from components.errors import GateFailed
 from components.manifest.schema import MANIFEST_FILENAME, read_manifest
 from components.validate.facts import build_facts

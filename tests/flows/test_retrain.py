@@ -152,7 +152,7 @@ def test_a_bad_param_under_vton_retrain_prints_one_error_and_no_traceback(worksp
 def test_a_candidate_whose_version_the_registry_lost_is_trained_again_not_evaluated(tmp_path, mlflow_uri):
     import json
 
-    from components.config.params import load_params
+    from components.params import load_params
     from flows.retrain import candidate_unregistered
     from tests.conftest import REPO
 

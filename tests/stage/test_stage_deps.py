@@ -23,7 +23,7 @@ from components.stage.dvc import Dvc
 REPO = Path(__file__).resolve().parents[2]
 
 NOT_OUTPUT_SHAPING = re.compile(
-    r"components/(__init__|errors|project|progress|cli|hashing)\.py$"  # hashing: cache keys, not outputs
+    r"components/(__init__|errors|project|progress|cli|hashing|params)\.py$"  # hashing: cache keys; params: dvc.yaml params
     r"|components/(config|tracking|registry|storage)/"
     r"|components/[^/]+/(params|cli)\.py$"
 )

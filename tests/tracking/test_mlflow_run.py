@@ -8,7 +8,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from components.config.params import load_params
+from components.params import load_params
 from components.tracking.contract import Tag
 from components.tracking.mlflow_run import attached_run, git_commit, lineage_tags, params_hash, stage_run
 from tests.conftest import run

@@ -74,7 +74,7 @@ def _b64(path) -> str:
 def test_pyfunc_from_the_registry_returns_a_try_on_image_of_the_person_size(tmp_path, dataset, mlflow_uri):
     import mlflow
 
-    from components.config.params import Params
+    from components.params import Params
     from components.project import project_root
     from components.train.stage import train_stage
 

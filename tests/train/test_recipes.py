@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from components.config.params import load_params
+from components.params import load_params
 from components.train.params import DEFAULT_PROMPTS, TrainParams
 from components.train.recipes import DEFAULT_RECIPE, RECIPES, REFERENCE_PROMPT
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 import yaml
 
-from components.config.params import load_params
+from components.params import load_params
 from components.train.data import select_samples
 from components.train.trainer import Trainer, latest_checkpoint
 from tests.conftest import REPO

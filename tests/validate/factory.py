@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from components.data.image_io import perceptual_hash, sha256_bytes
+from components.manifest.image_io import perceptual_hash, sha256_bytes
 from components.manifest.schema import conform
 from components.validate.params import ValidateParams
 

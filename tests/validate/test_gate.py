@@ -112,7 +112,7 @@ def garment_reencoded_into_test(root: Path, df: pd.DataFrame) -> pd.DataFrame:
     Image.open(root / df.loc[train, "garment_path"]).convert("RGB").save(buf, format="JPEG", quality=70)
     jpeg = Image.open(io.BytesIO(buf.getvalue()))
     jpeg.save(root / df.loc[test, "garment_path"], format="PNG")
-    from components.data.image_io import perceptual_hash
+    from components.manifest.image_io import perceptual_hash
 
     df.loc[test, "garment_phash"] = perceptual_hash(jpeg)
     return df

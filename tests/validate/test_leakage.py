@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from components.data.image_io import hamming_distance, perceptual_hash, sha256_bytes
+from components.manifest.image_io import hamming_distance, perceptual_hash, sha256_bytes
 from components.validate.leakage import bands, hashes_to_uint64, near_pairs, popcount64
 from components.validate.stage import validate_manifest
 from tests.validate.factory import FRAME_AREA, H, W, gate_params

@@ -23,7 +23,7 @@ from components.file_store import FileStore
 # The modules whose code shapes a variant's pixels, files or row: a change to any re-augments.
 CODE_MODULES = (
     "data/augment/mirror.py", "data/augment/run.py", "data/augment/sample.py", "data/augment/transforms.py",
-    "annotate/keypoints.py", "annotate/layout.py", "annotate/measure.py", "data/image_io.py",
+    "annotate/keypoints.py", "annotate/layout.py", "annotate/measure.py", "manifest/image_io.py",
 )
 
 

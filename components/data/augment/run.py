@@ -21,7 +21,7 @@ from PIL import Image
 from components.data.augment.cache import AugmentCache, code_digest, parent_key, variant_key
 from components.data.augment.sample import MAP_COLUMNS, SampleArrays, augment_sample, load_sample
 from components.data.augment.transforms import check, to_json, variant_seed
-from components.data.image_io import perceptual_hash
+from components.manifest.image_io import perceptual_hash
 from components.data.params import AugmentParams
 from components.hashing import sha256_file
 from components.manifest.schema import ANNOTATION_PATH_COLUMNS, STAT_COLUMNS, read_manifest, write_manifest

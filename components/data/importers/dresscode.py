@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.data.image_io import sha256_bytes
+from components.manifest.image_io import sha256_bytes
 from components.data.importers.candidate import Candidate
 from components.errors import DataContractError
 from components.manifest.schema import CATEGORIES

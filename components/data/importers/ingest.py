@@ -22,13 +22,14 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
-from components.data.image_io import DecodedImage, DecodeLimits, decode_image_bytes, read_image_file, sha256_bytes
+from components.manifest.image_io import DecodedImage, DecodeLimits, decode_image_bytes, read_image_file, sha256_bytes
 from components.data.importers.candidate import Candidate, GarmentCut
 from components.data.importers.garment_cut import cut_garment, fit_region
 from components.data.importers.normalised_cache import NormalisedImage, NormalisedImageCache
 from components.data.params import ImportParams, ImportSource
 from components.errors import Quarantine
 from components.manifest.schema import CATEGORIES, SPLITS, empty_manifest, sample_id_for, write_manifest
+from components.manifest.split import split_for
 from components.progress import progress
 from components.project import resolve
 
@@ -54,11 +55,6 @@ class ImportReport:
         lines = [head + (f"; {cats}" if cats else "")]
         lines += [f"  quarantined x{n}: {r}" for r, n in self.reasons.most_common()]
         return "\n".join(lines)
-
-
-def split_for(person_sha256: str, test_fraction: float) -> str:
-    """A deterministic split from the person's content hash, so one person never lands in both splits."""
-    return "test" if int(person_sha256[:8], 16) / 0xFFFFFFFF < test_fraction else "train"
 
 
 def _raw_bytes(item: Path | Image.Image | bytes | GarmentCut | None) -> bytes | None:

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.data.image_io import DecodedImage, encode_image, perceptual_hash
+from components.manifest.image_io import DecodedImage, encode_image, perceptual_hash
 
 CACHE_VERSION = 1  # bump when normalisation changes, so old entries are never reused
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from components.data.image_io import DecodeLimits, decode_image_bytes, perceptual_hash
+from components.manifest.image_io import DecodeLimits, decode_image_bytes, perceptual_hash
 from components.data.params import ScrapeParams
 from components.data.scrape.extract import ListingPage, ProductPage, parse_listing, parse_product
 from components.data.scrape.fetch import Fetcher, FetchPolicy, FetchResult

@@ -8,7 +8,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 
-from components.data.image_io import DecodeLimits, decode_image_bytes, hamming_distance
+from components.manifest.image_io import DecodeLimits, decode_image_bytes, hamming_distance
 from components.data.scrape.extract import ProductPage
 from components.data.scrape.site import SiteConfig
 from components.data.scrape.state import BlobRecord, CrawlState

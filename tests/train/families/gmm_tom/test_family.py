@@ -142,7 +142,7 @@ def test_vton_train_stage_registers_a_gmm_tom_model_whose_pyfunc_returns_the_per
     import mlflow
     import pandas as pd
 
-    from components.config.params import Params
+    from components.params import Params
     from components.project import project_root
     from components.train.stage import train_stage
 

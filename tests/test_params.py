@@ -3,10 +3,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.config.params import PROFILES, deep_merge, load_params, resolve_params, set_active_profile
+from components.params import load_params, resolve_params
+
+from components.config.loader import PROFILES, deep_merge, set_active_profile
 from components.errors import ConfigError
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("profile", PROFILES)

@@ -4,7 +4,7 @@ from PIL import Image
 
 import zlib
 
-from components.data.image_io import (
+from components.manifest.image_io import (
     DecodeLimits,
     decode_image_bytes,
     hamming_distance,
@@ -119,7 +119,7 @@ def test_a_png_with_chunks_after_its_pixels_is_left_to_a_full_decode(real_photos
 def test_up_filtered_pngs_decode_to_the_same_pixels_and_are_byte_stable(real_photos, mode, size):
     import io
 
-    from components.data.image_io import encode_image
+    from components.manifest.image_io import encode_image
 
     img = real_photos["astronaut"].resize(size).convert(mode)
     data = encode_image(img, "png", png_compress_level=1, png_zlib_strategy="rle", png_filter="up")
@@ -131,7 +131,7 @@ def test_up_filtered_pngs_decode_to_the_same_pixels_and_are_byte_stable(real_pho
 
 
 def test_the_fast_png_setting_is_close_in_size_to_pillows_level_6(real_photos):
-    from components.data.image_io import encode_image
+    from components.manifest.image_io import encode_image
 
     img = real_photos["grace_hopper"]
     fast = encode_image(img, "png", png_compress_level=1, png_zlib_strategy="rle", png_filter="up")
