@@ -17,7 +17,7 @@ FIT_LABEL_COLUMN = "fit_label"
 
 def worn_region(category: str, parse_lip: np.ndarray | None) -> np.ndarray | None:
     """The garment as worn: the LIP parse's garment labels for `category` (None without a parse)."""
-    from components.annotate.agnostic import GARMENT_LABELS, labels_in
+    from components.annotate.regions import GARMENT_LABELS, labels_in
 
     if parse_lip is None:
         return None
