@@ -115,6 +115,8 @@ MANIFEST_SCHEMA = pa.schema(
         pa.field("pairing", pa.string()),
         pa.field("garment_source_url", pa.string()),  # the row the garment was cut from
         pa.field("source_class", pa.string()),  # the source's own class name (DeepFashion `cloth_type`)
+        # The person's gender as the source spells it (DeepFashion `gender`: WOMEN | MEN); null where it has none.
+        pa.field("gender", pa.string()),
     ]
 )
 

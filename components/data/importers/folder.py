@@ -4,6 +4,7 @@
                        [, source][, source_image_url][, fetched_at]   (provenance, e.g. from `vton data scrape`)
                        [, pairing]   paired (the person wears the garment) | unpaired (a try-on request:
                                      evaluated without ground truth, never trained on); empty: paired
+                       [, gender]    the person's gender as the source spells it; empty: unknown (null)
     paths in pairs.csv are relative to <root>
 """
 
@@ -61,6 +62,7 @@ def read_folder(root: Path, name: str, licence: str) -> Iterator[Candidate]:
                 origin=f"{origin} ({person})",
                 reason=reason,
                 pairing=pairing,
+                gender=(row.get("gender") or "").strip() or None,
             )
 
 

@@ -160,6 +160,7 @@ def _base_row(c: Candidate) -> dict:
         "pairing": c.pairing,
         "garment_source_url": c.garment_source_url,
         "source_class": c.source_class,
+        "gender": c.gender,
     }
 
 

@@ -54,6 +54,21 @@ def test_published_layout_takes_the_category_from_cloth_type_and_the_caption_for
     assert set(ok.source_class) == {"Tees_Tanks", "Denim", "Dresses", "Pants"}
 
 
+def test_the_published_gender_is_kept_per_row_and_a_dataset_without_one_gets_null(seed, tmp_path, real_photos):
+    df, _ = seed
+    gender = {url.rsplit("#", 1)[1]: g for url, g in zip(df.source_url, df.gender)}
+    assert gender == {str(i): r.gender for i, r in enumerate(ROWS)}  # quarantined rows keep it too
+    assert gender["3"] == "MEN" and gender["0"] == "WOMEN"
+    person = real_photos["astronaut"].resize((192, 256))
+    rows = {"image": [{"bytes": png_bytes(person), "path": None}],
+            "cloth": [{"bytes": png_bytes(garment()), "path": None}], "caption": ["a red T-shirt"]}
+    features = datasets.Features({"image": datasets.Image(), "cloth": datasets.Image(),
+                                  "caption": datasets.Value("string")})
+    datasets.Dataset.from_dict(rows, features=features).to_parquet(str(tmp_path / "no_gender.parquet"))
+    other, report = _import(tmp_path / "b", tmp_path / "no_gender.parquet")
+    assert report.ok == 1 and other.gender.isna().all()
+
+
 def test_an_unknown_class_is_quarantined_naming_the_class(seed):
     df, _ = seed
     row = df[df.source_url.str.endswith("#7")].iloc[0]
