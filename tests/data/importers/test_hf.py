@@ -101,6 +101,41 @@ def test_views_of_one_pid_are_paired_across_and_the_pairing_is_recorded(seed, tm
     assert cut.height < 256 and np.asarray(cut)[0].min(axis=1).max() == 255
 
 
+def test_the_garment_cut_writes_the_datasets_mask_as_its_cloth_mask(seed, tmp_path, real_photos):
+    from components.data.importers.garment_cut import DEEPFASHION_LABELS, LabelMap, garment_region
+    from tests.data.importers.deepfashion_standin import derived_labels, photo_for
+
+    df, _ = seed
+    ok = df[df.status == "ok"]
+    assert ok.cloth_mask_path.notna().all()
+    for _, row in ok.iterrows():
+        garment = np.asarray(Image.open(tmp_path / "out" / row.garment_path).convert("RGB"))
+        mask = Image.open(tmp_path / "out" / row.cloth_mask_path)
+        assert mask.mode == "L" and mask.size == (garment.shape[1], garment.shape[0])
+        # The mask is the dataset's: the garment region of the row it was cut from, cropped as the garment was.
+        source = ROWS[int(row.garment_source_url.rsplit("#", 1)[1])]
+        region = garment_region(LabelMap(derived_labels(photo_for(real_photos, source), source.mask), False),
+                                DEEPFASHION_LABELS[row.category])
+        ys, xs = np.nonzero(region)
+        crop = region[max(ys.min() - 4, 0):ys.max() + 5, max(xs.min() - 4, 0):xs.max() + 5]
+        assert np.array_equal(np.asarray(mask) > 0, crop), row.sample_id
+        assert set(np.unique(np.asarray(mask))) == {0, 255}
+        assert (garment[np.asarray(mask) == 0] == 255).all()  # white wherever the mask has no garment
+
+
+def test_a_reimport_takes_the_cut_and_its_cloth_mask_from_the_cache(tmp_path, real_photos):
+    write_standin(tmp_path / "data" / "d.parquet", real_photos, ROWS[:3])
+    params = ImportParams(sources=[ImportSource(kind="hf", path=str(tmp_path / "data"))],
+                          cache_dir=str(tmp_path / "cache"))
+    import_sources(params, tmp_path / "a", tmp_path)
+    again = import_sources(params, tmp_path / "b", tmp_path)
+    assert again.cached == 3 * 3  # per row: the person, its garment cut and that cut's cloth mask
+    first, second = read_manifest(tmp_path / "a"), read_manifest(tmp_path / "b")
+    for rel in first.cloth_mask_path:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
+    assert first.equals(second)
+
+
 def test_a_single_view_pid_pairs_with_itself(seed):
     df, _ = seed
     for pid in ("id_00000002", "id_00000003"):
