@@ -101,7 +101,7 @@ PEOPLE: tuple[PhotoSource, ...] = _people()
 NO_PERSON = PhotoSource("chelsea", "a cat", "skimage.data.chelsea (photographer Stefan van der Walt)", CC0)
 
 # Drawable garment silhouettes: name -> (category, texture, polygon in a 384x512 frame). The sample draws only
-# dresses (no photographed person wears one); the others serve tests that need a plain product image.
+# product dresses (its unpaired dress rows); the others serve tests that need a plain product image.
 GARMENTS: dict[str, tuple[str, str, list[tuple[int, int]]]] = {
     "tshirt_brick": ("upper_body", "brick", [
         (130, 70), (160, 60), (192, 90), (224, 60), (254, 70), (340, 130), (305, 190), (270, 165),

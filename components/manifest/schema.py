@@ -28,7 +28,8 @@ def garment_worn(pairing: object) -> bool:
 SPLITS: tuple[str, ...] = ("train", "test")
 STATUSES: tuple[str, ...] = ("ok", "quarantined")
 
-# Annotation outputs, filled by `vton annotate`; null until then.
+# Annotation outputs, filled by `vton annotate`; null until then, except `cloth_mask_path`, which import fills
+# where the source gives the garment's mask (annotate then uses it instead of deriving one).
 ANNOTATION_PATH_COLUMNS: tuple[str, ...] = (
     "keypoints_path",  # OpenPose BODY_25 JSON
     "keypoints_coco18_path",  # DressCode COCO-18 JSON
