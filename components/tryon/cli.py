@@ -23,6 +23,12 @@ def tryon_command(
     steps: Optional[int] = typer.Option(None, "--steps", help="Sampling steps (sampling families only)."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed (sampling families only)."),
     profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Whose annotate settings make masks."),
+    annotation_cache: Optional[Path] = typer.Option(
+        None, "--annotation-cache", help="Where person photos' annotations are remembered (default: annotate.cache_dir)."
+    ),
+    no_annotation_cache: bool = typer.Option(
+        False, "--no-annotation-cache", help="Remember annotations in this call only (nothing written)."
+    ),
 ) -> None:
     """Dress a person in a garment with a trained model (any family), one pair or a list of pairs."""
     import sys
@@ -45,7 +51,10 @@ def tryon_command(
         if category is None:
             raise ConfigError("--category is required for one pair", hint="upper_body | lower_body | dresses")
         todo = [Pair(person, garment, check_category(category, "--category"), mask)]
-    tryon = TryOn(resolve_model(uri, root), params.annotate)
+    from components.project import resolve
+
+    cache_dir = None if no_annotation_cache else (annotation_cache or resolve(params.annotate.cache_dir, root))
+    tryon = TryOn(resolve_model(uri, root), params.annotate, cache_dir=cache_dir)
     typer.echo(f"model: {uri} ({tryon.family})", err=True)
     if pairs is None:
         try:
@@ -56,6 +65,7 @@ def tryon_command(
             raise DataContractError(f"{person}: {exc}", hint="use a photo of one person, or pass --mask") from None
         out.parent.mkdir(parents=True, exist_ok=True)
         result.save(out)
+        typer.echo(tryon.annotation_summary(), err=True)
         typer.echo(str(out))
         return
     out.mkdir(parents=True, exist_ok=True)
@@ -66,6 +76,7 @@ def tryon_command(
         except (ValueError, OSError) as exc:  # one unusable photo must not stop the list
             failed.append((pair, str(exc)))
             print(f"tryon: {pair.person} + {pair.garment}: {exc}", file=sys.stderr)
+    typer.echo(tryon.annotation_summary(), err=True)
     typer.echo(f"{len(todo) - len(failed)} of {len(todo)} pairs written to {out}")
     if failed:
         raise GateFailed(f"{len(failed)} of {len(todo)} pairs could not be tried on (listed above)",

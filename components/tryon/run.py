@@ -113,15 +113,29 @@ def _open(path: Path, mode: str, what: str) -> Image.Image:
 
 
 class TryOn:
-    """A loaded predictor plus the annotate settings used for masks; `run(pair)` -> the result image."""
+    """A loaded predictor plus the annotate settings used for masks; `run(pair)` -> the result image.
 
-    def __init__(self, model_dir: Path, annotate_params, device: str = "cpu") -> None:
+    With `cache_dir` (the annotate cache), a person photo's annotations (for its mask and for the predictor's
+    person representation) are computed once per photo content and reused by later pairs and later calls.
+    """
+
+    def __init__(self, model_dir: Path, annotate_params, device: str = "cpu", cache_dir: Path | None = None) -> None:
+        from components.annotate.photo_cache import PhotoAnnotator
         from components.train.families import family_of, load_predictor, read_model_config
 
         self.model_dir = model_dir
         self.family = family_of(read_model_config(model_dir))
         self.predictor = load_predictor(model_dir, device)
         self.annotate = annotate_params
+        self.photos = [PhotoAnnotator(annotate_params, cache_dir)]  # for masks; the predictor's own below
+        if hasattr(self.predictor, "cache_annotations"):
+            self.photos.append(self.predictor.cache_annotations(cache_dir))
+
+    def annotation_summary(self) -> str:
+        """How many photos were annotated and how many found again (masks and the predictor together)."""
+        computed = sum(p.computed for p in self.photos)
+        reused = sum(p.reused for p in self.photos)
+        return f"annotations: {computed} computed, {reused} reused ({self.photos[0].where})"
 
     def run(self, pair: Pair, steps: int | None = None, seed: int = 0) -> Image.Image:
         """The try-on of one pair at the person photo's size; ValueError when the photo cannot be annotated."""
@@ -132,5 +146,5 @@ class TryOn:
         if pair.mask is not None:
             mask = _open(pair.mask, "L", "mask")
         else:
-            mask = agnostic_mask_for_image(person, pair.category, self.annotate)
+            mask = agnostic_mask_for_image(person, pair.category, self.annotate, self.photos[0])
         return self.predictor(person, garment, mask, pair.category, num_inference_steps=steps, seed=seed)

@@ -32,6 +32,7 @@ class BaselinePredictor:
         recorded = config.get("annotate")
         self.annotate = AnnotateParams.model_validate(recorded) if recorded else AnnotateParams()
         self._annotators = None
+        self.photos = None  # PhotoAnnotator: each distinct photo annotated once (in memory unless given a folder)
 
     def annotators(self) -> list:
         """The configured annotators, built once (their models load on first use)."""
@@ -41,6 +42,13 @@ class BaselinePredictor:
             self._annotators = build_annotators(self.annotate)
         return self._annotators
 
+    def cache_annotations(self, cache_dir: Path | None):  # noqa: ANN201 - PhotoAnnotator
+        """Remember bare photos' annotations in `cache_dir` (the annotate cache) across calls; the PhotoAnnotator."""
+        from components.annotate.photo_cache import PhotoAnnotator
+
+        self.photos = PhotoAnnotator(self.annotate, cache_dir, self._annotators)
+        return self.photos
+
     def generate(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """The network's try-on for a collated batch (on self.device), Bx3xHxW in [-1, 1]."""
         raise NotImplementedError
@@ -48,7 +56,9 @@ class BaselinePredictor:
     def inputs(self, person: Image.Image, garment: Image.Image, mask: Image.Image | None, category: str
                ) -> PersonInputs:
         """The person representation of a bare photo, annotated with the model's annotate settings."""
-        return inputs_from_photo(person, garment, mask, category, self.size, self.annotate, self.annotators())
+        if self.photos is None:
+            self.cache_annotations(None)
+        return inputs_from_photo(person, garment, mask, category, self.size, self.annotate, photos=self.photos)
 
     def predict_inputs(self, items: list[PersonInputs]) -> torch.Tensor:
         """The network's output for prepared inputs (Bx3xHxW, CPU)."""

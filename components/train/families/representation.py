@@ -199,12 +199,13 @@ def load_sample_inputs(sample, size: tuple[int, int]) -> PersonInputs:
 
 # -- from a bare photo -----------------------------------------------------------------------------------------
 def inputs_from_photo(person: Image.Image, garment: Image.Image, mask: Image.Image | None, category: str,
-                      size: tuple[int, int], annotate_params=None, annotators=None) -> PersonInputs:
+                      size: tuple[int, int], annotate_params=None, annotators=None, photos=None) -> PersonInputs:
     """PersonInputs of a photo with no annotations: letterboxed and annotated like `vton annotate` does it.
 
     `mask` (the agnostic mask at the photo's size, white = repaint) wins over the annotators' own; pass
-    `annotators` (build_annotators(annotate_params)) to reuse loaded models across calls. Raises ValueError
-    when the photo cannot be annotated (no person found), naming the reason.
+    `annotators` (build_annotators(annotate_params)) to reuse loaded models across calls, or `photos` (a
+    components.annotate.photo_cache.PhotoAnnotator with the same settings) to annotate each distinct photo once.
+    Raises ValueError when the photo cannot be annotated (no person found), naming the reason.
     """
     from components.annotate.agnostic import agnostic_mask
     from components.annotate.annotators import build_annotators
@@ -219,7 +220,10 @@ def inputs_from_photo(person: Image.Image, garment: Image.Image, mask: Image.Ima
     settings = annotate_params or AnnotateParams()
     W, H = settings.width, settings.height
     try:
-        frame, maps, box = annotate_person(person.convert("RGB"), annotators or build_annotators(settings), W, H)
+        if photos is not None:
+            frame, maps, box = photos.annotate(person)
+        else:
+            frame, maps, box = annotate_person(person.convert("RGB"), annotators or build_annotators(settings), W, H)
         if mask is None:
             region = agnostic_mask(category, maps, settings.mask, valid=box.region())
         else:

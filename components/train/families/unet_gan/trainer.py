@@ -32,6 +32,11 @@ def build_generator(gp: UnetGanParams) -> UNetGenerator:
                          attention=gp.attention)
 
 
+def parameter_count(gp: UnetGanParams) -> int:
+    """Trainable parameters of the generator and the PatchGAN these params describe (built on CPU, not trained)."""
+    return count_parameters(build_generator(gp)) + count_parameters(PatchDiscriminator(base=gp.disc_channels))
+
+
 def condition(batch: dict) -> torch.Tensor:
     """The generator's input and D's condition: person representation + garment RGB + garment mask."""
     return torch.cat([batch["representation"], batch["garment"], batch["cloth_mask"]], dim=1)
