@@ -17,6 +17,7 @@ from PIL import Image
 
 if TYPE_CHECKING:
     from components.annotate.params import AnnotateParams
+    from components.fit.params import FitParams
     from components.train.data import TrainSample
     from components.train.params import TrainParams
 
@@ -24,6 +25,8 @@ FAMILY_KEY = "family"  # model.json's key naming the family that wrote the model
 DEFAULT_FAMILY = "catvton_flux"  # models written before families existed have no FAMILY_KEY
 MODEL_FAMILY_TAG = "vton.model.family"  # tag on the registered model version and the training run
 PERCEPTUAL_TAG = "vton.train.perceptual"  # "vgg19:<sha256[:12]>" or "unavailable: <reason>"
+SIZE_CONFIG_KEY = "size_conditioning"  # model.json's section: {"enabled": bool, "columns": [...], "fit": thresholds}
+SIZE_TAG = "vton.model.size_conditioning"  # tag on the registered model version and the training run: on | off
 
 
 class Predictor(Protocol):
@@ -37,8 +40,12 @@ class Predictor(Protocol):
         category: str,
         num_inference_steps: int | None = None,
         seed: int = 0,
+        size_ratios: tuple[float, float, float] | None = None,
     ) -> Image.Image:
-        """The try-on result at the person photo's size (steps and seed matter only to sampling families)."""
+        """The try-on result at the person photo's size (steps and seed matter only to sampling families).
+
+        `size_ratios` (components/fit's width, length, span) asks for a fit; a size-blind model ignores it and
+        says so on stderr (never silently)."""
         ...
 
 
@@ -60,11 +67,22 @@ class FamilyContext:
     resume: bool = False
     profile: str = "smoke"
     annotate: "AnnotateParams | None" = None  # how people are annotated; recorded so serving annotates alike
+    fit: "FitParams | None" = None  # the fit-label thresholds; recorded so serving turns --fit into the same ratios
     cache_dir: Path | None = None
     log_metrics: Callable[[dict[str, float], int], None] = _ignore  # (metrics, step) -> the MLflow run
     log_image: Callable[[Image.Image, str], None] = _ignore  # (image, artifact path) -> the MLflow run
     log_params: Callable[[dict[str, Any]], None] = _ignore
     set_tags: Callable[[dict[str, str]], None] = _ignore
+
+
+def size_config(ctx: FamilyContext) -> dict[str, Any]:
+    """model.json's size-conditioning section: whether the model reads the fit ratios, which manifest columns
+    they came from, and the fit thresholds that turn a requested label (--fit loose) into ratios."""
+    sc = ctx.params.size_conditioning
+    section: dict[str, Any] = {"enabled": sc.enabled, "columns": list(sc.columns)}
+    if sc.enabled and ctx.fit is not None:
+        section["fit"] = ctx.fit.model_dump(mode="json")
+    return {SIZE_CONFIG_KEY: section}
 
 
 @dataclass
