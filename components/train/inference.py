@@ -27,6 +27,7 @@ class TryOnPipeline:
         self.config = config
         self.size_conditioner = size_conditioner
         self._prompt_cache: dict[str, tuple] = {}
+        self._said_size_blind = False
 
     @classmethod
     def from_pretrained(cls, model_dir: Path | str, device: str = "cpu") -> "TryOnPipeline":
@@ -102,11 +103,22 @@ class TryOnPipeline:
 
         embeds, pooled = self._prompt(category)
         if self.size_conditioner is not None:
-            default = float(self.config["size_conditioning"].get("default_value", 1.0))
             n = len(self.config["size_conditioning"]["columns"])
-            ratios = torch.tensor([list(size_ratios or [default] * n)], dtype=torch.float32, device=pooled.device)
+            # No request: NaN ratios, which the conditioner reads as "as worn" (a zero offset).
+            asked = list(size_ratios) if size_ratios is not None else [float("nan")] * n
+            if len(asked) != n:
+                raise ValueError(f"this model reads {n} size ratios ({self.config['size_conditioning']['columns']}), "
+                                 f"got {len(asked)}")
+            ratios = torch.tensor([[float("nan") if v is None else float(v) for v in asked]], dtype=torch.float32,
+                                  device=pooled.device)
             with torch.no_grad():
                 pooled = self.size_conditioner(pooled, ratios)
+        elif size_ratios is not None and not self._said_size_blind:
+            import sys
+
+            print("note: this catvton_flux model was trained without size conditioning (train.size_conditioning): "
+                  "the requested fit is ignored", file=sys.stderr)
+            self._said_size_blind = True
         steps = int(num_inference_steps or self.config.get("inference_steps", 28))
         generator = torch.Generator(device="cpu").manual_seed(int(seed))
         with torch.no_grad():

@@ -75,6 +75,38 @@ class FamilyContext:
     set_tags: Callable[[dict[str, str]], None] = _ignore
 
 
+def is_size_aware(config: dict) -> bool:
+    """Whether a model.json describes a size-conditioned model (models from before the switch are size-blind)."""
+    section = config.get(SIZE_CONFIG_KEY)
+    return bool(section.get("enabled")) if isinstance(section, dict) else bool(section)
+
+
+def requested_ratios(config: dict, category: str, fit: str | None = None,
+                     ratios: tuple[float | None, float | None, float | None] | None = None
+                     ) -> tuple[float, float, float] | None:
+    """The (width, length, span) a user asks for: `ratios` as given (None entries: as worn), or the ratios the
+    label `fit` stands for under the thresholds the model was trained with (params `fit`'s defaults when the
+    model did not record any); None when neither is asked. ValueError on an unknown label or both given."""
+    if fit is not None and ratios is not None:
+        raise ValueError("ask for a fit label or for ratios, not both")
+    if ratios is not None:
+        if len(ratios) != 3:
+            raise ValueError(f"three ratios are needed (width, length, span), got {len(ratios)}")
+        out = tuple(float("nan") if v is None else float(v) for v in ratios)
+        if any(v == v and v <= 0 for v in out):
+            raise ValueError(f"fit ratios must be positive, got {list(out)}")
+        return out  # type: ignore[return-value]
+    if fit is None:
+        return None
+    from components.fit.labels import representative_ratios
+    from components.fit.params import FitParams
+
+    section = config.get(SIZE_CONFIG_KEY)
+    recorded = section.get("fit") if isinstance(section, dict) else None
+    thresholds = FitParams.model_validate(recorded) if recorded else FitParams()
+    return representative_ratios(category, fit, thresholds).as_tuple()
+
+
 def size_config(ctx: FamilyContext) -> dict[str, Any]:
     """model.json's size-conditioning section: whether the model reads the fit ratios, which manifest columns
     they came from, and the fit thresholds that turn a requested label (--fit loose) into ratios."""

@@ -24,18 +24,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from components.train.families.base import SIZE_CONFIG_KEY, SIZE_TAG  # noqa: F401  (re-exported)
+from components.train.families.base import SIZE_CONFIG_KEY, SIZE_TAG, is_size_aware  # noqa: F401  (re-exported)
 from components.train.params import FIT_COLUMNS  # the manifest columns, in FitRatios order
 
 N_RATIOS = len(FIT_COLUMNS)
 SIZE_CHANNELS = 1 + N_RATIOS  # the baselines' extra input planes: the map, then each log ratio inside it
 MIN_RATIO = 1e-3
-
-
-def is_size_aware(config: dict) -> bool:
-    """Whether a model.json describes a size-conditioned model (models from before the switch are size-blind)."""
-    section = config.get(SIZE_CONFIG_KEY)
-    return bool(section.get("enabled")) if isinstance(section, dict) else bool(section)
 
 
 def ratios_tensor(ratios: Sequence[Sequence[float] | None], n: int = N_RATIOS) -> torch.Tensor:

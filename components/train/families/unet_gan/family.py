@@ -5,7 +5,14 @@ from __future__ import annotations
 import sys
 from datetime import datetime, timezone
 
-from components.train.families.base import FAMILY_KEY, PERCEPTUAL_TAG, Family, FamilyContext, FamilyResult, size_config
+from components.train.families.base import (
+    FAMILY_KEY,
+    PERCEPTUAL_TAG,
+    Family,
+    FamilyContext,
+    FamilyResult,
+    size_config,
+)
 from components.train.families.unet_gan.params import UnetGanParams
 
 NAME = "unet_gan"
