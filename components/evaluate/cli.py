@@ -21,11 +21,22 @@ def evaluate_command(profile: Optional[str] = ProfileOption) -> None:
     figures = ", ".join(f"{k}={v:.4f}" for k, v in overall.items() if not k.startswith("n_") and v == v)
     typer.echo(f"evaluated {len(evaluation.candidate.scores)} pairs ({evaluation.calibration}): {figures}")
     typer.echo(f"FID/KID: {evaluation.comparability()[1]}")
+    typer.echo(f"size accuracy: {size_accuracy_line(evaluation.candidate_metrics)}")
     if evaluation.champion_version:
         typer.echo(f"compared with champion v{evaluation.champion_version} on the same pairs")
     for note in evaluation.notes:
         typer.echo(f"note: {note}")
     typer.echo(f"metrics: {path}")
+
+
+def size_accuracy_line(metrics: dict[str, dict[str, float]]) -> str:
+    """Size accuracy per category and overall, with the pairs each was computed on."""
+    parts = []
+    for scope, figures in metrics.items():
+        value, n = figures.get("size_accuracy"), int(figures.get("n_size") or 0)
+        shown = "n/a" if value is None or value != value else f"{value:.2f}"
+        parts.append(f"{scope} {shown} (n={n})")
+    return ", ".join(parts) + " (fraction of pairs whose generated fit label is the requested one)"
 
 
 def register(app: typer.Typer) -> None:

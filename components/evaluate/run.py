@@ -67,21 +67,25 @@ def evaluate_models(
     out_dir: Path,
     champion: tuple[str, Generator] | None = None,
     split_sizes: dict[str, int] | None = None,
+    fit_thresholds=None,
 ) -> Evaluation:
     """Generate and score every pair with the candidate and, when given, the champion (same pairs, same networks).
 
-    `split_sizes` (category -> usable persons in the whole test split) says whether FID/KID saw the full split.
+    `split_sizes` (category -> usable persons in the whole test split) says whether FID/KID saw the full split;
+    `fit_thresholds` (params `fit`) label the requested and generated fits for size accuracy.
     """
     size = (settings.width, settings.height)
     results = out_dir / "images" / "results"
-    cand = score_model(pairs, candidate, networks, size, results / "candidate", settings.colour_tolerance, "candidate")
+    cand = score_model(pairs, candidate, networks, size, results / "candidate", settings.colour_tolerance, "candidate",
+                       fit_thresholds)
     evaluation = Evaluation(pairs, cand, scope_metrics(cand, networks, settings.kid_subset_size, split_sizes),
                             networks, split_sizes=split_sizes)
     evaluation.notes += networks.notes
     if champion is not None:
         version, generate = champion
         champ = score_model(
-            pairs, generate, networks, size, results / "champion", settings.colour_tolerance, "champion"
+            pairs, generate, networks, size, results / "champion", settings.colour_tolerance, "champion",
+            fit_thresholds,
         )
         evaluation.champion_version = version
         evaluation.champion = champ
@@ -279,12 +283,15 @@ def _families_note(model_dir: Path, name: str, champion: str | None) -> str:
     import mlflow
 
     from components.train.families import family_of, read_model_config
-    from components.train.families.base import MODEL_FAMILY_TAG
+    from components.train.families.base import MODEL_FAMILY_TAG, SIZE_TAG, is_size_aware
 
-    note = f"candidate family: {family_of(read_model_config(model_dir))}"
+    config = read_model_config(model_dir)
+    size = "size-aware" if is_size_aware(config) else "size-blind: its size accuracy is the fit it draws unasked"
+    note = f"candidate family: {family_of(config)} ({size})"
     if champion is not None:
         tags = mlflow.MlflowClient().get_model_version(name, champion).tags or {}
-        note += f"; champion v{champion} family: {tags.get(MODEL_FAMILY_TAG, 'catvton_flux (untagged)')}"
+        note += (f"; champion v{champion} family: {tags.get(MODEL_FAMILY_TAG, 'catvton_flux (untagged)')} "
+                 f"(size conditioning {tags.get(SIZE_TAG, 'off (untagged)')})")
     return note
 
 
@@ -334,7 +341,7 @@ def evaluate_stage(params, root: Path) -> tuple[Evaluation, Path]:
     import shutil
 
     shutil.rmtree(out_dir, ignore_errors=True)
-    evaluation = evaluate_models(pairs, candidate, networks, settings, out_dir, champion, split_sizes)
+    evaluation = evaluate_models(pairs, candidate, networks, settings, out_dir, champion, split_sizes, params.fit)
     if version is not None and version == info.version:
         evaluation.notes.append(f"the candidate is already champion v{version}: compared with nothing")
     evaluation.notes.append(_families_note(model_dir, name, champion[0] if champion else None))

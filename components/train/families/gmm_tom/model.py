@@ -57,20 +57,22 @@ class GmmTom(nn.Module):
             first[0] = widen_input(first[0], self.size_channels)
             self.tom.unet.stem[0] = widen_input(self.tom.unet.stem[0], self.size_channels)
 
-    def conditioned_person(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """The person representation, plus the size planes when the model is size-conditioned."""
-        person = person_representation(batch)
+    def size_planes(self, batch: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        """The size map and ratio planes of a size-conditioned model (None for a size-blind one)."""
         if not self.size_channels:
-            return person
-        return torch.cat([person, size_inputs(batch).to(person.device, person.dtype)], dim=1)
+            return None
+        return size_inputs(batch).to(batch["agnostic"].device, batch["agnostic"].dtype)
 
     def warp(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The GMM's outputs for `batch`."""
-        return self.gmm(self.conditioned_person(batch), batch["garment"], batch["cloth_mask"])
+        person, size = person_representation(batch), self.size_planes(batch)
+        if size is not None:
+            person = torch.cat([person, size], dim=1)
+        return self.gmm(person, batch["garment"], batch["cloth_mask"])
 
     def render(self, batch: dict[str, torch.Tensor], warp: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """TOM's outputs for `batch` given the GMM's warp."""
-        return self.tom(self.conditioned_person(batch), warp["warped"], warp["warped_mask"])
+        return self.tom(person_representation(batch), warp["warped"], warp["warped_mask"], self.size_planes(batch))
 
     def critique(self, batch: dict[str, torch.Tensor], image: torch.Tensor) -> torch.Tensor:
         """The critic's patch logits for `image` conditioned on the person representation."""
