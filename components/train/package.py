@@ -95,7 +95,7 @@ def log_and_register(model_dir: Path, registered_model: str, root: Path, input_e
     from components.train.families import family_of, read_model_config
     from components.train.families.base import MODEL_FAMILY_TAG, SIZE_TAG, is_size_aware
     from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
+    from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
     signature = ModelSignature(
         inputs=Schema([
@@ -108,6 +108,12 @@ def log_and_register(model_dir: Path, registered_model: str, root: Path, input_e
             ColSpec("double", "span_ratio", required=False),
         ]),
         outputs=Schema([ColSpec("string", "image")]),
+        # Per-request settings for every row (a row's own column wins): sampling, and the size request.
+        params=ParamSchema([
+            ParamSpec("num_inference_steps", "long", None), ParamSpec("seed", "long", 0),
+            ParamSpec("fit", "string", None), ParamSpec("width_ratio", "double", None),
+            ParamSpec("length_ratio", "double", None), ParamSpec("span_ratio", "double", None),
+        ]),
     )
     info = mlflow.pyfunc.log_model(
         name="tryon_model",

@@ -52,7 +52,7 @@ def tryon_command(
             raise ConfigError("--category is required for one pair", hint="upper_body | lower_body | dresses")
         todo = [Pair(person, garment, check_category(category, "--category"), mask)]
     tryon = TryOn(resolve_model(uri, root), params.annotate)
-    typer.echo(f"model: {uri} ({tryon.family}, size conditioning {'on' if tryon.size_aware else 'off'})", err=True)
+    typer.echo(f"model: {uri} ({tryon.family})" + (" size-aware" if tryon.size_aware else ""), err=True)
     asked = fit is not None or ratios is not None
     requests = {c: tryon.size_request(c, fit, ratios) for c in {p.category for p in todo}} if asked else {}
     if asked and not tryon.size_aware:

@@ -17,9 +17,8 @@ from PIL import Image, ImageDraw
 
 FRAME = (96, 128)  # (w, h) of the drawn photos
 COLOURS = {"red": (200, 30, 30), "green": (30, 150, 40), "blue": (30, 60, 200), "orange": (230, 150, 20)}
-# Garment width at the chest in pixels (shoulder width is 40): worn ratios 0.85, 1.15 and 1.55, each well inside
-# its band at the networks' half resolution too (the fitted band, 1.05-1.30, is 5 pixels wide there).
-WIDTHS = {"tight": 34, "fitted": 46, "loose": 62}
+# Garment width at the chest in pixels (shoulder width is 40): worn ratios 0.75, 1.15 and 1.6.
+WIDTHS = {"tight": 30, "fitted": 46, "loose": 64}
 SKIN, TROUSERS = (225, 180, 150), (40, 40, 90)
 
 # BODY_25 points (x, y) of the drawn body; every point seen.
@@ -104,18 +103,28 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def build_sized_dataset(root: Path, split: str = "train") -> Path:
-    """Write every colour x fit sample (12) into `root` with its manifest; returns the folder."""
+def thresholds():
+    """The fit bands of this data: upper_body fitted from 0.95 to 1.30 worn width ratio (the shipped band is
+    1.05-1.30), so the drawn widths and the labels' representative ones sit well inside their bands even with a
+    pixel or two of edge blur at the networks' 48x64."""
+    from components.fit.params import FitParams, FitThresholds
+
+    default = FitParams()
+    upper = FitThresholds(tight_below=0.95, loose_above=1.30, typical_length=1.04, typical_span=1.15)
+    return FitParams(thresholds={**default.thresholds, "upper_body": upper})
+
+
+def build_sized_dataset(root: Path, split: str = "train", colours: dict | None = None) -> Path:
+    """Write every colour x fit sample into `root` with its manifest; returns the folder."""
     from components.annotate.keypoints import openpose_json, write_json
     from components.fit.labels import classify_fit
-    from components.fit.params import FitParams
     from components.fit.ratios import worn_fit_ratios
     from components.manifest.schema import sample_id_for, write_manifest
 
     root.mkdir(parents=True, exist_ok=True)
     kp = body25()
     rows = []
-    for name, colour in COLOURS.items():
+    for name, colour in (colours or COLOURS).items():
         for fit in WIDTHS:
             stem = f"{name}_{fit}"
             photo, parse, person_mask = person_photo(colour, fit)
@@ -139,7 +148,7 @@ def build_sized_dataset(root: Path, split: str = "train") -> Path:
                 "category": "upper_body", "split": split, "status": "ok", "source": "tests",
                 "source_url": stem, "licence": "CC0", "person_width": FRAME[0], "person_height": FRAME[1],
                 "fit_width_ratio": ratios.width, "fit_length_ratio": ratios.length, "fit_span_ratio": ratios.span,
-                "fit_label": classify_fit("upper_body", ratios, FitParams()),
+                "fit_label": classify_fit("upper_body", ratios, thresholds()),
             })
     write_manifest(pd.DataFrame(rows), root)
     return root

@@ -12,10 +12,17 @@ from PIL import Image
 from components.evaluate.garment_region import colour_centres, garment_pixels, garment_region
 from components.evaluate.size_accuracy import measure_fit, requested_label, scaled_keypoints, size_accuracy
 from components.fit.labels import FIT_LABELS, representative_ratios
-from components.fit.params import FitParams
-from tests.evaluate.constructed_fit import FRAME, WIDTHS, agnostic_mask, body25, build_sized_dataset, worn_region
+from tests.evaluate.constructed_fit import (
+    FRAME,
+    WIDTHS,
+    agnostic_mask,
+    body25,
+    build_sized_dataset,
+    thresholds,
+    worn_region,
+)
 
-THRESHOLDS = FitParams()
+THRESHOLDS = thresholds()
 
 
 def test_size_accuracy_is_the_share_of_requested_labels_met_and_an_unmeasured_result_is_a_miss():
@@ -63,23 +70,24 @@ TINY_GAN = {"base_channels": 8, "bottleneck_channels": 32, "res_blocks": 2, "dis
             "height": 64, "perceptual": {"enabled": False}, "lr_g": 2e-3, "adversarial_weight": 0.0,
             "feature_matching_weight": 0.0}
 STEPS = 200
+BATCH = 4
 
 
-def _train(tmp_path, dataset, size_conditioning: bool):
+def _train(tmp_path, dataset, size_conditioning: bool, steps: int | None = None):
     """A tiny unet_gan trained (L1 only) on the constructed pairs through the family's own entry point."""
-    from components.fit.params import FitParams
     from components.train.data import select_samples
     from components.train.families.base import FamilyContext
     from components.train.families.unet_gan.family import FAMILY
     from tests.train.families.conftest import family_params
 
-    params = family_params(tmp_path, "unet_gan", unet_gan=TINY_GAN, max_steps=STEPS, batch_size=4,
-                           checkpoint_every=STEPS, size_conditioning=size_conditioning,
+    steps = steps or STEPS
+    params = family_params(tmp_path, "unet_gan", unet_gan=TINY_GAN, max_steps=steps, batch_size=BATCH,
+                           checkpoint_every=steps, size_conditioning=size_conditioning,
                            tracking={"log_every": 1000, "validate_every": 0})
     cols = list(params.size_conditioning.columns)
     samples = select_samples(dataset, "train", cols, math.nan).samples
     ctx = FamilyContext(params=params, samples=samples, val_samples=[], checkpoint_dir=tmp_path / "ckpt",
-                        model_dir=tmp_path / "model", reports_dir=tmp_path / "reports", seed=0, fit=FitParams())
+                        model_dir=tmp_path / "model", reports_dir=tmp_path / "reports", seed=0, fit=THRESHOLDS)
     FAMILY.train(ctx)
     return ctx.model_dir, samples
 

@@ -5,7 +5,8 @@ body). A model sees them two ways:
 
 - the **size encoding**: log ratios (0 where a ratio is unknown), so "twice as wide" and "half as wide" are
   symmetric and an unknown ratio says nothing. CatVTON-Flux projects them to an offset of the pooled text
-  embedding (`SizeEncoder`); the baselines paint them inside the size map as extra input planes.
+  embedding (components/train/adapters.py `SizeConditioner`); the baselines paint them inside the size map as
+  extra input planes.
 - the **size map**: the region the garment is expected to cover. On a training pair it is the worn region
   itself; at inference it is the person's own worn region rescaled by requested / own ratio (width
   horizontally, length vertically, about the region's top centre, where a garment hangs from), or the
@@ -21,7 +22,6 @@ import math
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from components.train.families.base import SIZE_CONFIG_KEY, SIZE_TAG, is_size_aware  # noqa: F401  (re-exported)
@@ -129,75 +129,3 @@ def widen_input(conv: nn.Conv2d, extra: int) -> nn.Conv2d:
         if conv.bias is not None:
             wide.bias.copy_(conv.bias)
     return wide.to(conv.weight.device, conv.weight.dtype)
-
-
-class SizeEncoder(nn.Module):
-    """The ratios -> an embedding offset (log ratios through a small MLP whose last layer starts at zero).
-
-    CatVTON-Flux adds it to the pooled text embedding: at initialisation the offset is exactly 0.
-    """
-
-    def __init__(self, n_ratios: int, dim: int, hidden: int = 64) -> None:
-        super().__init__()
-        self.n_ratios = n_ratios
-        self.net = nn.Sequential(nn.Linear(n_ratios, hidden), nn.SiLU(), nn.Linear(hidden, dim))
-        nn.init.zeros_(self.net[-1].weight)
-        nn.init.zeros_(self.net[-1].bias)
-
-    def forward(self, pooled: torch.Tensor, ratios: torch.Tensor) -> torch.Tensor:
-        """`pooled` shifted by the encoded log ratios."""
-        x = log_ratios(ratios.to(pooled.device, torch.float32)).to(self.net[0].weight.dtype)
-        return pooled + self.net(x).to(pooled.dtype)
-
-
-class SizeMapEmbedder(nn.Module):
-    """FLUX's `x_embedder` with the size map's packed tokens as extra input features (zero-initialised).
-
-    The map enters the transformer through the Fill mask's path: packed like the inpainting mask (one feature
-    per pixel of each 2x2 latent patch) and appended to the image tokens; the original projection reads the
-    tokens it always read. `map_tokens` is set per forward by the caller (trainer or pipeline), None = no map
-    (the tokens of an all-zero map).
-    """
-
-    def __init__(self, base: nn.Linear, map_features: int) -> None:
-        super().__init__()
-        self.base = base
-        self.map_features = map_features
-        self.extra = nn.Linear(map_features, base.out_features, bias=False)
-        nn.init.zeros_(self.extra.weight)
-        self.extra.to(base.weight.device, base.weight.dtype)
-        self.map_tokens: torch.Tensor | None = None
-
-    @property
-    def in_features(self) -> int:  # diffusers reads x_embedder.in_features in places
-        return self.base.in_features
-
-    @property
-    def weight(self) -> torch.Tensor:  # and its weight's dtype / device
-        return self.base.weight
-
-    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        out = self.base(hidden)
-        if self.map_tokens is not None:
-            tokens = self.map_tokens.to(hidden.device, self.extra.weight.dtype)
-            if tokens.shape[0] != hidden.shape[0]:
-                tokens = tokens.expand(hidden.shape[0], -1, -1)
-            out = out + self.extra(tokens).to(out.dtype)
-        return out
-
-
-def pack_size_map(size_map: torch.Tensor, vae_scale_factor: int) -> torch.Tensor:
-    """Bx1xHxW pixel map -> B x tokens x (vae_scale_factor * 2)**2 features, the Fill mask's packing."""
-    from components.train.flow_matching import pack_fill_mask
-
-    return pack_fill_mask(size_map, vae_scale_factor)
-
-
-def map_features(vae_scale_factor: int) -> int:
-    """Features per token of a packed size map."""
-    return (vae_scale_factor * 2) ** 2
-
-
-def nearest_resize(mask: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Bx1xhxw -> Bx1xHxW (size = (W, H)) nearest."""
-    return F.interpolate(mask.float(), size=(size[1], size[0]), mode="nearest")

@@ -11,7 +11,6 @@ import torch
 
 from components.train.families.size import (
     SIZE_CHANNELS,
-    SizeEncoder,
     expected_region,
     log_ratios,
     ratios_tensor,
@@ -88,13 +87,15 @@ def test_a_widened_convolution_computes_what_it_did_and_leaves_the_global_rng_al
     assert wide.weight[:, 5:].abs().max() == 0 and wide.weight.requires_grad
 
 
-def test_the_size_encoder_starts_as_a_zero_offset_and_learns():
-    enc = SizeEncoder(3, 16)
+def test_the_catvton_flux_size_conditioner_starts_as_a_zero_offset_and_learns():
+    from components.train.adapters import SizeConditioner
+
+    enc = SizeConditioner(3, 16)
     pooled = torch.randn(2, 16)
     ratios = torch.tensor([[1.3, 1.0, 1.2], [0.9, math.nan, 1.0]])
     assert torch.equal(enc(pooled, ratios), pooled)
     enc(pooled, ratios).sum().backward()
-    assert enc.net[-1].weight.grad.abs().sum() > 0
+    assert enc.proj.weight.grad.abs().sum() > 0 and torch.isfinite(enc.proj.weight.grad).all()
 
 
 # -- params ---------------------------------------------------------------------------------------------------------
