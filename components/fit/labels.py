@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 
+__all__ = ["FIT_LABELS", "classify_fit", "representative_ratios"]
+
+from components.fit import FIT_LABELS
 from components.fit.params import FitParams, FitThresholds
 from components.fit.ratios import FitRatios
 
-FIT_LABELS: tuple[str, ...] = ("tight", "fitted", "loose")
 
 
 def _thresholds(category: str, thresholds: FitParams | FitThresholds) -> FitThresholds:

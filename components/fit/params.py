@@ -75,6 +75,8 @@ class SizeAugmentParams(Section):
     scale: dict[str, ScaleRange] = Field(default_factory=_default_scales)
     # Each draw is pushed at least this far from 1.0 in width, so a variant's fit really differs from its parent's.
     min_width_change: float = Field(default=0.08, ge=0.0, lt=1.0)
+    # The agnostic mask grows by this many pixels around the resized garment (annotate.mask.dilate_px's default).
+    agnostic_margin_px: int = Field(default=9, ge=0)
 
     @model_validator(mode="after")
     def _known(self) -> "SizeAugmentParams":
