@@ -260,10 +260,11 @@ def own_fit_ratios(category: str, parse: np.ndarray | None, body25: np.ndarray |
     region), or None when there is no parse or pose to measure it with."""
     if parse is None or body25 is None:
         return None
+    from components.fit.columns import worn_region
     from components.fit.ratios import worn_fit_ratios
 
-    worn = labels_in(parse, GARMENT_LABELS[category])
-    if not worn.any():
+    worn = worn_region(category, parse)
+    if worn is None or not worn.any():
         return None
     mask = person_mask if person_mask is not None else np.ones(parse.shape, bool)
     return tuple(float(v) for v in worn_fit_ratios(category, worn, np.asarray(body25, np.float32), mask).as_tuple())

@@ -100,6 +100,9 @@ def test_the_catvton_flux_size_conditioner_starts_as_a_zero_offset_and_learns():
 
 # -- params ---------------------------------------------------------------------------------------------------------
 def test_one_param_switches_size_conditioning_on_with_the_three_fit_columns():
+    from components.fit.columns import FIT_RATIO_COLUMNS
+
+    assert FIT_COLUMNS == FIT_RATIO_COLUMNS  # what annotate writes is what training reads
     on = TrainParams.model_validate({"size_conditioning": True})
     assert on.size_conditioning.enabled and on.size_conditioning.columns == list(FIT_COLUMNS)
     assert not TrainParams().size_conditioning.enabled
