@@ -5,6 +5,8 @@ Shared by evaluate (reports) and the registry's promotion gates, so both read a 
 
 from __future__ import annotations
 
+SIZE_ACCURACY = "size_accuracy"  # share of pairs whose generated fit label is the requested one (size_accuracy.py)
+
 # Figure name -> True when a higher value is better.
 GREATER_IS_BETTER: dict[str, bool] = {
     "ssim": True,
@@ -18,8 +20,7 @@ GREATER_IS_BETTER: dict[str, bool] = {
     "kid_paired": False,
     "fid_unpaired": False,
     "kid_unpaired": False,
-    # The fraction of pairs whose generated garment fits as requested (tight / fitted / loose; size_accuracy.py).
-    "size_accuracy": True,
+    SIZE_ACCURACY: True,
 }
 
 # Figures computed on learned features: uncalibrated unless the standard weights were used.

@@ -131,3 +131,49 @@ def test_the_size_aware_model_beats_its_size_blind_twin_on_size_accuracy(tmp_pat
     print(f"size accuracy over {len(aware_rows)} requests: size-aware {aware:.3f}, size-blind {blind:.3f}")
     assert aware >= 0.8, aware_rows
     assert aware >= blind + 0.3, (aware, blind, blind_rows)
+
+
+# -- through the evaluation ----------------------------------------------------------------------------------------
+def _drawn(pair, fit: str) -> Image.Image:
+    """The constructed person of `pair` (colour from its file name) wearing that colour in `fit`."""
+    from tests.evaluate.constructed_fit import COLOURS, person_photo
+
+    colour = COLOURS[pair.garment.name.split("_")[0]]
+    return person_photo(colour, fit)[0]
+
+
+def test_evaluate_reports_size_accuracy_per_category_from_the_generated_fit_against_the_requested_one(tmp_path):
+    from components.evaluate.networks import load_metric_networks
+    from components.evaluate.pairs import build_pairs
+    from components.evaluate.params import EvaluateParams
+    from components.evaluate.run import evaluate_models, metrics_document, report_markdown
+
+    dataset = build_sized_dataset(tmp_path / "test", split="test")
+    pairs = build_pairs(dataset, max_per_category=12)
+    assert {p.kind for p in pairs} == {"paired", "unpaired"} and all(p.requested_ratios for p in pairs)
+    settings = EvaluateParams(max_pairs_per_category=12, width=96, height=128, kid_subset_size=2,
+                              review_pairs_per_category=1, worst_n=1)
+    networks = load_metric_networks(lambda name: None)
+    requested = {}
+
+    def oracle(pair, person, garment, mask):  # draws the garment in the fit the pair asks for
+        label = requested_label(pair.category, pair.requested_ratios, THRESHOLDS)
+        requested[pair.pair_id] = label
+        return _drawn(pair, label)
+
+    ev = evaluate_models(pairs, oracle, networks, settings, tmp_path / "oracle", fit_thresholds=THRESHOLDS)
+    upper = ev.candidate_metrics["upper_body"]
+    assert upper["size_accuracy"] == 1.0 and upper["n_size"] == len(pairs)
+    assert metrics_document(ev)["overall"]["size_accuracy"] == 1.0 and "| size_accuracy |" in report_markdown(ev)
+    # Paired pairs ask for the fit their ground truth shows; unpaired ones the fit of their garment's own photo.
+    by_id = {s.pair_id: s for s in ev.candidate.scores}
+    for pair in pairs:
+        own = pair.person.stem.split("_")[1] if pair.kind == "paired" else pair.garment.stem.split("_")[1]
+        assert by_id[pair.pair_id].requested_fit == own == requested[pair.pair_id]
+
+    def always_fitted(pair, person, garment, mask):  # a size-blind stand-in: one fit whatever is asked
+        return _drawn(pair, "fitted")
+
+    blind = evaluate_models(pairs, always_fitted, networks, settings, tmp_path / "blind", fit_thresholds=THRESHOLDS)
+    share = sum(s.requested_fit == "fitted" for s in blind.candidate.scores) / len(pairs)
+    assert blind.candidate_metrics["upper_body"]["size_accuracy"] == pytest.approx(share) and share < 0.5
