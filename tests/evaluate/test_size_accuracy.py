@@ -177,3 +177,12 @@ def test_evaluate_reports_size_accuracy_per_category_from_the_generated_fit_agai
     blind = evaluate_models(pairs, always_fitted, networks, settings, tmp_path / "blind", fit_thresholds=THRESHOLDS)
     share = sum(s.requested_fit == "fitted" for s in blind.candidate.scores) / len(pairs)
     assert blind.candidate_metrics["upper_body"]["size_accuracy"] == pytest.approx(share) and share < 0.5
+
+
+def test_the_evaluate_command_prints_size_accuracy_per_category_with_its_counts():
+    from components.evaluate.cli import size_accuracy_line
+
+    line = size_accuracy_line({"upper_body": {"size_accuracy": 0.75, "n_size": 8.0},
+                               "dresses": {"size_accuracy": float("nan"), "n_size": 0.0},
+                               "overall": {"size_accuracy": 0.75, "n_size": 8.0}})
+    assert line.startswith("upper_body 0.75 (n=8), dresses n/a (n=0), overall 0.75 (n=8)")
