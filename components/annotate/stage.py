@@ -217,7 +217,8 @@ def _fingerprint(source: list, rows: dict[str, dict], base: Path, out_dir: Path,
     from components.manifest import schema
 
     # As JSON: a fresh row's numpy floats and the same row read back from the cache give the same text.
-    text = json.dumps([source, rows, str(base), str(out_dir), fit.model_dump(mode="json")], sort_keys=True, default=str)
+    labels = fit.model_dump(mode="json", include={"thresholds"})  # what fit_label is made of
+    text = json.dumps([source, rows, str(base), str(out_dir), labels], sort_keys=True, default=str)
     h = hashlib.sha256(text.encode())
     for module in (__file__, schema.__file__, fit_label_code.__file__):
         h.update(Path(module).read_bytes())

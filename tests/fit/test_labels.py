@@ -14,7 +14,8 @@ T = FitThresholds(tight_below=1.0, loose_above=1.4, typical_length=1.3, typical_
 
 
 @pytest.mark.parametrize(("width", "label"), [
-    (0.5, "tight"), (0.999, "tight"), (1.0, "fitted"), (1.2, "fitted"), (1.4, "fitted"), (1.401, "loose"), (3.0, "loose"),
+    (0.5, "tight"), (0.999, "tight"), (1.0, "fitted"), (1.2, "fitted"), (1.4, "fitted"), (1.401, "loose"),
+    (3.0, "loose"),
 ])
 def test_the_width_ratio_bands_give_tight_fitted_loose_with_boundaries_in_fitted(width, label):
     assert classify_fit("upper_body", FitRatios(width, 1.0, 1.0), T) == label
