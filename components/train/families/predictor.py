@@ -18,9 +18,9 @@ from typing import Any
 import torch
 from PIL import Image
 
-from components.train.families.base import FAMILY_KEY
+from components.train.families.base import FAMILY_KEY, is_size_aware
 from components.train.families.representation import PersonInputs, collate_inputs, inputs_from_photo, to_photo
-from components.train.families.size import expected_region, is_size_aware, ratios_tensor
+from components.train.families.size import expected_region, ratios_tensor
 
 WEIGHTS_FILE = "weights.safetensors"
 

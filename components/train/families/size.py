@@ -24,7 +24,6 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from components.train.families.base import SIZE_CONFIG_KEY, SIZE_TAG, is_size_aware  # noqa: F401  (re-exported)
 from components.train.params import FIT_COLUMNS  # the manifest columns, in FitRatios order
 
 N_RATIOS = len(FIT_COLUMNS)

@@ -142,7 +142,8 @@ def test_a_fresh_size_aware_unet_gan_generates_exactly_what_the_size_blind_one_d
         same = generate(aware, batch)
         assert torch.equal(same, generate(blind, batch))
         # A different request changes nothing yet either: the new weights are zero until training moves them.
-        asked = {**batch, "size_map": _box(left=4, right=44).expand(2, 1, 64, 48), "size_ratios": torch.full((2, 3), 2.)}
+        wide = _box(left=4, right=44).expand(2, 1, 64, 48)
+        asked = {**batch, "size_map": wide, "size_ratios": torch.full((2, 3), 2.0)}
         assert torch.equal(generate(aware, asked), same)
 
 
@@ -176,9 +177,9 @@ def test_a_fresh_catvton_flux_size_conditioner_leaves_the_flow_matching_loss_unc
     from components.train.tiny import fill_in_channels
 
     torch.manual_seed(0)
-    transformer = FluxTransformer2DModel(patch_size=1, in_channels=fill_in_channels(16, 4), out_channels=64, num_layers=1,
-                                         num_single_layers=1, attention_head_dim=16, num_attention_heads=2,
-                                         joint_attention_dim=32, pooled_projection_dim=32, axes_dims_rope=(4, 6, 6),
+    transformer = FluxTransformer2DModel(patch_size=1, in_channels=fill_in_channels(16, 4), out_channels=64,
+                                         num_layers=1, num_single_layers=1, attention_head_dim=16,
+                                         num_attention_heads=2, joint_attention_dim=32, pooled_projection_dim=32, axes_dims_rope=(4, 6, 6),
                                          guidance_embeds=True)
     batch = {"latents": torch.randn(1, 16, 8, 8), "masked_latents": torch.randn(1, 16, 8, 8),
              "mask": torch.ones(1, 1, 32, 32), "category": torch.tensor([0]),
