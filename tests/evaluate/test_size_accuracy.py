@@ -180,7 +180,7 @@ def test_evaluate_reports_size_accuracy_per_category_from_the_generated_fit_agai
 
 
 def test_the_evaluate_command_prints_size_accuracy_per_category_with_its_counts():
-    from components.evaluate.cli import size_accuracy_line
+    from components.evaluate.stage import size_accuracy_line
 
     line = size_accuracy_line({"upper_body": {"size_accuracy": 0.75, "n_size": 8.0},
                                "dresses": {"size_accuracy": float("nan"), "n_size": 0.0},

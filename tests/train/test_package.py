@@ -77,7 +77,7 @@ def test_pyfunc_from_the_registry_returns_a_try_on_image_of_the_person_size(tmp_
 
     from components.params import Params
     from components.project import project_root
-    from components.train.stage import train_stage
+    from components.train.stage import run as train_stage
 
     params = Params.model_validate({
         "train": tiny_params(tmp_path, max_steps=2, gate={"enabled": False}).model_dump(),
@@ -132,7 +132,7 @@ def test_a_size_aware_model_is_trained_with_one_param_tagged_in_the_registry_and
     from components.params import Params
     from components.project import project_root
     from components.train.families.base import SIZE_TAG
-    from components.train.stage import train_stage
+    from components.train.stage import run as train_stage
     from tests.train.conftest import make_dataset
 
     dataset = make_dataset(tmp_path / "sized", real_photos, ratios=True)  # fit_* columns filled
