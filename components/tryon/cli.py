@@ -29,6 +29,12 @@ def tryon_command(
     no_annotation_cache: bool = typer.Option(
         False, "--no-annotation-cache", help="Remember annotations in this call only (nothing written)."
     ),
+    fit: Optional[str] = typer.Option(
+        None, "--fit", help="tight | fitted | loose: the fit to dress the person in (size-aware models)."
+    ),
+    ratios: Optional[tuple[float, float, float]] = typer.Option(
+        None, "--ratios", help="W L S: the worn width, length and span ratios to ask for (instead of --fit)."
+    ),
 ) -> None:
     """Dress a person in a garment with a trained model (any family), one pair or a list of pairs."""
     import sys
@@ -55,10 +61,19 @@ def tryon_command(
 
     cache_dir = None if no_annotation_cache else (annotation_cache or resolve(params.annotate.cache_dir, root))
     tryon = TryOn(resolve_model(uri, root), params.annotate, cache_dir=cache_dir)
-    typer.echo(f"model: {uri} ({tryon.family})", err=True)
+    typer.echo(f"model: {uri} ({tryon.family})" + (" size-aware" if tryon.size_aware else ""), err=True)
+    asked = fit is not None or ratios is not None
+    requests = {c: tryon.size_request(c, fit, ratios) for c in {p.category for p in todo}} if asked else {}
+    if asked and not tryon.size_aware:
+        typer.echo("note: this model was trained without size conditioning (train.size_conditioning): "
+                   f"{'--fit ' + fit if fit else '--ratios'} is ignored and the garment is tried on as worn", err=True)
+        requests = {}
+    for category, request in requests.items():
+        typer.echo(f"fit: {category} asks for width {request[0]:.3f}, length {request[1]:.3f}, "
+                   f"span {request[2]:.3f} (worn ratios)", err=True)
     if pairs is None:
         try:
-            result = tryon.run(todo[0], steps, seed)
+            result = tryon.run(todo[0], steps, seed, requests.get(todo[0].category))
         except ValueError as exc:
             from components.errors import DataContractError
 
@@ -72,7 +87,7 @@ def tryon_command(
     failed = []
     for pair in progress(todo, total=len(todo), desc="tryon", unit="pair"):
         try:
-            tryon.run(pair, steps, seed).save(out / pair.output_name())
+            tryon.run(pair, steps, seed, requests.get(pair.category)).save(out / pair.output_name())
         except (ValueError, OSError) as exc:  # one unusable photo must not stop the list
             failed.append((pair, str(exc)))
             print(f"tryon: {pair.person} + {pair.garment}: {exc}", file=sys.stderr)

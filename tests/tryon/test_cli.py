@@ -115,3 +115,51 @@ def test_bad_input_is_a_clear_error_without_a_traceback(tmp_path, unet_gan_model
                   "--out", str(tmp_path / "r.png")], tmp_path)
     assert proc.returncode == 2 and "not a folder" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _one_pair(tmp_path, worn_dataset) -> tuple[Path, Path]:
+    sample = select_samples(worn_dataset, "test").samples[0]
+    person = tmp_path / "person.png"
+    Image.open(worn_dataset.parent / "photos" / "astronaut_full.png").convert("RGB").resize((150, 150)).save(person)
+    return person, sample.garment
+
+
+def test_a_size_blind_model_tries_on_as_worn_and_says_it_ignores_the_requested_fit(
+        tmp_path, worn_dataset, unet_gan_model):
+    person, garment = _one_pair(tmp_path, worn_dataset)
+    out = tmp_path / "result.png"
+    proc = _vton(["tryon", str(person), str(garment), "--category", "upper_body", "--fit", "loose",
+                  "--model", str(unet_gan_model), "--out", str(out)], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "trained without size conditioning" in proc.stderr and "--fit loose is ignored" in proc.stderr
+    assert proc.stderr.count("without size conditioning") == 1  # said once, by the CLI, not again per pair
+    assert Image.open(out).size == (150, 150)
+
+
+def test_a_size_aware_model_takes_a_fit_label_or_three_ratios(tmp_path, worn_dataset, size_aware_model):
+    from components.fit.labels import representative_ratios
+    from components.fit.params import FitParams
+
+    person, garment = _one_pair(tmp_path, worn_dataset)
+    loose = representative_ratios("upper_body", "loose", FitParams())
+    proc = _vton(["tryon", str(person), str(garment), "--category", "upper_body", "--fit", "loose",
+                  "--model", str(size_aware_model), "--out", str(tmp_path / "loose.png")], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "size-aware" in proc.stderr and f"width {loose.width:.3f}" in proc.stderr
+    assert "ignored" not in proc.stderr
+    proc = _vton(["tryon", str(person), str(garment), "--category", "upper_body", "--ratios", "1.4", "1.2", "1.3",
+                  "--model", str(size_aware_model), "--out", str(tmp_path / "ratios.png")], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "width 1.400, length 1.200, span 1.300" in proc.stderr
+    assert Image.open(tmp_path / "ratios.png").size == (150, 150)
+
+
+def test_an_unknown_fit_or_fit_with_ratios_is_a_clear_error(tmp_path, worn_dataset, size_aware_model):
+    person, garment = _one_pair(tmp_path, worn_dataset)
+    for extra, says in ((["--fit", "baggy"], "unknown fit label 'baggy'"),
+                        (["--fit", "loose", "--ratios", "1", "1", "1"], "not both"),
+                        (["--ratios", "1", "0", "1"], "must be positive")):
+        proc = _vton(["tryon", str(person), str(garment), "--category", "upper_body", *extra,
+                      "--model", str(size_aware_model), "--out", str(tmp_path / "x.png")], tmp_path)
+        assert proc.returncode != 0 and says in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr and "--fit tight|fitted|loose" in proc.stderr

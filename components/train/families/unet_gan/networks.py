@@ -18,6 +18,7 @@ from torch import nn
 from torch.nn.utils import spectral_norm
 
 from components.train.families.representation import REPRESENTATION_CHANNELS
+from components.train.families.size import widen_input
 
 GENERATOR_IN = REPRESENTATION_CHANNELS + 3 + 1  # person representation, garment RGB, garment mask
 CONDITION_CHANNELS = GENERATOR_IN
@@ -66,6 +67,7 @@ class UNetGenerator(nn.Module):
     def __init__(self, in_ch: int = GENERATOR_IN, base: int = 64, bottleneck: int | None = None,
                  res_blocks: int = 9, attention: bool = True) -> None:
         super().__init__()
+        self.size_channels = 0  # extra size-conditioning planes after the 45 (widen_for_size)
         widths = [base, base * 2, base * 4, bottleneck or base * 8]
         self.stem = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(in_ch, widths[0], 7), _norm(widths[0]),
                                   nn.ReLU(True))
@@ -91,8 +93,14 @@ class UNetGenerator(nn.Module):
         self.head = nn.Sequential(nn.Conv2d(widths[0] * 2, widths[0], 3, padding=1), _norm(widths[0]), nn.ReLU(True),
                                   nn.ReflectionPad2d(3), nn.Conv2d(widths[0], 3, 7), nn.Tanh())
 
+    def widen_for_size(self, channels: int) -> "UNetGenerator":
+        """Read `channels` more input planes (the size map and ratios) through zero weights: same outputs as now."""
+        self.stem[1] = widen_input(self.stem[1], channels)
+        self.size_channels += channels
+        return self
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Bx45xHxW -> Bx3xHxW in [-1, 1] (H and W multiples of 8)."""
+        """Bx(45 + size_channels)xHxW -> Bx3xHxW in [-1, 1] (H and W multiples of 8)."""
         skips = [self.stem(x)]
         for d in self.down:
             skips.append(d(skips[-1]))
