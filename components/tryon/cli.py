@@ -24,7 +24,7 @@ def tryon_command(
     seed: int = typer.Option(0, "--seed", help="Sampling seed (sampling families only)."),
     profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Whose annotate settings make masks."),
     annotation_cache: Optional[Path] = typer.Option(
-        None, "--annotation-cache", help="Where person photos' annotations are remembered (default: annotate.cache_dir)."
+        None, "--annotation-cache", help="Where person photos' annotations are kept (default: annotate.cache_dir)."
     ),
     no_annotation_cache: bool = typer.Option(
         False, "--no-annotation-cache", help="Remember annotations in this call only (nothing written)."
