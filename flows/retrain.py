@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
@@ -25,7 +24,7 @@ from components.registry.params import PromoteParams
 from components.stage.dvc import Dvc, DvcFailed, StageStatus
 from components.tracking.contract import Tag
 from components.tracking.mlflow_run import RUN_ID_ENV
-from components.tracking.service import TrackingService
+from components.tracking.service import TrackingService, shared_service
 from flows.artifacts import publish_stage_pictures
 from flows.dvc_stage import StageFailed, StageResult, is_transient_failure
 from flows.logs import quiet_user_error_tracebacks, stage_output_logger
@@ -93,25 +92,9 @@ class RetrainSummary:
         return "\n".join(lines)
 
 
-@lru_cache(maxsize=8)
-def _tracking(root: Path, uri: str) -> TrackingService:
-    """One tracking service (one MLflow client, one SQLite engine) per store for the whole flow."""
-    return TrackingService(root, uri)
-
-
 def tracking_for(root: Path) -> TrackingService:
     """The flow's tracking service for `root` (the URI the environment names, else the project's SQLite)."""
-    from components.tracking.mlflow_run import tracking_uri
-
-    return _tracking(root, tracking_uri(root))
-
-
-def warm_up_tracking(root: Path | None = None) -> None:
-    """Import MLflow and open the store ahead of the flow (run in a thread while Prefect starts); never raises."""
-    try:
-        tracking_for(root or project_root()).client.search_experiments(max_results=1)
-    except Exception:  # noqa: BLE001 - a warm-up only; the flow reports real problems when it opens the store
-        pass
+    return shared_service(root)
 
 
 @task(name="prepare-data")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -127,3 +127,24 @@ class TrackingService:
             self.client.set_terminated(orphan.run_id, status="KILLED")
         return orphans
 
+
+
+@lru_cache(maxsize=8)
+def _shared(root: Path, uri: str) -> TrackingService:
+    return TrackingService(root, uri)
+
+
+def shared_service(root: Path | None = None) -> TrackingService:
+    """This process's one tracking service (one MLflow client, one SQLite engine) for `root`'s store."""
+    from components.project import project_root
+
+    base = Path(root) if root is not None else project_root()
+    return _shared(base, tracking_uri(base))
+
+
+def warm_up(root: Path | None = None) -> None:
+    """Import MLflow and open the store ahead of its first use (run in a thread at start-up); never raises."""
+    try:
+        shared_service(root).client.search_experiments(max_results=1)
+    except Exception:  # noqa: BLE001 - a warm-up only; the real first use reports real problems
+        pass
