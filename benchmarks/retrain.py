@@ -141,12 +141,18 @@ def main() -> None:
                 server.wait(timeout=60)
 
 
+def load() -> str:
+    """The machine's 1/5/15-minute load averages (figures from a busy machine are not comparable to a quiet one)."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} cores"
+
+
 def measure(args: argparse.Namespace, ws: Path, env: dict[str, str], bindir: Path) -> None:
     """The first run, then the no-op pairs and (unless skipped) the forced pairs."""
     retrain = [str(bindir / "vton"), "retrain", "--profile", "smoke"]
     repro = [sys.executable, "-m", "dvc", "repro", *args.stages]
     print(f"workspace {ws}; stages {' '.join(args.stages)}; {args.pairs} interleaved pairs each; "
-          f"Prefect: {env.get('PREFECT_API_URL') or 'temporary server per retrain'}")
+          f"Prefect: {env.get('PREFECT_API_URL') or 'temporary server per retrain'}; {load()}")
     first = timed(retrain, ws, env)
     print(f"first retrain (everything runs, caches cold): {first:.1f}s")
 
@@ -154,14 +160,14 @@ def measure(args: argparse.Namespace, ws: Path, env: dict[str, str], bindir: Pat
     ratio = statistics.median(noop_retrain) / statistics.median(noop_repro)
     print(f"no-op  vton retrain {spread(noop_retrain)}")
     print(f"no-op  dvc repro    {spread(noop_repro)}")
-    print(f"no-op  ratio retrain / repro: {ratio:.2f}x (target <= 2x)")
+    print(f"no-op  ratio retrain / repro: {ratio:.2f}x (target <= 2x); {load()}")
     if not args.skip_forced:
         forced_retrain, forced_repro = pairs([*retrain, "--force"], [*repro, "--force"], args.pairs, ws, env)
         share = [(a - b) / a for a, b in zip(forced_retrain, forced_repro)]
         print(f"forced vton retrain {spread(forced_retrain)}")
         print(f"forced dvc repro    {spread(forced_repro)}")
         print(f"forced orchestration share: median {statistics.median(share):.0%} "
-              f"(min {min(share):.0%}, max {max(share):.0%}; target <= 10%)")
+              f"(min {min(share):.0%}, max {max(share):.0%}; target <= 10%); {load()}")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,21 @@ class OrphanedRun:
     prefect_flow_run_id: str | None
 
 
+@dataclass(frozen=True)
+class PreviousRetrain:
+    """How the latest earlier retrain ended (its MLflow run status and the reason recorded with it)."""
+
+    run_id: str
+    status: str
+    end_reason: str
+    prefect_flow_run_id: str | None
+
+    def report(self) -> str:
+        """One line for the next retrain's log: what happened to this one."""
+        why = f": {self.end_reason}" if self.end_reason else ""
+        return f"the previous retrain (MLflow run {self.run_id}) ended {self.status}{why}"
+
+
 def process_alive(pid: int) -> bool:
     """True when a process with `pid` exists on this host."""
     try:
@@ -117,6 +132,20 @@ class TrackingService:
                 continue
             out.append(OrphanedRun(run.info.run_id, pid, tags.get(Tag.PREFECT_FLOW_RUN_ID)))
         return out
+
+    def previous_retrain(self, experiment_id: str) -> PreviousRetrain | None:
+        """The latest retrain run in the experiment (before this one opens its run), or None."""
+        from mlflow.entities import ViewType
+
+        runs = self.client.search_runs(
+            [experiment_id], filter_string=f"tags.`{Tag.STAGE}` = 'retrain'", run_view_type=ViewType.ACTIVE_ONLY,
+            max_results=1, order_by=["attributes.start_time DESC"],
+        )
+        if not runs:
+            return None
+        run = runs[0]
+        return PreviousRetrain(run.info.run_id, run.info.status, run.data.tags.get(Tag.END_REASON, ""),
+                               run.data.tags.get(Tag.PREFECT_FLOW_RUN_ID))
 
     def end_orphans(self, experiment_id: str) -> list[OrphanedRun]:
         """End every orphaned retrain run KILLED (with the reason); returns them (their Prefect runs are next)."""
