@@ -248,3 +248,36 @@ def test_a_retrain_terminated_mid_stage_ends_killed_crashed_in_prefect_and_the_n
     after = run([sys.executable, "-m", "components.cli", "retrain", "--stage", "scrape"], workspace, env=env)
     report = f"the previous retrain (MLflow run {killed.info.run_id}) ended KILLED: terminated (SIGTERM)"
     assert report in after.stdout + after.stderr
+
+
+def test_after_make_clean_outputs_the_next_retrain_registers_the_candidate_again_without_an_mlflow_error(workspace):
+    """The whole smoke chain twice, as a user runs it: retrain, `make clean-outputs`, retrain."""
+    import os
+    import shutil
+    import sys
+
+    from components.params import load_params
+    from components.registry.promotion import CHAMPION, version_exists
+    from components.tracking.service import TrackingService
+    from tests.conftest import REPO
+
+    shutil.copy(REPO / "Makefile", workspace / "Makefile")
+    env = {**os.environ, "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300", "VTON_STAGE_ECHO": "0"}
+    first = run([sys.executable, "-m", "components.cli", "retrain"], workspace, env=env)
+    assert "promoted: v1 is champion" in first.stdout, first.stdout
+
+    run(["make", "clean-outputs"], workspace)  # the registry (mlflow.db) and models/ go; the DVC cache stays
+    assert not (workspace / "mlflow.db").exists() and not (workspace / "models").exists()
+
+    after = run([sys.executable, "-m", "components.cli", "retrain"], workspace, env=env)
+    out = after.stdout + after.stderr
+    assert "Traceback" not in out and "RESOURCE_DOES_NOT_EXIST" not in out and "error:" not in out, out
+    assert "the candidate's registered version is gone: training it again" in out
+    summary = out[out.index("retrain (smoke) finished:"):]
+    assert "train=ran" in summary.splitlines()[0] and "evaluate=ran" in summary.splitlines()[0], summary
+    assert "promoted: v1 is champion (was none)" in summary, summary  # registered again in the new registry
+
+    name = load_params(workspace / "params.yaml").project.registered_model
+    client = TrackingService(workspace).client
+    assert version_exists(client, name, "1")
+    assert client.get_model_version_by_alias(name, CHAMPION).version == "1"
