@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -44,14 +45,15 @@ COPY = ("params.yaml", "dvc.yaml", "dvc.lock", "data.dvc", ".dvc/config", ".dvci
         "mlflow")
 
 
-def workspace(tmp: Path, stages: list[str]) -> Path:
-    """A git + DVC copy of the project with the bundled sample in data/raw and `flow.stages` set to `stages`."""
+def workspace(tmp: Path, stages: list[str], code: Path = REPO) -> Path:
+    """A git + DVC copy of the project (`code`: this checkout, or another one to compare with) with the bundled
+    sample in data/raw and `flow.stages` set to `stages`."""
     import yaml
 
     from components.data.sample_data import materialise_sample_data
     from tests.project_copy import copy_project
 
-    ws = copy_project(tmp / "ws", COPY)
+    ws = copy_project(tmp / "ws", COPY, source=code)
     (ws / ".gitignore").write_text((REPO / ".gitignore").read_text())
     (ws / "data").mkdir(exist_ok=True)
     (ws / "data" / ".gitignore").write_text((REPO / "data" / ".gitignore").read_text())
@@ -64,14 +66,27 @@ def workspace(tmp: Path, stages: list[str]) -> Path:
     return ws
 
 
+# Command line -> CPU seconds (user + system, the command and every process it waited for) of each run: on a
+# shared machine the wall time moves with the load, the CPU time much less.
+CPU: dict[str, list[float]] = {}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(cmd: list[str], ws: Path, env: dict[str, str]) -> float:
-    """Wall seconds of `cmd` in `ws`; its output is kept in ws/bench.log, and a failure stops the benchmark."""
+    """Wall seconds of `cmd` in `ws` (its CPU seconds go to CPU); its output is kept in ws/bench.log, and a
+    failure stops the benchmark."""
+    cpu = _children_cpu()
     start = time.perf_counter()
     with (ws / "bench.log").open("a") as log:
         log.write(f"\n$ {' '.join(cmd)}\n")
         log.flush()
         proc = subprocess.run(cmd, cwd=ws, env=env, stdout=log, stderr=subprocess.STDOUT)
     seconds = time.perf_counter() - start
+    CPU.setdefault(" ".join(cmd), []).append(_children_cpu() - cpu)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}); see {ws / 'bench.log'}")
     return seconds
@@ -120,10 +135,13 @@ def main() -> None:
     parser.add_argument("--server", action="store_true", help="One Prefect server for all runs (PREFECT_API_URL).")
     parser.add_argument("--skip-forced", action="store_true",
                         help="Only the no-op pairs (the forced ones take minutes).")
+    parser.add_argument("--code", type=Path, default=REPO,
+                        help="The checkout whose code and pipeline are measured (default: this one), e.g. another "
+                        "worktree for a before/after figure.")
     args = parser.parse_args()
     bindir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory(prefix="vton-bench-retrain-") as tmp:
-        ws = workspace(Path(tmp), args.stages)
+        ws = workspace(Path(tmp), args.stages, args.code.resolve())
         env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
                "PREFECT_HOME": str(ws / ".prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                "MLFLOW_TRACKING_URI": f"sqlite:///{ws / 'mlflow.db'}", "VTON_PROJECT_ROOT": str(ws),
@@ -155,17 +173,18 @@ def measure(args: argparse.Namespace, ws: Path, env: dict[str, str], bindir: Pat
           f"Prefect: {env.get('PREFECT_API_URL') or 'temporary server per retrain'}; {load()}")
     first = timed(retrain, ws, env)
     print(f"first retrain (everything runs, caches cold): {first:.1f}s")
+    CPU.clear()
 
     noop_retrain, noop_repro = pairs(retrain, repro, args.pairs, ws, env)
     ratio = statistics.median(noop_retrain) / statistics.median(noop_repro)
-    print(f"no-op  vton retrain {spread(noop_retrain)}")
-    print(f"no-op  dvc repro    {spread(noop_repro)}")
+    print(f"no-op  vton retrain {spread(noop_retrain)}; CPU {spread(CPU[' '.join(retrain)])}")
+    print(f"no-op  dvc repro    {spread(noop_repro)}; CPU {spread(CPU[' '.join(repro)])}")
     print(f"no-op  ratio retrain / repro: {ratio:.2f}x (target <= 2x); {load()}")
     if not args.skip_forced:
         forced_retrain, forced_repro = pairs([*retrain, "--force"], [*repro, "--force"], args.pairs, ws, env)
         share = [(a - b) / a for a, b in zip(forced_retrain, forced_repro)]
-        print(f"forced vton retrain {spread(forced_retrain)}")
-        print(f"forced dvc repro    {spread(forced_repro)}")
+        print(f"forced vton retrain {spread(forced_retrain)}; CPU {spread(CPU[' '.join([*retrain, '--force'])])}")
+        print(f"forced dvc repro    {spread(forced_repro)}; CPU {spread(CPU[' '.join([*repro, '--force'])])}")
         print(f"forced orchestration share: median {statistics.median(share):.0%} "
               f"(min {min(share):.0%}, max {max(share):.0%}; target <= 10%); {load()}")
 

@@ -250,6 +250,7 @@ def test_a_retrain_terminated_mid_stage_ends_killed_crashed_in_prefect_and_the_n
     assert report in after.stdout + after.stderr
 
 
+@pytest.mark.timeout(1800)  # two whole smoke retrains: minutes each on a loaded 2-core machine
 def test_after_make_clean_outputs_the_next_retrain_registers_the_candidate_again_without_an_mlflow_error(workspace):
     """The whole smoke chain twice, as a user runs it: retrain, `make clean-outputs`, retrain."""
     import os
