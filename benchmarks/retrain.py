@@ -87,8 +87,9 @@ def timed(cmd: list[str], ws: Path, env: dict[str, str]) -> float:
         proc = subprocess.run(cmd, cwd=ws, env=env, stdout=log, stderr=subprocess.STDOUT)
     seconds = time.perf_counter() - start
     CPU.setdefault(" ".join(cmd), []).append(_children_cpu() - cpu)
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}); see {ws / 'bench.log'}")
+    if proc.returncode != 0:  # the workspace is a temp folder: say why here
+        tail = "\n".join((ws / "bench.log").read_text(errors="replace").splitlines()[-30:])
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}); the end of its output:\n{tail}")
     return seconds
 
 
