@@ -157,7 +157,6 @@ class TrackingService:
         return orphans
 
 
-
 @lru_cache(maxsize=8)
 def _shared(root: Path, uri: str) -> TrackingService:
     return TrackingService(root, uri)
