@@ -281,4 +281,4 @@ def test_after_make_clean_outputs_the_next_retrain_registers_the_candidate_again
     name = load_params(workspace / "params.yaml").project.registered_model
     client = TrackingService(workspace).client
     assert version_exists(client, name, "1")
-    assert client.get_model_version_by_alias(name, CHAMPION).version == "1"
+    assert str(client.get_model_version_by_alias(name, CHAMPION).version) == "1"
