@@ -50,7 +50,6 @@ def workspace(tmp: Path, stages: list[str], code: Path = REPO) -> Path:
     sample in data/raw and `flow.stages` set to `stages`."""
     import yaml
 
-    from components.data.sample_data import materialise_sample_data
     from tests.project_copy import copy_project
 
     ws = copy_project(tmp / "ws", COPY, source=code)
@@ -60,7 +59,10 @@ def workspace(tmp: Path, stages: list[str], code: Path = REPO) -> Path:
     params = yaml.safe_load((ws / "params.yaml").read_text())
     params["flow"]["stages"] = stages
     (ws / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    materialise_sample_data(ws / "data" / "raw")
+    # The sample as the measured checkout's own code makes it (data.dvc records that sample's md5).
+    subprocess.run([sys.executable, "-c", "import sys; from components.data.sample_data import "
+                    "materialise_sample_data as m; m(__import__('pathlib').Path(sys.argv[1]))", str(ws / "data" / "raw")],
+                   cwd=ws, env={**os.environ, "PYTHONPATH": str(ws)}, check=True)
     for cmd in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"], ["git", "commit", "-qm", "bench"]):
         subprocess.run(cmd, cwd=ws, check=True, capture_output=True)
     return ws
