@@ -8,20 +8,31 @@ Two figures, each from N interleaved pairs in a fresh copy of this project (git 
   (retrain - repro) / retrain; target: at most 10%.
 
 Both commands are run as a user runs them (a new process each time, PREFECT_HOME and the MLflow store in the
-copy). Medians and the spread (min..max) are printed; pairs alternate which command goes first. By default
-the retrain starts Prefect's temporary server itself (the local default); `--server` starts one `prefect server`
-for the whole benchmark and points PREFECT_API_URL at it (a team setup, or a server left running locally).
+copy). Medians and the spread (min..max) are printed, wall and CPU seconds (user + system of the command and
+every process it waited for: on a shared machine wall time moves with the load, CPU time far less), with the
+load average; pairs alternate which command goes first. By default the retrain starts Prefect's temporary
+server itself (the local default); `--server` starts one `prefect server` for the whole benchmark and points
+PREFECT_API_URL at it (a team setup, or a server left running locally). `--code DIR` measures another checkout
+(e.g. main, for a before/after figure).
 
     python benchmarks/retrain.py [--pairs 3] [--stages scrape import annotate augment validate train evaluate]
-                                 [--skip-forced] [--server]
+                                 [--skip-forced] [--server] [--code DIR]
 
-Last measured (2026-12, the 2-core shared machine, stages scrape..validate, medians of 2 pairs, load ~3.5):
-  temporary server: no-op 10.3s vs 1.5s (7.1x); forced 21.8s vs 12.0s, orchestration share 45%
-  --server:         no-op  5.9s vs 1.6s (3.6x); forced 20.7s vs 19.4s, share 6% (spread -10%..22%)
-  (at load 8-10, temporary server: no-op 43.1s vs 5.7s, 7.5x; before one `dvc status` replaced the
-  per-stage repro processes of an unchanged pipeline: 32.4s vs 3.0s, 10.8x)
-The no-op target (2x) is not met in either setup, the forced one (10%) only against a running server:
-Prefect's temporary server and the Prefect and MLflow imports cost more than the whole no-op pipeline.
+Last measured (2026-12-01, the 2-core shared machine at load 8-14, stages scrape..validate):
+  before (main 337c8bc, --code /work/main), temporary server, 3 pairs:
+    no-op 48.1s vs 11.3s wall (4.2x); CPU 17.6s vs 3.9s
+  after (the temporary server started before the imports, migrations skipped at head, params without torch):
+    temporary server, 3 pairs: no-op 26.9s vs 5.2s wall (5.2x; a second run 32.6s vs 5.3s, 6.1x); CPU 11.4s vs 2.0s
+    temporary server, 2 pairs: forced 41.9s vs 28.5s, orchestration share 32% (31%..34%); CPU 25.0s vs 14.8s
+    --server, 2 pairs:         no-op 8.8s vs 2.6s wall (3.4x); CPU 5.9s vs 1.7s
+  (earlier, at load ~3.5 with the old code: no-op 7.1x, forced share 45%; --server: no-op 3.6x, forced share 6%)
+The retrain's own cost fell (no-op: 37s -> 22s wall, 13.7s -> 9.4s CPU over dvc repro), but `dvc repro` fell
+too: its stage commands no longer import torch to read params.yaml, so the ratio did not. The no-op target (2x)
+is not met. What is left is a floor: Prefect's temporary server (its own process: importing the server package,
+building the app, starting its services; about 5-6 CPU seconds, more than the whole no-op `dvc repro`), importing
+Prefect and MLflow in the retrain (about 1.2 + 2.5 CPU seconds) and one more DVC process than `dvc repro` (the
+always-changed scrape stage, then one `dvc status` for the rest: about 1 CPU second). Against a running server
+the server's share is gone (3.4x, 4.2 CPU seconds over dvc repro).
 """
 
 from __future__ import annotations
