@@ -71,9 +71,10 @@ def workspace(tmp: Path, stages: list[str], code: Path = REPO) -> Path:
     params["flow"]["stages"] = stages
     (ws / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     # The sample as the measured checkout's own code makes it (data.dvc records that sample's md5).
-    subprocess.run([sys.executable, "-c", "import sys; from components.data.sample_data import "
-                    "materialise_sample_data as m; m(__import__('pathlib').Path(sys.argv[1]))", str(ws / "data" / "raw")],
-                   cwd=ws, env={**os.environ, "PYTHONPATH": str(ws)}, check=True)
+    make_sample = ("import sys; from pathlib import Path; from components.data.sample_data import "
+                   "materialise_sample_data; materialise_sample_data(Path(sys.argv[1]))")
+    subprocess.run([sys.executable, "-c", make_sample, str(ws / "data" / "raw")], cwd=ws,
+                   env={**os.environ, "PYTHONPATH": str(ws)}, check=True)
     for cmd in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"], ["git", "commit", "-qm", "bench"]):
         subprocess.run(cmd, cwd=ws, check=True, capture_output=True)
     return ws
