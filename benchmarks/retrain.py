@@ -8,26 +8,38 @@ Two figures, each from N interleaved pairs in a fresh copy of this project (git 
   (retrain - repro) / retrain; target: at most 10%.
 
 Both commands are run as a user runs them (a new process each time, PREFECT_HOME and the MLflow store in the
-copy). Medians and the spread (min..max) are printed; pairs alternate which command goes first. By default
-the retrain starts Prefect's temporary server itself (the local default); `--server` starts one `prefect server`
-for the whole benchmark and points PREFECT_API_URL at it (a team setup, or a server left running locally).
+copy). Medians and the spread (min..max) are printed, wall and CPU seconds (user + system of the command and
+every process it waited for: on a shared machine wall time moves with the load, CPU time far less), with the
+load average; pairs alternate which command goes first. By default the retrain starts Prefect's temporary
+server itself (the local default); `--server` starts one `prefect server` for the whole benchmark and points
+PREFECT_API_URL at it (a team setup, or a server left running locally). `--code DIR` measures another checkout
+(e.g. main, for a before/after figure).
 
     python benchmarks/retrain.py [--pairs 3] [--stages scrape import annotate augment validate train evaluate]
-                                 [--skip-forced] [--server]
+                                 [--skip-forced] [--server] [--code DIR]
 
-Last measured (2026-12, the 2-core shared machine, stages scrape..validate, medians of 2 pairs, load ~3.5):
-  temporary server: no-op 10.3s vs 1.5s (7.1x); forced 21.8s vs 12.0s, orchestration share 45%
-  --server:         no-op  5.9s vs 1.6s (3.6x); forced 20.7s vs 19.4s, share 6% (spread -10%..22%)
-  (at load 8-10, temporary server: no-op 43.1s vs 5.7s, 7.5x; before one `dvc status` replaced the
-  per-stage repro processes of an unchanged pipeline: 32.4s vs 3.0s, 10.8x)
-The no-op target (2x) is not met in either setup, the forced one (10%) only against a running server:
-Prefect's temporary server and the Prefect and MLflow imports cost more than the whole no-op pipeline.
+Last measured (2026-12-01, the 2-core shared machine at load 8-14, stages scrape..validate):
+  before (main 337c8bc, --code /work/main), temporary server, 3 pairs:
+    no-op 48.1s vs 11.3s wall (4.2x); CPU 17.6s vs 3.9s
+  after (the temporary server started before the imports, migrations skipped at head, params without torch):
+    temporary server, 3 pairs: no-op 26.9s vs 5.2s wall (5.2x; a second run 32.6s vs 5.3s, 6.1x); CPU 11.4s vs 2.0s
+    temporary server, 2 pairs: forced 41.9s vs 28.5s, orchestration share 32% (31%..34%); CPU 25.0s vs 14.8s
+    --server, 2 pairs:         no-op 8.8s vs 2.6s wall (3.4x); CPU 5.9s vs 1.7s
+  (earlier, at load ~3.5 with the old code: no-op 7.1x, forced share 45%; --server: no-op 3.6x, forced share 6%)
+The retrain's own cost fell (no-op: 37s -> 22s wall, 13.7s -> 9.4s CPU over dvc repro), but `dvc repro` fell
+too: its stage commands no longer import torch to read params.yaml, so the ratio did not. The no-op target (2x)
+is not met. What is left is a floor: Prefect's temporary server (its own process: importing the server package,
+building the app, starting its services; about 5-6 CPU seconds, more than the whole no-op `dvc repro`), importing
+Prefect and MLflow in the retrain (about 1.2 + 2.5 CPU seconds) and one more DVC process than `dvc repro` (the
+always-changed scrape stage, then one `dvc status` for the rest: about 1 CPU second). Against a running server
+the server's share is gone (3.4x, 4.2 CPU seconds over dvc repro).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -44,36 +56,54 @@ COPY = ("params.yaml", "dvc.yaml", "dvc.lock", "data.dvc", ".dvc/config", ".dvci
         "mlflow")
 
 
-def workspace(tmp: Path, stages: list[str]) -> Path:
-    """A git + DVC copy of the project with the bundled sample in data/raw and `flow.stages` set to `stages`."""
+def workspace(tmp: Path, stages: list[str], code: Path = REPO) -> Path:
+    """A git + DVC copy of the project (`code`: this checkout, or another one to compare with) with the bundled
+    sample in data/raw and `flow.stages` set to `stages`."""
     import yaml
 
-    from components.data.sample_data import materialise_sample_data
     from tests.project_copy import copy_project
 
-    ws = copy_project(tmp / "ws", COPY)
+    ws = copy_project(tmp / "ws", COPY, source=code)
     (ws / ".gitignore").write_text((REPO / ".gitignore").read_text())
     (ws / "data").mkdir(exist_ok=True)
     (ws / "data" / ".gitignore").write_text((REPO / "data" / ".gitignore").read_text())
     params = yaml.safe_load((ws / "params.yaml").read_text())
     params["flow"]["stages"] = stages
     (ws / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    materialise_sample_data(ws / "data" / "raw")
+    # The sample as the measured checkout's own code makes it (data.dvc records that sample's md5).
+    make_sample = ("import sys; from pathlib import Path; from components.data.sample_data import "
+                   "materialise_sample_data; materialise_sample_data(Path(sys.argv[1]))")
+    subprocess.run([sys.executable, "-c", make_sample, str(ws / "data" / "raw")], cwd=ws,
+                   env={**os.environ, "PYTHONPATH": str(ws)}, check=True)
     for cmd in (["git", "init", "-q", "-b", "main"], ["git", "add", "-A"], ["git", "commit", "-qm", "bench"]):
         subprocess.run(cmd, cwd=ws, check=True, capture_output=True)
     return ws
 
 
+# Command line -> CPU seconds (user + system, the command and every process it waited for) of each run: on a
+# shared machine the wall time moves with the load, the CPU time much less.
+CPU: dict[str, list[float]] = {}
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(cmd: list[str], ws: Path, env: dict[str, str]) -> float:
-    """Wall seconds of `cmd` in `ws`; its output is kept in ws/bench.log, and a failure stops the benchmark."""
+    """Wall seconds of `cmd` in `ws` (its CPU seconds go to CPU); its output is kept in ws/bench.log, and a
+    failure stops the benchmark."""
+    cpu = _children_cpu()
     start = time.perf_counter()
     with (ws / "bench.log").open("a") as log:
         log.write(f"\n$ {' '.join(cmd)}\n")
         log.flush()
         proc = subprocess.run(cmd, cwd=ws, env=env, stdout=log, stderr=subprocess.STDOUT)
     seconds = time.perf_counter() - start
-    if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}); see {ws / 'bench.log'}")
+    CPU.setdefault(" ".join(cmd), []).append(_children_cpu() - cpu)
+    if proc.returncode != 0:  # the workspace is a temp folder: say why here
+        tail = "\n".join((ws / "bench.log").read_text(errors="replace").splitlines()[-30:])
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}); the end of its output:\n{tail}")
     return seconds
 
 
@@ -120,10 +150,13 @@ def main() -> None:
     parser.add_argument("--server", action="store_true", help="One Prefect server for all runs (PREFECT_API_URL).")
     parser.add_argument("--skip-forced", action="store_true",
                         help="Only the no-op pairs (the forced ones take minutes).")
+    parser.add_argument("--code", type=Path, default=REPO,
+                        help="The checkout whose code and pipeline are measured (default: this one), e.g. another "
+                        "worktree for a before/after figure.")
     args = parser.parse_args()
     bindir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory(prefix="vton-bench-retrain-") as tmp:
-        ws = workspace(Path(tmp), args.stages)
+        ws = workspace(Path(tmp), args.stages, args.code.resolve())
         env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
                "PREFECT_HOME": str(ws / ".prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                "MLFLOW_TRACKING_URI": f"sqlite:///{ws / 'mlflow.db'}", "VTON_PROJECT_ROOT": str(ws),
@@ -141,27 +174,34 @@ def main() -> None:
                 server.wait(timeout=60)
 
 
+def load() -> str:
+    """The machine's 1/5/15-minute load averages (figures from a busy machine are not comparable to a quiet one)."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} cores"
+
+
 def measure(args: argparse.Namespace, ws: Path, env: dict[str, str], bindir: Path) -> None:
     """The first run, then the no-op pairs and (unless skipped) the forced pairs."""
     retrain = [str(bindir / "vton"), "retrain", "--profile", "smoke"]
     repro = [sys.executable, "-m", "dvc", "repro", *args.stages]
     print(f"workspace {ws}; stages {' '.join(args.stages)}; {args.pairs} interleaved pairs each; "
-          f"Prefect: {env.get('PREFECT_API_URL') or 'temporary server per retrain'}")
+          f"Prefect: {env.get('PREFECT_API_URL') or 'temporary server per retrain'}; {load()}")
     first = timed(retrain, ws, env)
     print(f"first retrain (everything runs, caches cold): {first:.1f}s")
+    CPU.clear()
 
     noop_retrain, noop_repro = pairs(retrain, repro, args.pairs, ws, env)
     ratio = statistics.median(noop_retrain) / statistics.median(noop_repro)
-    print(f"no-op  vton retrain {spread(noop_retrain)}")
-    print(f"no-op  dvc repro    {spread(noop_repro)}")
-    print(f"no-op  ratio retrain / repro: {ratio:.2f}x (target <= 2x)")
+    print(f"no-op  vton retrain {spread(noop_retrain)}; CPU {spread(CPU[' '.join(retrain)])}")
+    print(f"no-op  dvc repro    {spread(noop_repro)}; CPU {spread(CPU[' '.join(repro)])}")
+    print(f"no-op  ratio retrain / repro: {ratio:.2f}x (target <= 2x); {load()}")
     if not args.skip_forced:
         forced_retrain, forced_repro = pairs([*retrain, "--force"], [*repro, "--force"], args.pairs, ws, env)
         share = [(a - b) / a for a, b in zip(forced_retrain, forced_repro)]
-        print(f"forced vton retrain {spread(forced_retrain)}")
-        print(f"forced dvc repro    {spread(forced_repro)}")
+        print(f"forced vton retrain {spread(forced_retrain)}; CPU {spread(CPU[' '.join([*retrain, '--force'])])}")
+        print(f"forced dvc repro    {spread(forced_repro)}; CPU {spread(CPU[' '.join([*repro, '--force'])])}")
         print(f"forced orchestration share: median {statistics.median(share):.0%} "
-              f"(min {min(share):.0%}, max {max(share):.0%}; target <= 10%)")
+              f"(min {min(share):.0%}, max {max(share):.0%}; target <= 10%); {load()}")
 
 
 if __name__ == "__main__":

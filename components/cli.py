@@ -52,13 +52,20 @@ def retrain(
     import signal
     import threading
 
-    from flows.retrain import retrain_flow, warm_up_tracking  # the CLI is the one place that reaches into flows/
+    from components.tracking.service import warm_up
+    from flows import prefect_server  # imports neither Prefect nor MLflow
 
     # A terminated retrain unwinds (SystemExit) so the flow ends its MLflow run KILLED rather than leaving it RUNNING.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
-    # MLflow's import and store open overlap Prefect's server start instead of following it.
-    threading.Thread(target=warm_up_tracking, name="warm-up-tracking", daemon=True).start()
+    # Prefect's temporary server starts first, on another core, while this process imports Prefect and MLflow;
+    # MLflow's import and store open (a thread) overlap Prefect's import instead of following it.
+    server = prefect_server.start() if prefect_server.wanted() else None
+    threading.Thread(target=warm_up, name="warm-up-tracking", daemon=True).start()
+    from flows.retrain import retrain_flow  # the CLI is the one place that reaches into flows/
+
+    if server is not None:
+        server.wait()
     summary = retrain_flow(profile=profile, stages=stages, force=force)
     typer.echo(summary.where_to_look())
 

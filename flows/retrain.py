@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.exceptions import TerminationSignal
 from prefect.runtime import flow_run
 
 from components.params import load_params
@@ -25,7 +25,7 @@ from components.registry.params import PromoteParams
 from components.stage.dvc import Dvc, DvcFailed, StageStatus
 from components.tracking.contract import Tag
 from components.tracking.mlflow_run import RUN_ID_ENV
-from components.tracking.service import TrackingService
+from components.tracking.service import TrackingService, shared_service
 from flows.artifacts import publish_stage_pictures
 from flows.dvc_stage import StageFailed, StageResult, is_transient_failure
 from flows.logs import quiet_user_error_tracebacks, stage_output_logger
@@ -33,6 +33,9 @@ from flows.prefect_runs import crash_flow_run
 from flows.remote_stage import remote_stage, uses_remote
 
 LOGS_DIR = "logs"  # under paths.reports: one <stage>.log per stage of the latest retrain
+# How a retrain is stopped from outside: Ctrl-C, SIGTERM while a flow runs (Prefect raises TerminationSignal),
+# SIGTERM outside one (`vton retrain` exits 128 + 15). The run ends KILLED, never FAILED or FINISHED.
+STOPPED = (KeyboardInterrupt, SystemExit, TerminationSignal)
 
 
 @dataclass
@@ -93,25 +96,9 @@ class RetrainSummary:
         return "\n".join(lines)
 
 
-@lru_cache(maxsize=8)
-def _tracking(root: Path, uri: str) -> TrackingService:
-    """One tracking service (one MLflow client, one SQLite engine) per store for the whole flow."""
-    return TrackingService(root, uri)
-
-
 def tracking_for(root: Path) -> TrackingService:
     """The flow's tracking service for `root` (the URI the environment names, else the project's SQLite)."""
-    from components.tracking.mlflow_run import tracking_uri
-
-    return _tracking(root, tracking_uri(root))
-
-
-def warm_up_tracking(root: Path | None = None) -> None:
-    """Import MLflow and open the store ahead of the flow (run in a thread while Prefect starts); never raises."""
-    try:
-        tracking_for(root or project_root()).client.search_experiments(max_results=1)
-    except Exception:  # noqa: BLE001 - a warm-up only; the flow reports real problems when it opens the store
-        pass
+    return shared_service(root)
 
 
 @task(name="prepare-data")
@@ -147,11 +134,15 @@ def start_tracking_run(root: Path, profile: str, experiment: str, params_used: o
     """End runs killed retrains left RUNNING, then open this retrain's run; return (run id, experiment id)."""
     service = tracking_for(root)
     exp_id = service.experiment(experiment)
+    logger = get_run_logger()
     for orphan in service.end_orphans(exp_id):
-        get_run_logger().warning("retrain run %s was left RUNNING by process %s (killed): marked KILLED",
-                                 orphan.run_id, orphan.pid)
+        logger.warning("retrain run %s was left RUNNING by process %s (killed): marked KILLED",
+                       orphan.run_id, orphan.pid)
         if orphan.prefect_flow_run_id and orphan.prefect_flow_run_id != flow_run_id:
             crash_flow_run(orphan.prefect_flow_run_id, f"process {orphan.pid} ended without finishing the run")
+    previous = service.previous_retrain(exp_id)
+    if previous is not None and previous.status != "FINISHED":
+        logger.warning("%s", previous.report())
     return service.start_retrain(exp_id, profile, params_used, flow_run_id), exp_id
 
 
@@ -172,6 +163,9 @@ def dvc_stage(stage: str, root: Path, run_id: str, force: bool, reports: Path,
         done = dvc.repro(stage, force=force, log_path=log_path, on_line=stage_output_logger())
     except DvcFailed:
         service.set_stage_status(run_id, stage, StageStatus.FAILED.value)
+        raise
+    except STOPPED:  # the stage's processes are stopped; the retrain ends KILLED
+        service.set_stage_status(run_id, stage, StageStatus.KILLED.value)
         raise
     service.set_stage_status(run_id, stage, done.status.value)
     get_run_logger().info("stage %s: %s in %.1fs (log: %s)", stage, done.status.value, done.seconds, log_path)
@@ -287,7 +281,30 @@ def candidate_unregistered(root: Path, params) -> bool:  # noqa: ANN001 - Params
 def _final_status(exc: BaseException | None) -> str:
     if exc is None:
         return "FINISHED"
-    return "KILLED" if isinstance(exc, (KeyboardInterrupt, SystemExit)) else "FAILED"
+    return "KILLED" if isinstance(exc, STOPPED) else "FAILED"
+
+
+def _end_reason(exc: BaseException | None) -> dict[str, str]:
+    """The run's `vton.end_reason`: a user error's first line, or how the retrain was stopped."""
+    if isinstance(exc, VtonError):
+        return {Tag.END_REASON: str(exc).splitlines()[0][:500]}
+    if isinstance(exc, KeyboardInterrupt):
+        return {Tag.END_REASON: "interrupted (Ctrl-C)"}
+    if isinstance(exc, TerminationSignal):
+        return {Tag.END_REASON: f"terminated ({_signal_name(exc.signal)})"}
+    if isinstance(exc, SystemExit):  # `vton retrain` turns SIGTERM into exit 128 + 15
+        code = exc.code if isinstance(exc.code, int) else None
+        return {Tag.END_REASON: f"terminated ({_signal_name(code - 128) if code and code > 128 else f'exit {code}'})"}
+    return {}
+
+
+def _signal_name(number: int) -> str:
+    import signal
+
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 @flow(name="retrain", log_prints=True)
@@ -331,14 +348,14 @@ def retrain_flow(
         for i, stage in enumerate(chain):
             if i == after_volatile and not force and not uses_remote(stage_deployments):
                 unchanged = up_to_date_stages(base, chain[i:])
-            if uses_remote(stage_deployments):  # infra: data via the DVC remote, stages on work pools
-                state = remote_stage.with_options(**retry)(
-                    stage, base, run_id, force, stage_deployments, params.profile, return_state=True,
-                    wait_for=upstream)
-            else:
-                state = dvc_stage.with_options(**retry)(stage, base, run_id, force, reports, stage in unchanged,
-                                                        return_state=True, wait_for=upstream)
             try:
+                if uses_remote(stage_deployments):  # infra: data via the DVC remote, stages on work pools
+                    state = remote_stage.with_options(**retry)(
+                        stage, base, run_id, force, stage_deployments, params.profile, return_state=True,
+                        wait_for=upstream)
+                else:
+                    state = dvc_stage.with_options(**retry)(stage, base, run_id, force, reports, stage in unchanged,
+                                                            return_state=True, wait_for=upstream)
                 result = state.result()
                 if stage == "train" and result.status is not StageStatus.RAN and candidate_unregistered(base, params):
                     # DVC restored a candidate whose registered version a reset registry no longer has.
@@ -351,6 +368,9 @@ def retrain_flow(
                     unchanged = set()  # something new upstream: each later stage's own repro decides
             except StageFailed as exc:
                 summary.stages.append(StageResult(stage, StageStatus.FAILED, 0.0, exc.reason, exc.log_path))
+                raise
+            except STOPPED:
+                summary.stages.append(StageResult(stage, StageStatus.KILLED, 0.0, "stopped by a signal"))
                 raise
             upstream = [state]
         summary.no_op = is_no_op(summary.stages, base)
@@ -372,7 +392,7 @@ def retrain_flow(
         service.end_retrain(run_id, summary.status, {
             Tag.STAGES: summary.stage_line(),
             Tag.NOOP: str(summary.no_op).lower(),
-            **({Tag.END_REASON: str(error).splitlines()[0][:500]} if isinstance(error, VtonError) else {}),
+            **_end_reason(error),
         })
         _publish_summary(summary)
     return summary

@@ -17,11 +17,11 @@ WORKSPACE_PATHS = (
 )
 
 
-def copy_project(ws: Path, paths: tuple[str, ...] = WORKSPACE_PATHS) -> Path:
-    """A new folder `ws` holding this repo's pipeline files and code (`paths`), without bytecode."""
+def copy_project(ws: Path, paths: tuple[str, ...] = WORKSPACE_PATHS, source: Path = REPO) -> Path:
+    """A new folder `ws` holding the pipeline files and code (`paths`) of `source` (this repo), without bytecode."""
     ws.mkdir()
     for rel in paths:
-        src = REPO / rel
+        src = source / rel
         if src.is_dir():
             shutil.copytree(src, ws / rel, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         elif src.is_file():

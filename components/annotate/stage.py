@@ -91,15 +91,16 @@ def _log_to_mlflow(params: Params, result: AnnotateResult) -> None:
     """Overlay sheets and counts into the retrain's MLflow run (or a standalone `annotate` run)."""
     import mlflow
 
+    from components.tracking.contract import Metric, metric_key
     from components.tracking.mlflow_run import stage_run
 
     report = result.report
     with stage_run("annotate", params.project.mlflow_experiment):
-        mlflow.log_metrics({
-            "annotate_samples": report.total, "annotate_new": report.done, "annotate_cached": report.cached,
-            "annotate_quarantined": report.quarantined, "annotate_model_calls": report.model_calls,
-            "annotate_retried_shards": report.retried_shards,
-        })
+        mlflow.log_metrics({metric_key(Metric.ANNOTATE, name): value for name, value in (
+            ("samples", report.total), ("new", report.done), ("cached", report.cached),
+            ("quarantined", report.quarantined), ("model_calls", report.model_calls),
+            ("retried_shards", report.retried_shards),
+        )})
         for path in result.sheets.values():
             mlflow.log_artifact(str(path), artifact_path="annotate")
 

@@ -5,6 +5,8 @@ Shared by evaluate (reports) and the registry's promotion gates, so both read a 
 
 from __future__ import annotations
 
+from components.tracking.contract import Metric, Tag, key
+
 SIZE_ACCURACY = "size_accuracy"  # share of pairs whose generated fit label is the requested one (size_accuracy.py)
 
 # Figure name -> True when a higher value is better.
@@ -39,9 +41,9 @@ SET_LEVEL: frozenset[str] = frozenset({"fid_paired", "kid_paired", "fid_unpaired
 NOT_COMPARABLE = "not comparable to published results"
 
 # Run / model-version tags of the evaluation (one name each, read by evaluate and the promotion gates).
-TAG_CALIBRATION = "vton.eval.calibration"
-TAG_CHAMPION_CALIBRATION = "vton.eval.champion_calibration"  # the champion's figures in the same run ("none": absent)
-TAG_FID_KID_COMPARABILITY = "vton.eval.fid_kid_comparability"
+TAG_CALIBRATION = Tag.EVAL_CALIBRATION
+TAG_CHAMPION_CALIBRATION = Tag.EVAL_CHAMPION_CALIBRATION  # the champion's figures in the same run ("none": absent)
+TAG_FID_KID_COMPARABILITY = Tag.EVAL_FID_KID_COMPARABILITY
 CALIBRATED, UNCALIBRATED = "calibrated", "uncalibrated"
 
 
@@ -62,6 +64,6 @@ def fid_kid_comparability(figures: dict[str, float], calibrated: bool) -> tuple[
     return True, f"{n}; the full test split with the standard weights"
 
 
-def metric_key(scope: str, figure: str, prefix: str = "eval") -> str:
+def metric_key(scope: str, figure: str, prefix: str = Metric.EVAL) -> str:
     """The MLflow metric key of a figure: `eval.<scope>.<figure>` (champion's: `eval.champion.<scope>.<figure>`)."""
-    return f"{prefix}.{scope}.{figure}"
+    return key(prefix, scope, figure)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from components.tracking.contract import Metric, Tag
 from components.evaluate.metrics_spec import (
     FEATURE_BASED,
     GREATER_IS_BETTER,
@@ -217,7 +218,8 @@ def write_reports(evaluation: Evaluation, settings: EvaluateParams, out_dir: Pat
 def mlflow_metrics(evaluation: Evaluation) -> dict[str, float]:
     """The figures as MLflow metrics: `eval.<scope>.<figure>` and `eval.champion.<scope>.<figure>` (finite only)."""
     out = {}
-    for prefix, table in (("eval", evaluation.candidate_metrics), ("eval.champion", evaluation.champion_metrics)):
+    for prefix, table in ((Metric.EVAL, evaluation.candidate_metrics),
+                          (Metric.EVAL_CHAMPION, evaluation.champion_metrics)):
         for scope, figures in table.items():
             out.update({metric_key(scope, k, prefix): v for k, v in figures.items() if math.isfinite(v)})
     return out
@@ -238,12 +240,12 @@ def log_evaluation(evaluation: Evaluation, out_dir: Path, candidate_name: str | 
             # The champion's figures in this run come from the same networks as the candidate's (the gates check).
             TAG_CHAMPION_CALIBRATION: evaluation.calibration if evaluation.champion_metrics else "none",
             TAG_FID_KID_COMPARABILITY: evaluation.comparability()[1],
-            "vton.eval.fid_extractor": evaluation.networks.fid_extractor,
-            "vton.eval.lpips_backbone": evaluation.networks.lpips_backbone,
-            "vton.eval.champion_version": evaluation.champion_version or "none",
+            Tag.EVAL_FID_EXTRACTOR: evaluation.networks.fid_extractor,
+            Tag.EVAL_LPIPS_BACKBONE: evaluation.networks.lpips_backbone,
+            Tag.EVAL_CHAMPION_VERSION: evaluation.champion_version or "none",
         }
         if candidate_version:
-            tags["vton.eval.candidate_version"] = candidate_version
+            tags[Tag.EVAL_CANDIDATE_VERSION] = candidate_version
         mlflow.set_tags(tags)
         for name in ("metrics.json", "evaluation.json", "report.md"):
             mlflow.log_artifact(str(out_dir / name), artifact_path="evaluate")
@@ -256,12 +258,12 @@ def log_evaluation(evaluation: Evaluation, out_dir: Path, candidate_name: str | 
         client = mlflow.MlflowClient()
         overall = evaluation.candidate_metrics.get(OVERALL, {})
         version_tags = {
-            **{k: v for k, v in tags.items() if k != "vton.eval.candidate_version"},
-            "vton.eval.run_id": run_id,
-            "vton.eval.review_grid": f"runs:/{run_id}/evaluate/images/review_grid.png",
-            "vton.eval.worst_cases": f"runs:/{run_id}/evaluate/images/worst_cases.json",
-            "vton.eval.report": f"runs:/{run_id}/evaluate/report.md",
-            "vton.eval.overall": json.dumps({k: _clean(v) for k, v in overall.items()}),
+            **{k: v for k, v in tags.items() if k != Tag.EVAL_CANDIDATE_VERSION},
+            Tag.EVAL_RUN_ID: run_id,
+            Tag.EVAL_REVIEW_GRID: f"runs:/{run_id}/evaluate/images/review_grid.png",
+            Tag.EVAL_WORST_CASES: f"runs:/{run_id}/evaluate/images/worst_cases.json",
+            Tag.EVAL_REPORT: f"runs:/{run_id}/evaluate/report.md",
+            Tag.EVAL_OVERALL: json.dumps({k: _clean(v) for k, v in overall.items()}),
         }
         for key, value in version_tags.items():
             client.set_model_version_tag(candidate_name, candidate_version, key, value)

@@ -7,6 +7,7 @@ their carriage returns), whole lines to a callback (a Prefect task log) and to a
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import os
@@ -36,6 +37,7 @@ class StageStatus(str, enum.Enum):
     SKIPPED = "skipped"  # deps, params and outs unchanged: nothing to do
     RESTORED = "restored"  # unchanged against the run-cache: outputs checked out, command not run
     FAILED = "failed"
+    KILLED = "killed"  # the retrain was interrupted or terminated while the stage ran
 
 
 class DvcFailed(VtonError):
@@ -177,8 +179,11 @@ class Dvc:
             log = log_path.open("w", encoding="utf-8")
         start = time.monotonic()
         try:
+            # Its own process group: stopping the stage reaches DVC and the command DVC started (a terminated DVC
+            # leaves its children running otherwise).
             proc = subprocess.Popen(cmd, cwd=self.root, env=self.environment(extra_env), stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    start_new_session=os.name == "posix")
             splitter = LineSplitter(keep)
             assert proc.stdout is not None
             try:
@@ -188,8 +193,7 @@ class Dvc:
                         echo.flush()
                     splitter.feed(chunk.decode("utf-8", errors="replace"))
             except BaseException:  # interrupted or terminated: the stage must not run on without us
-                proc.terminate()
-                proc.wait(timeout=30)
+                stop_process_group(proc)
                 raise
             splitter.close()
             code = proc.wait()
@@ -269,6 +273,38 @@ class Dvc:
 
         with Repo(str(self.root)) as repo:
             return [o.def_path for o in _collect(repo, stage).outs if o.use_cache]
+
+
+def stop_process_group(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """SIGTERM `proc`'s process group (just `proc` off POSIX); SIGKILL what is still alive after `grace_s`."""
+    import signal
+
+    if os.name != "posix":
+        proc.terminate()
+        proc.wait()
+        return
+
+    def group_alive() -> bool:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline:
+        proc.poll()  # reap DVC itself, or the group stays alive through its zombie
+        if not group_alive():
+            break
+        time.sleep(0.05)
+    else:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 
 def _collect(repo, stage: str):  # noqa: ANN001, ANN202 - DVC's own types

@@ -38,7 +38,12 @@ class Tag:
     DATA_DIFF = "vton.data_diff"
     TRAIN_DATASET_VERSION = "vton.train.dataset_version"
     TRAIN_RUN_KEY = "vton.train.run_key"
+    TRAIN_PERCEPTUAL = "vton.train.perceptual"  # "vgg19:<sha256[:12]>" or "unavailable: <reason>"
+    MODEL_FAMILY = "vton.model.family"  # also on the registered model version (V)
+    MODEL_SIZE_CONDITIONING = "vton.model.size_conditioning"  # on | off, also on the registered model version (V)
     EVAL_CALIBRATION = "vton.eval.calibration"
+    EVAL_CHAMPION_CALIBRATION = "vton.eval.champion_calibration"  # the champion's figures in the run ("none": absent)
+    EVAL_FID_KID_COMPARABILITY = "vton.eval.fid_kid_comparability"
     EVAL_FID_EXTRACTOR = "vton.eval.fid_extractor"
     EVAL_LPIPS_BACKBONE = "vton.eval.lpips_backbone"
     EVAL_CHAMPION_VERSION = "vton.eval.champion_version"
@@ -88,6 +93,17 @@ class Metric:
 
 def metric_key(prefix: str, *parts: str) -> str:
     """A metric key under `prefix` (one of Metric's), e.g. metric_key(Metric.VALIDATE, "rules.failed")."""
+    return key(prefix, *parts)
+
+
+class Param:
+    """Param-key prefixes: `<prefix>.<name>` (training: `train.<field>`, `train.<family>.<field>`)."""
+
+    TRAIN = "train"
+
+
+def param_key(prefix: str, *parts: str) -> str:
+    """A param key under `prefix` (one of Param's), e.g. param_key(Param.TRAIN, "gmm_tom", "perceptual_status")."""
     return key(prefix, *parts)
 
 

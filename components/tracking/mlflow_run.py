@@ -89,14 +89,16 @@ def attached_run(run_id: str) -> Iterator[object]:
 
 
 def _detach(run_id: str) -> None:
-    """Make `run_id` no longer this process's active run without terminating it (mlflow.end_run would)."""
-    from mlflow.environment_variables import MLFLOW_RUN_ID
-    from mlflow.tracking import fluent
+    """Make `run_id` no longer this process's active run without finishing it: end it with the status RUNNING.
 
-    stack = fluent._active_run_stack.get()  # private, but the only way to leave a resumed run open
-    while stack and stack[-1].info.run_id == run_id:
-        stack.pop()
-    MLFLOW_RUN_ID.unset()
+    Public API only (mlflow.end_run); MLflow records an end time with it, which the owner's final
+    set_terminated (FINISHED | FAILED | KILLED) replaces."""
+    import mlflow
+    from mlflow.entities import RunStatus
+
+    active = mlflow.active_run()
+    if active is not None and active.info.run_id == run_id:
+        mlflow.end_run(status=RunStatus.to_string(RunStatus.RUNNING))
 
 
 def data_version(root: Path | None = None) -> str | None:

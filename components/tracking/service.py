@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,6 +28,21 @@ class OrphanedRun:
     run_id: str
     pid: int | None
     prefect_flow_run_id: str | None
+
+
+@dataclass(frozen=True)
+class PreviousRetrain:
+    """How the latest earlier retrain ended (its MLflow run status and the reason recorded with it)."""
+
+    run_id: str
+    status: str
+    end_reason: str
+    prefect_flow_run_id: str | None
+
+    def report(self) -> str:
+        """One line for the next retrain's log: what happened to this one."""
+        why = f": {self.end_reason}" if self.end_reason else ""
+        return f"the previous retrain (MLflow run {self.run_id}) ended {self.status}{why}"
 
 
 def process_alive(pid: int) -> bool:
@@ -118,6 +133,20 @@ class TrackingService:
             out.append(OrphanedRun(run.info.run_id, pid, tags.get(Tag.PREFECT_FLOW_RUN_ID)))
         return out
 
+    def previous_retrain(self, experiment_id: str) -> PreviousRetrain | None:
+        """The latest retrain run in the experiment (before this one opens its run), or None."""
+        from mlflow.entities import ViewType
+
+        runs = self.client.search_runs(
+            [experiment_id], filter_string=f"tags.`{Tag.STAGE}` = 'retrain'", run_view_type=ViewType.ACTIVE_ONLY,
+            max_results=1, order_by=["attributes.start_time DESC"],
+        )
+        if not runs:
+            return None
+        run = runs[0]
+        return PreviousRetrain(run.info.run_id, run.info.status, run.data.tags.get(Tag.END_REASON, ""),
+                               run.data.tags.get(Tag.PREFECT_FLOW_RUN_ID))
+
     def end_orphans(self, experiment_id: str) -> list[OrphanedRun]:
         """End every orphaned retrain run KILLED (with the reason); returns them (their Prefect runs are next)."""
         orphans = self.orphaned_retrains(experiment_id)
@@ -127,3 +156,23 @@ class TrackingService:
             self.client.set_terminated(orphan.run_id, status="KILLED")
         return orphans
 
+
+@lru_cache(maxsize=8)
+def _shared(root: Path, uri: str) -> TrackingService:
+    return TrackingService(root, uri)
+
+
+def shared_service(root: Path | None = None) -> TrackingService:
+    """This process's one tracking service (one MLflow client, one SQLite engine) for `root`'s store."""
+    from components.project import project_root
+
+    base = Path(root) if root is not None else project_root()
+    return _shared(base, tracking_uri(base))
+
+
+def warm_up(root: Path | None = None) -> None:
+    """Import MLflow and open the store ahead of its first use (run in a thread at start-up); never raises."""
+    try:
+        shared_service(root).client.search_experiments(max_results=1)
+    except Exception:  # noqa: BLE001 - a warm-up only; the real first use reports real problems
+        pass

@@ -13,6 +13,7 @@ from components.params import Params
 from components.manifest.schema import MANIFEST_FILENAME
 from components.project import resolve
 from components.train.params import TrainParams
+from components.tracking.contract import Metric, Param, Tag, metric_key, param_key
 
 # Settings that do not change what a checkpoint contains: a run may resume across changes to them.
 _NOT_IN_RUN_KEY = {"max_steps", "checkpoint_every", "checkpoints_to_keep", "tracking", "num_workers", "pin_memory",
@@ -74,7 +75,7 @@ def run(params: Params, root: Path, resume: bool = False, register: bool = True)
     from components.tracking.mlflow_run import lineage_tags, log_image_artifact, stage_run
     from components.train.data import require_samples, select_samples
     from components.train.families import get_family
-    from components.train.families.base import MODEL_FAMILY_TAG, SIZE_TAG, FamilyContext
+    from components.train.families.base import FamilyContext
     from components.train.package import log_and_register
     from components.train.report import loss_curve_png, write_loss_rows
     from components.train.trainer import dump_json
@@ -100,14 +101,14 @@ def run(params: Params, root: Path, resume: bool = False, register: bool = True)
 
     with stage_run("train", params.project.mlflow_experiment, root):
         skip = {"prompts"} | _family_sections(tp)
-        mlflow.log_params(_flat("train", tp.model_dump(mode="json", exclude=skip), {}))
-        mlflow.log_params({"train.profile": params.profile, "train.dataset_version": data_version,
-                           "train.samples": len(samples), "train.skipped_no_mask": selection.skipped_no_mask,
-                           "train.skipped_unpaired": selection.skipped_unpaired,
-                           "train.run_key": key})
-        mlflow.set_tags({**lineage_tags(params.profile, root), "vton.train.dataset_version": data_version,
-                         "vton.train.run_key": key, MODEL_FAMILY_TAG: tp.model,
-                         SIZE_TAG: "on" if tp.size_conditioning.enabled else "off"})
+        mlflow.log_params(_flat(Param.TRAIN, tp.model_dump(mode="json", exclude=skip), {}))
+        mlflow.log_params({param_key(Param.TRAIN, name): value for name, value in (
+            ("profile", params.profile), ("dataset_version", data_version), ("samples", len(samples)),
+            ("skipped_no_mask", selection.skipped_no_mask), ("skipped_unpaired", selection.skipped_unpaired),
+            ("run_key", key))})
+        mlflow.set_tags({**lineage_tags(params.profile, root), Tag.TRAIN_DATASET_VERSION: data_version,
+                         Tag.TRAIN_RUN_KEY: key, Tag.MODEL_FAMILY: tp.model,
+                         Tag.MODEL_SIZE_CONDITIONING: "on" if tp.size_conditioning.enabled else "off"})
         ctx = FamilyContext(
             params=tp, samples=samples, val_samples=val, checkpoint_dir=checkpoint_dir, model_dir=model_dir,
             reports_dir=reports_dir, seed=params.project.seed, resume=resume, profile=params.profile,
@@ -128,7 +129,7 @@ def run(params: Params, root: Path, resume: bool = False, register: bool = True)
                                    ylabel=result.loss_label, steps=[s for s, _ in result.losses])
             mlflow.log_artifact(str(curve), "train")
             mlflow.log_artifact(str(model_dir / "model.json"), "train")
-            mlflow.log_metrics({f"train/{k}": float(v) for k, v in result.metrics.items()
+            mlflow.log_metrics({metric_key(Metric.TRAIN, k): float(v) for k, v in result.metrics.items()
                                 if isinstance(v, (int, float)) and not isinstance(v, bool)})
             if register:
                 registered = log_and_register(model_dir, params.project.registered_model, root, family=tp.model)

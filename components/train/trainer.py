@@ -33,6 +33,7 @@ from components.train.flow_matching import scheduler_training_sigmas
 from components.train.gate import GateResult, enforce, run_overfit_gate
 from components.train.params import TrainParams
 from components.train.step import StepConfig, flow_matching_loss
+from components.tracking.contract import Metric, metric_key
 
 CATEGORIES = ("upper_body", "lower_body", "dresses")
 CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
@@ -355,11 +356,11 @@ class Trainer:
                     now = time.perf_counter()
                     recent = step_times[-p.tracking.log_every:]
                     self.log_fn({
-                        "train/loss": value,
-                        "train/lr": self.lr_scheduler.get_last_lr()[0],
-                        "train/step_time_s": sum(recent) / len(recent),
-                        "train/samples_per_s": samples_seen / max(now - t0, 1e-9),
-                        "train/peak_memory_mb": peak_memory_mb(acc.device),
+                        metric_key(Metric.TRAIN, "loss"): value,
+                        metric_key(Metric.TRAIN, "lr"): self.lr_scheduler.get_last_lr()[0],
+                        metric_key(Metric.TRAIN, "step_time_s"): sum(recent) / len(recent),
+                        metric_key(Metric.TRAIN, "samples_per_s"): samples_seen / max(now - t0, 1e-9),
+                        metric_key(Metric.TRAIN, "peak_memory_mb"): peak_memory_mb(acc.device),
                     }, pos.step)
                 if on_step:
                     on_step(pos.step, value)

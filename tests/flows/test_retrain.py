@@ -170,3 +170,115 @@ def test_a_candidate_whose_version_the_registry_lost_is_trained_again_not_evalua
     version = client.create_model_version("vton-tryon", source=(tmp_path / "models").as_uri(), run_id=run_id)
     record.write_text(json.dumps({"name": "vton-tryon", "version": int(version.version)}))
     assert not candidate_unregistered(tmp_path, params)
+
+
+HANGING_STAGE = """import os, pathlib, time
+pathlib.Path("hang.pid").write_text(str(os.getpid()))
+print("hang: started", flush=True)
+time.sleep(600)
+"""
+
+
+def _only_a_hanging_stage(ws):
+    """A dvc.yaml stage that records its pid and sleeps, as the only stage of the flow."""
+    (ws / "hang.py").write_text(HANGING_STAGE)
+    pipeline = yaml.safe_load((ws / "dvc.yaml").read_text())
+    pipeline["stages"]["hang"] = {"cmd": "python hang.py"}
+    (ws / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    params = yaml.safe_load((ws / "params.yaml").read_text())
+    params["flow"]["stages"] = ["hang"]
+    (ws / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["git", "add", "-A"], ws)
+    run(["git", "commit", "-qm", "a stage that hangs"], ws)
+
+
+def _gone(pid: int, within_s: float) -> bool:
+    import os
+    import time
+
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_retrain_terminated_mid_stage_ends_killed_crashed_in_prefect_and_the_next_retrain_says_so(workspace):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from prefect.client.orchestration import get_client
+
+    from components.tracking.service import TrackingService
+
+    _only_a_hanging_stage(workspace)
+    env = {**os.environ, "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300", "VTON_STAGE_ECHO": "0"}
+    retrain = subprocess.Popen([sys.executable, "-m", "components.cli", "retrain"], cwd=workspace, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    marker = workspace / "hang.pid"
+    deadline = time.monotonic() + 300
+    while not marker.is_file() and retrain.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert marker.is_file(), f"the stage never started:\n{retrain.communicate(timeout=60)[0]}"
+    stage_pid = int(marker.read_text())
+
+    retrain.send_signal(signal.SIGTERM)  # a real signal to the real `vton retrain` process, mid-stage
+    output, _ = retrain.communicate(timeout=180)
+    assert retrain.returncode == 128 + signal.SIGTERM, output
+    assert _gone(stage_pid, within_s=15), "the stage's own process outlived the terminated retrain"
+
+    service = TrackingService(workspace)
+    exp = service.client.get_experiment_by_name("vton-pipeline").experiment_id
+    (killed,) = service.client.search_runs([exp], "tags.`vton.stage` = 'retrain'")
+    assert killed.info.status == "KILLED"  # not FINISHED, not RUNNING
+    tags = killed.data.tags
+    assert tags["vton.stage_status.hang"] == "killed" and tags["vton.stages"] == "hang=killed"
+    assert tags["vton.end_reason"] == "terminated (SIGTERM)"
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(tags["prefect.flow_run_id"]).state
+    assert state.type.value in ("CRASHED", "CANCELLED"), state
+
+    marker.unlink()
+    after = run([sys.executable, "-m", "components.cli", "retrain", "--stage", "scrape"], workspace, env=env)
+    report = f"the previous retrain (MLflow run {killed.info.run_id}) ended KILLED: terminated (SIGTERM)"
+    assert report in after.stdout + after.stderr
+
+
+@pytest.mark.timeout(1800)  # two whole smoke retrains: minutes each on a loaded 2-core machine
+def test_after_make_clean_outputs_the_next_retrain_registers_the_candidate_again_without_an_mlflow_error(workspace):
+    """The whole smoke chain twice, as a user runs it: retrain, `make clean-outputs`, retrain."""
+    import os
+    import shutil
+    import sys
+
+    from components.params import load_params
+    from components.registry.promotion import CHAMPION, version_exists
+    from components.tracking.service import TrackingService
+    from tests.conftest import REPO
+
+    shutil.copy(REPO / "Makefile", workspace / "Makefile")
+    env = {**os.environ, "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300", "VTON_STAGE_ECHO": "0"}
+    first = run([sys.executable, "-m", "components.cli", "retrain"], workspace, env=env)
+    assert "promoted: v1 is champion" in first.stdout, first.stdout
+
+    run(["make", "clean-outputs"], workspace)  # the registry (mlflow.db) and models/ go; the DVC cache stays
+    assert not (workspace / "mlflow.db").exists() and not (workspace / "models").exists()
+
+    after = run([sys.executable, "-m", "components.cli", "retrain"], workspace, env=env)
+    out = after.stdout + after.stderr
+    assert "Traceback" not in out and "RESOURCE_DOES_NOT_EXIST" not in out and "error:" not in out, out
+    assert "the candidate's registered version is gone: training it again" in out
+    summary = out[out.index("retrain (smoke) finished:"):]
+    assert "train=ran" in summary.splitlines()[0] and "evaluate=ran" in summary.splitlines()[0], summary
+    assert "promoted: v1 is champion (was none)" in summary, summary  # registered again in the new registry
+
+    name = load_params(workspace / "params.yaml").project.registered_model
+    client = TrackingService(workspace).client
+    assert version_exists(client, name, "1")
+    assert str(client.get_model_version_by_alias(name, CHAMPION).version) == "1"

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from PIL import Image
 
+from components.tracking.contract import Tag
+
 if TYPE_CHECKING:
     from components.annotate.params import AnnotateParams
     from components.fit.params import FitParams
@@ -23,10 +25,10 @@ if TYPE_CHECKING:
 
 FAMILY_KEY = "family"  # model.json's key naming the family that wrote the model directory
 DEFAULT_FAMILY = "catvton_flux"  # models written before families existed have no FAMILY_KEY
-MODEL_FAMILY_TAG = "vton.model.family"  # tag on the registered model version and the training run
-PERCEPTUAL_TAG = "vton.train.perceptual"  # "vgg19:<sha256[:12]>" or "unavailable: <reason>"
+MODEL_FAMILY_TAG = Tag.MODEL_FAMILY  # tag on the registered model version and the training run
+PERCEPTUAL_TAG = Tag.TRAIN_PERCEPTUAL  # "vgg19:<sha256[:12]>" or "unavailable: <reason>"
 SIZE_CONFIG_KEY = "size_conditioning"  # model.json's section: {"enabled": bool, "columns": [...], "fit": thresholds}
-SIZE_TAG = "vton.model.size_conditioning"  # tag on the registered model version and the training run: on | off
+SIZE_TAG = Tag.MODEL_SIZE_CONDITIONING  # tag on the registered model version and the training run: on | off
 
 
 class Predictor(Protocol):

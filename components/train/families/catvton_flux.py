@@ -17,6 +17,7 @@ from components.train.families.base import (
     FamilyResult,
     size_config,
 )
+from components.tracking.contract import Metric, metric_key
 
 NAME = "catvton_flux"
 
@@ -54,8 +55,9 @@ def train(ctx: FamilyContext) -> FamilyResult:
     gate = None
     if tp.gate.enabled and trainer.position.step == 0:
         gate = trainer.run_gate()
-        ctx.log_metrics({"train/gate_initial_loss": gate.initial_loss, "train/gate_final_loss": gate.final_loss,
-                         "train/gate_factor": gate.factor}, 0)
+        ctx.log_metrics({metric_key(Metric.TRAIN, "gate_initial_loss"): gate.initial_loss,
+                         metric_key(Metric.TRAIN, "gate_final_loss"): gate.final_loss,
+                         metric_key(Metric.TRAIN, "gate_factor"): gate.factor}, 0)
 
     config = model_config(tp, base.spec, ctx.profile)
     config[FAMILY_KEY] = NAME

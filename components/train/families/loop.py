@@ -20,6 +20,7 @@ import torch
 
 from components.progress import progress_bar, quiet
 from components.train.families.checkpoint import save_checkpoint
+from components.tracking.contract import Metric, metric_key
 
 
 @dataclass
@@ -135,9 +136,9 @@ def run_loop(
                   f"{rate:.2f} it/s eta {(spec.max_steps - step) / max(rate, 1e-9):.0f}s", file=sys.stderr, flush=True)
         if log_metrics and step % spec.log_every == 0:
             recent = times[-spec.log_every:]
-            log_metrics({**{f"train/{k}": v for k, v in losses.items()},
-                         "train/step_time_s": sum(recent) / len(recent),
-                         "train/samples_per_s": seen / max(time.perf_counter() - t0, 1e-9)}, step)
+            log_metrics({**{metric_key(Metric.TRAIN, k): v for k, v in losses.items()},
+                         metric_key(Metric.TRAIN, "step_time_s"): sum(recent) / len(recent),
+                         metric_key(Metric.TRAIN, "samples_per_s"): seen / max(time.perf_counter() - t0, 1e-9)}, step)
         if validate and spec.validate_every and step % spec.validate_every == 0 and step < spec.max_steps:
             validate(step)
         if step % spec.checkpoint_every == 0 or step == spec.max_steps:

@@ -15,15 +15,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-VGG19_WEIGHTS = "vgg19-dcbb9e9d"  # components/models/catalog.yaml
-# torchvision's VGG19 `features`: conv widths per block, "M" = max-pool (indices follow torchvision's).
-VGG19_CFG: tuple = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
-                     512, 512, 512, 512, "M")
-LAYER_NAMES: tuple[str, ...] = (
-    "relu1_1", "relu1_2", "relu2_1", "relu2_2", "relu3_1", "relu3_2", "relu3_3", "relu3_4",
-    "relu4_1", "relu4_2", "relu4_3", "relu4_4", "relu5_1", "relu5_2", "relu5_3", "relu5_4",
+# The names live beside the params (no torch import there: loading params.yaml must not import torch).
+from components.train.families.perceptual_params import (  # noqa: F401 - re-exported
+    DEFAULT_LAYERS,
+    LAYER_NAMES,
+    VGG19_CFG,
+    VGG19_WEIGHTS,
 )
-DEFAULT_LAYERS: tuple[str, ...] = ("relu1_2", "relu2_2", "relu3_2", "relu4_2", "relu5_2")
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 

@@ -7,13 +7,13 @@ from datetime import datetime, timezone
 
 from components.train.families.base import (
     FAMILY_KEY,
-    PERCEPTUAL_TAG,
     Family,
     FamilyContext,
     FamilyResult,
     size_config,
 )
 from components.train.families.gmm_tom.params import GmmTomParams
+from components.tracking.contract import Param, Tag, param_key
 
 NAME = "gmm_tom"
 FORMAT_VERSION = 1
@@ -100,9 +100,9 @@ def train(ctx: FamilyContext) -> FamilyResult:
     start = trainer.global_step
     counts = {f"{name}_parameters": sum(p.numel() for p in module.parameters())
               for name, module in (("gmm", trainer.model.gmm), ("tom", trainer.model.tom))}
-    ctx.log_params({f"train.gmm_tom.{k}": v for k, v in counts.items()}
-                   | {"train.gmm_tom.perceptual_status": status.detail})
-    ctx.set_tags({PERCEPTUAL_TAG: status.detail})
+    ctx.log_params({param_key(Param.TRAIN, "gmm_tom", k): v for k, v in counts.items()}
+                   | {param_key(Param.TRAIN, "gmm_tom", "perceptual_status"): status.detail})
+    ctx.set_tags({Tag.TRAIN_PERCEPTUAL: status.detail})
 
     trainer.fit()
     steps = trainer.global_step

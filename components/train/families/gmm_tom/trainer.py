@@ -23,6 +23,7 @@ from components.train.families.gmm_tom.losses import PerceptualFn, gmm_loss, lsg
 from components.train.families.gmm_tom.model import BATCH_KEYS, GmmTom
 from components.train.families.gmm_tom.params import GmmTomParams
 from components.train.families.representation import PersonInputs, collate_inputs
+from components.tracking.contract import Metric, metric_key
 
 PHASES = ("gmm", "tom")
 
@@ -381,9 +382,9 @@ class GmmTomTrainer:
             print(f"gmm_tom step {step}/{self.total_steps} {phase} loss {terms['loss']:.4f} "
                   f"{timing.steps_per_s:.2f} steps/s", file=sys.stderr, flush=True)
         if self.log_metrics is not None:
-            metrics = {f"train/{phase}_{k}": v for k, v in terms.items()}
-            metrics.update({f"train/{phase}_steps_per_s": timing.steps_per_s,
-                            "train/peak_memory_mb": peak_memory_mb(self.device)})
+            metrics = {metric_key(Metric.TRAIN, f"{phase}_{k}"): v for k, v in terms.items()}
+            metrics.update({metric_key(Metric.TRAIN, f"{phase}_steps_per_s"): timing.steps_per_s,
+                            metric_key(Metric.TRAIN, "peak_memory_mb"): peak_memory_mb(self.device)})
             self.log_metrics(metrics, step)
 
 

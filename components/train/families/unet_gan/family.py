@@ -7,13 +7,13 @@ from datetime import datetime, timezone
 
 from components.train.families.base import (
     FAMILY_KEY,
-    PERCEPTUAL_TAG,
     Family,
     FamilyContext,
     FamilyResult,
     size_config,
 )
 from components.train.families.unet_gan.params import UnetGanParams
+from components.tracking.contract import Param, Tag, param_key
 
 NAME = "unet_gan"
 FORMAT_VERSION = 1
@@ -52,9 +52,9 @@ def train(ctx: FamilyContext) -> FamilyResult:
         resumed = ckpt.name
         print(f"train: resumed from {ckpt} at step {trainer.position.step}", file=sys.stderr)
     counts = trainer.parameter_counts()
-    ctx.log_params({f"train.unet_gan.{k}": v for k, v in counts.items()}
-                   | {"train.unet_gan.perceptual_status": trainer.perceptual.detail})
-    ctx.set_tags({PERCEPTUAL_TAG: trainer.perceptual.detail})
+    ctx.log_params({param_key(Param.TRAIN, "unet_gan", k): v for k, v in counts.items()}
+                   | {param_key(Param.TRAIN, "unet_gan", "perceptual_status"): trainer.perceptual.detail})
+    ctx.set_tags({Tag.TRAIN_PERCEPTUAL: trainer.perceptual.detail})
 
     def validate(step: int) -> None:
         if (sheet := trainer.grid()) is not None:

@@ -63,10 +63,10 @@ def test_training_logs_to_mlflow_writes_a_model_and_says_the_perceptual_terms_ar
     stored = client.get_run(run.info.run_id).data
     assert stored.tags[PERCEPTUAL_TAG].startswith("unavailable")
     assert stored.params["train.gmm_tom.perceptual_status"].startswith("unavailable")
-    gmm_curve = client.get_metric_history(run.info.run_id, "train/gmm_loss")
-    tom_curve = client.get_metric_history(run.info.run_id, "train/tom_l1")
+    gmm_curve = client.get_metric_history(run.info.run_id, "train.gmm_loss")
+    tom_curve = client.get_metric_history(run.info.run_id, "train.tom_l1")
     assert [m.step for m in gmm_curve] == [2, 4] and [m.step for m in tom_curve] == [6, 8]
-    assert "train/tom_vgg" not in stored.metrics  # never a random VGG standing in for a perceptual loss
+    assert "train.tom_vgg" not in stored.metrics  # never a random VGG standing in for a perceptual loss
 
 
 def test_without_a_test_split_the_figures_say_they_are_on_training_pairs(tmp_path, pair_dataset):
