@@ -250,6 +250,19 @@ def test_a_retrain_terminated_mid_stage_ends_killed_crashed_in_prefect_and_the_n
     assert report in after.stdout + after.stderr
 
 
+def _quick_smoke(ws) -> None:
+    """The smoke profile with a few training steps and two test pairs per category, committed: what the
+    clean-outputs test proves is the registry's recovery, which needs every stage but not a good model."""
+    path = ws / "params.yaml"
+    raw = yaml.safe_load(path.read_text())
+    smoke = raw["profiles"]["smoke"]
+    smoke["train"]["gmm_tom"]["steps"] = {"gmm": 5, "tom": 5}
+    smoke["train"]["checkpoint_every"] = 5
+    smoke["evaluate"]["max_pairs_per_category"] = 2
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    run(["git", "commit", "-qam", "quick smoke"], ws)
+
+
 @pytest.mark.timeout(1800)  # two whole smoke retrains: minutes each on a loaded 2-core machine
 def test_after_make_clean_outputs_the_next_retrain_registers_the_candidate_again_without_an_mlflow_error(workspace):
     """The whole smoke chain twice, as a user runs it: retrain, `make clean-outputs`, retrain."""
@@ -263,6 +276,7 @@ def test_after_make_clean_outputs_the_next_retrain_registers_the_candidate_again
     from tests.conftest import REPO
 
     shutil.copy(REPO / "Makefile", workspace / "Makefile")
+    _quick_smoke(workspace)
     env = {**os.environ, "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300", "VTON_STAGE_ECHO": "0"}
     first = run([sys.executable, "-m", "components.cli", "retrain"], workspace, env=env)
     assert "promoted: v1 is champion" in first.stdout, first.stdout
