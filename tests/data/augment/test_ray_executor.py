@@ -1,0 +1,98 @@
+"""augment.executor: ray on a real Ray cluster (a head and two worker nodes on loopback): the bundled sample,
+annotated, augments to the same files and manifest as a local run, and a worker killed mid-shard loses nothing."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from components.annotate.params import AnnotateParams
+from components.annotate.stage import annotate_dataset
+from components.data.augment.cache import AugmentCache
+from components.data.augment.run import augment_dataset
+from components.data.params import AugmentParams
+from tests.ray_cluster import RayCluster, imported_sample, kill_first_busy, tree
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+# Two variants of every train sample with the pair mirrored sometimes: every code path of a variant runs.
+PARAMS = {"variants_per_sample": 2, "garment_flip": True}
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    cluster = RayCluster(workers=2)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def on_cluster(ray_cluster, monkeypatch):
+    monkeypatch.setenv("RAY_ADDRESS", ray_cluster.address)
+    return ray_cluster
+
+
+@pytest.fixture(scope="module")
+def annotated(tmp_path_factory):
+    """The bundled sample, imported and annotated at a small frame (one person is quarantined: nobody in it)."""
+    root = tmp_path_factory.mktemp("proj")
+    annotate_dataset(imported_sample(root), root / "annotated", AnnotateParams(width=192, height=256),
+                     root / "cache-annotate")
+    return root / "annotated"
+
+
+def test_the_sample_augmented_on_ray_gives_the_same_files_and_manifest_as_a_local_run(annotated, on_cluster,
+                                                                                      tmp_path):
+    local = augment_dataset(annotated, tmp_path / "local", AugmentParams(**PARAMS), tmp_path / "cache-local")
+    on_ray = AugmentParams(**PARAMS, executor="ray", shard_size=2, ray={"actors": 2})
+    report = augment_dataset(annotated, tmp_path / "ray", on_ray, tmp_path / "cache-ray")
+    assert local.variants >= 10 and report.variants == local.variants and report.augmented_parents == \
+        local.augmented_parents
+    assert report.cached == 0 and report.retried_shards == 0 and report.failed == local.failed == []
+    assert tree(tmp_path / "ray") == tree(tmp_path / "local")  # manifest.parquet included, byte for byte
+    # Every actor was on a worker node (the head has no CPUs) and removed its scratch folder.
+    assert not list(on_cluster.scratch.glob("vton-augment-*"))
+    # The driver's cache learnt every variant: a local re-run over it augments nothing.
+    again = augment_dataset(annotated, tmp_path / "again", AugmentParams(**PARAMS), tmp_path / "cache-ray")
+    assert again.cached == local.variants
+    assert tree(tmp_path / "again") == tree(tmp_path / "local")
+
+
+def test_a_worker_killed_mid_shard_has_its_shard_retried_and_every_variant_is_made_once(
+        annotated, on_cluster, tmp_path, monkeypatch):
+    local = augment_dataset(annotated, tmp_path / "local", AugmentParams(**PARAMS))
+    saved: list[str] = []
+    save = AugmentCache.save
+
+    def counting(self, key, row, out_dir, files):
+        saved.append(key)
+        return save(self, key, row, out_dir, files)
+
+    monkeypatch.setattr(AugmentCache, "save", counting)  # the driver's cache: the workers run in other processes
+    killed: list[int] = []
+    stop = threading.Event()
+    killer = threading.Thread(target=kill_first_busy, args=("AugmentActor", on_cluster, killed, stop), daemon=True)
+    killer.start()
+    try:
+        on_ray = AugmentParams(**PARAMS, executor="ray", shard_size=1, ray={"actors": 2, "max_retries": 2})
+        report = augment_dataset(annotated, tmp_path / "ray", on_ray, tmp_path / "cache")
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "no actor on a worker node was caught making variants"
+    assert report.retried_shards >= 1 and "retried after a worker died" in report.summary()
+    assert len(saved) == len(set(saved)) == local.variants  # each variant landed once
+    assert tree(tmp_path / "ray") == tree(tmp_path / "local")
+    assert not list(on_cluster.scratch.glob("vton-augment-*"))  # the killed actor's folder went too
+
+
+def test_workers_running_other_augment_code_than_the_driver_are_refused_before_any_work(annotated, on_cluster,
+                                                                                         tmp_path, monkeypatch):
+    import components.data.augment.executors.ray_executor as ray_executor
+    from components.errors import ConfigError
+
+    monkeypatch.setattr(ray_executor, "code_digest", lambda: "0" * 64)  # the driver one commit ahead
+    with pytest.raises(ConfigError, match="runs different augment code") as err:
+        augment_dataset(annotated, tmp_path / "out", AugmentParams(**PARAMS, executor="ray"), tmp_path / "cache")
+    assert "build the worker image from this commit" in str(err.value)
+    assert not list((tmp_path / "cache").rglob("*.json"))
