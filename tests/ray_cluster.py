@@ -69,30 +69,41 @@ class RayCluster:
         self.address = f"127.0.0.1:{port}"
         self.client = f"ray://127.0.0.1:{client_port}"
         self.nodes: list[subprocess.Popen] = []
+        self.logs: list[Path] = []
         try:
             self.head = self._start(["--head", "--port", str(port), "--num-cpus", "0", "--ray-client-server-port",
                                      str(client_port), "--include-dashboard=false"])
             self._wait_for_port(port)
-            self.workers = [self._start(["--address", self.address, "--num-cpus", str(cpus_per_worker)])
-                            for _ in range(workers)]
-            self._wait_for_nodes(1 + workers)
+            self._join_workers(workers, cpus_per_worker)
         except BaseException:
             self.stop()
             raise
 
     def _start(self, args: list[str]) -> subprocess.Popen:
-        proc = subprocess.Popen(
-            [ray_cli(), "start", "--node-ip-address", "127.0.0.1", *args, "--disable-usage-stats", "--temp-dir",
-             str(self.temp), "--block"],
-            env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        # Every port of the node chosen free here: several nodes share this host (other test runs may too), and
+        # Ray's fixed defaults (the dashboard agent's 52365, say) would collide.
+        ports = [f"--{name}={free_port()}" for name in (
+            "node-manager-port", "object-manager-port", "metrics-export-port", "dashboard-agent-listen-port",
+            "dashboard-agent-grpc-port", "runtime-env-agent-port")]
+        log = self.temp / f"node-{len(self.nodes)}.log"
+        with log.open("wb") as fh:
+            proc = subprocess.Popen(
+                [ray_cli(), "start", "--node-ip-address", "127.0.0.1", *args, *ports, "--disable-usage-stats",
+                 "--temp-dir", str(self.temp), "--block"],
+                env=self.env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
         self.nodes.append(proc)
+        self.logs.append(log)
         return proc
+
+    def _log_tail(self) -> str:
+        return "\n".join(f"{log.name}: {log.read_text(errors='replace')[-1500:]}" for log, proc in
+                         zip(self.logs, self.nodes) if proc.poll() is not None)
 
     def _wait_for_port(self, port: int, timeout: float = 90) -> None:
         deadline = time.monotonic() + timeout
         while True:
             if self.head.poll() is not None:
-                raise RuntimeError(f"`ray start --head` exited with {self.head.returncode}")
+                raise RuntimeError(f"`ray start --head` exited with {self.head.returncode}\n{self._log_tail()}")
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
                 return
@@ -101,22 +112,49 @@ class RayCluster:
                     raise TimeoutError(f"no Ray head on {self.address} after {timeout} s") from None
                 time.sleep(0.5)
 
-    def _wait_for_nodes(self, n: int, timeout: float = 120) -> None:
-        """Until `n` nodes are alive (the head and every worker registered)."""
+    def _join_workers(self, workers: int, cpus: int, attempts: int = 3, timeout: float = 120) -> None:
+        """Start the worker nodes one after another, each until it registered with the head.
+
+        `ray start` gives a node's raylet a fixed 30 s to register and exits otherwise, which a loaded shared
+        machine can exceed: such a node is started again (up to `attempts` times)."""
         import ray
 
-        ray.init(address=self.address, log_to_driver=False)
+        ray.init(address=self.address, log_to_driver=False)  # waits for the head's raylet to register
+        self.workers: list[subprocess.Popen] = []
         try:
-            deadline = time.monotonic() + timeout
-            while sum(1 for node in ray.nodes() if node["Alive"]) < n:
-                dead = [p.returncode for p in self.nodes if p.poll() is not None]
-                if dead or time.monotonic() > deadline:
-                    raise RuntimeError(f"the Ray cluster did not reach {n} nodes (exited: {dead})")
-                time.sleep(0.5)
+            for _ in range(workers):
+                for attempt in range(1, attempts + 1):
+                    proc = self._start(["--address", self.address, "--num-cpus", str(cpus)])
+                    if self._registered(ray, len(self.workers) + 2, proc, timeout):
+                        self.workers.append(proc)
+                        break
+                    self._kill(proc)  # its raylet may still be starting: never let it join late
+                    if attempt == attempts:
+                        raise RuntimeError(f"a Ray worker node did not join in {attempts} tries\n{self._log_tail()}")
             self.worker_node_ids = [node["NodeID"] for node in ray.nodes()
                                     if node["Alive"] and node["Resources"].get("CPU", 0) > 0]
         finally:
             ray.shutdown()
+
+    @staticmethod
+    def _registered(ray, n: int, proc: subprocess.Popen, timeout: float) -> bool:
+        """Whether `n` nodes are alive before `proc` (the newest node's `ray start`) exits or `timeout` passes."""
+        deadline = time.monotonic() + timeout
+        while sum(1 for node in ray.nodes() if node["Alive"]) < n:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                return False
+            time.sleep(0.5)
+        return True
+
+    @staticmethod
+    def _kill(proc: subprocess.Popen) -> None:
+        """SIGKILL every process of one node's session, by pid."""
+        for pid in session_pids(proc.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        proc.wait(timeout=10)
 
     def stop(self) -> None:
         """SIGTERM each `ray start --block` group, then SIGKILL whatever of its session is left, by pid."""
@@ -130,12 +168,7 @@ class RayCluster:
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass
-            for pid in session_pids(proc.pid):
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            proc.wait(timeout=10)
+            self._kill(proc)
         for k, v in self._saved.items():
             if v is None:
                 os.environ.pop(k, None)

@@ -65,8 +65,8 @@ def champion_version(client, name: str) -> str | None:
         return None
 
 
-def champion_generator(client, name: str, version: str, steps: int, seed: int) -> Generator:
-    """Download champion `version` of `name` and wrap it as a Generator."""
+def champion_model_dir(client, name: str, version: str) -> Path:
+    """Download champion `version` of `name`; the directory of its model.json."""
     import mlflow
     from components.errors import ConfigError
 
@@ -76,4 +76,9 @@ def champion_generator(client, name: str, version: str, steps: int, seed: int) -
     if model_dir is None:
         raise ConfigError(f"champion {name} v{version}: no model.json in its artifacts ({local})",
                           hint="register models with `vton train` (components/train/package.py)")
-    return pipeline_generator(model_dir, steps, seed)
+    return model_dir
+
+
+def champion_generator(client, name: str, version: str, steps: int, seed: int) -> Generator:
+    """Download champion `version` of `name` and wrap it as a Generator."""
+    return pipeline_generator(champion_model_dir(client, name, version), steps, seed)

@@ -297,13 +297,25 @@ def split_sizes_of(dataset: Path) -> dict[str, int]:
     return {str(k): int(v) for k, v in counts.items()}
 
 
+def generator_for(model_dir: Path, pairs: list[EvalPair], settings: EvaluateParams, label: str) -> Generator:
+    """The model in `model_dir` as a Generator: loaded here (`executor: local`), or `pairs` generated on Ray actors
+    with the model loaded once per actor (`executor: ray`); scored alike by score_model either way."""
+    if settings.executor == "ray":
+        from components.evaluate.executors.ray_executor import ray_generator
+
+        return ray_generator(model_dir, pairs, settings, label)
+    from components.evaluate.models import pipeline_generator
+
+    return pipeline_generator(model_dir, settings.num_inference_steps, settings.seed)
+
+
 def evaluate_stage(params, root: Path) -> tuple[Evaluation, Path]:
     """The `evaluate` DVC stage: candidate (and champion) on the test split of paths.augmented."""
     import mlflow
     import torch
 
     from components.errors import DataContractError
-    from components.evaluate.models import champion_generator, champion_version, pipeline_generator, read_candidate_info
+    from components.evaluate.models import champion_model_dir, champion_version, read_candidate_info
     from components.evaluate.networks import load_metric_networks
     from components.evaluate.pairs import build_pairs, pairing_notes
     from components.project import resolve
@@ -322,15 +334,15 @@ def evaluate_stage(params, root: Path) -> tuple[Evaluation, Path]:
             hint="check the import test_fraction and the annotate stage's quarantine reasons",
         )
     networks = load_metric_networks(find_weights, settings.seed, settings.require_calibrated)
-    candidate = pipeline_generator(model_dir, settings.num_inference_steps, settings.seed)
+    candidate = generator_for(model_dir, pairs, settings, "candidate")
     info = read_candidate_info(model_dir)
     name = info.name or params.project.registered_model
     configure_mlflow(params.project.mlflow_experiment, root)
     champion = None
     version = champion_version(mlflow.MlflowClient(), name) if settings.evaluate_champion else None
     if version is not None and version != info.version:
-        champion = (version, champion_generator(mlflow.MlflowClient(), name, version,
-                                                settings.num_inference_steps, settings.seed))
+        champion = (version, generator_for(champion_model_dir(mlflow.MlflowClient(), name, version), pairs,
+                                           settings, "champion"))
     import shutil
 
     shutil.rmtree(out_dir, ignore_errors=True)

@@ -202,13 +202,15 @@ def run_shards(n_shards: int, pool: ActorPool, send: Callable[[Any, int], Any], 
     return len(retried)
 
 
-def on_pool(cls: type, args: tuple, n: int, num_cpus: float, num_gpus: float, what: str,
+def on_pool(cls: type, args: tuple | Callable[[], tuple], n: int, num_cpus: float, num_gpus: float, what: str,
             check: Callable[[list[dict]], None], work: Callable[[ActorPool], Any]) -> Any:
-    """Connect, start `n` actors of `cls`, `check` what they describe, run `work(pool)`, then close everything."""
+    """Connect, start `n` actors of `cls`, `check` what they describe, run `work(pool)`, then close everything.
+
+    `args` may be a callable, called once connected (for arguments that are put in the object store)."""
     started = connect()
     pool = None
     try:
-        pool = ActorPool(cls, args, n, num_cpus, num_gpus, what)
+        pool = ActorPool(cls, args() if callable(args) else args, n, num_cpus, num_gpus, what)
         check(pool.describe())
         return work(pool)
     finally:
