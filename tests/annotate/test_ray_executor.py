@@ -1,6 +1,7 @@
 """annotate.executor: ray on a real Ray cluster (a head and two worker nodes on loopback): the same files and
 manifest as a local run, and a worker node's actor killed mid-shard loses and duplicates nothing."""
 
+import tempfile
 import threading
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from PIL import Image
 from components.annotate.cache import AnnotateCache
 from components.annotate.params import AnnotateParams
 from components.annotate.stage import annotate_dataset, annotate_folder
+from tests.infra import servers
 from tests.ray_cluster import RayCluster, imported_sample, kill_first_busy, tree
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
@@ -19,9 +21,18 @@ SMALL = {"width": 192, "height": 256, "shard_size": 1}
 
 
 @pytest.fixture(scope="module")
-def ray_cluster():
-    """A head with no CPUs and two worker nodes of one CPU each: every actor runs on a worker node."""
-    cluster = RayCluster(workers=2)
+def s3_endpoint():
+    """An S3 API on loopback (moto_server) for the shared cache."""
+    proc, url = servers.start_moto(Path(tempfile.mkdtemp(prefix="vton-s3-")))
+    yield url
+    servers.stop(proc)
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(s3_endpoint):
+    """A head with no CPUs and two worker nodes of one CPU each: every actor runs on a worker node. The workers
+    have the S3 endpoint and credentials in their own environment, as a cluster's pods would."""
+    cluster = RayCluster(workers=2, env=servers.s3_env(s3_endpoint))
     yield cluster
     cluster.stop()
 
@@ -169,3 +180,30 @@ def test_workers_running_other_annotate_code_than_the_driver_are_refused_before_
                         tmp_path / "cache", ["upper_body"])
     assert "build the worker image from this commit" in str(err.value)
     assert not list((tmp_path / "out").rglob("*.png"))
+
+
+def test_a_fresh_worker_takes_every_sample_another_run_annotated_from_the_shared_cache_on_s3(
+        real_photos, on_cluster, s3_endpoint, tmp_path):
+    import boto3
+
+    env = servers.s3_env(s3_endpoint)
+    boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                 aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"], region_name="us-east-1"
+                 ).create_bucket(Bucket="vton-cache")
+    _variants(real_photos, tmp_path / "photos", 3)
+    shared = AnnotateParams(**SMALL, executor="ray", ray={"actors": 2, "shared_cache": "s3://vton-cache/team"})
+    first = annotate_folder(tmp_path / "photos", tmp_path / "first", shared, tmp_path / "cache-1", ["upper_body"])
+    assert first.report.shared_hits == 0 and first.report.model_calls == 9
+    # Another driver with an empty cache of its own, on fresh actors: everything comes from S3, no model runs.
+    second = annotate_folder(tmp_path / "photos", tmp_path / "second", shared, tmp_path / "cache-2", ["upper_body"])
+    assert second.report.shared_hits == 3 and second.report.done == 3 and second.report.model_calls == 0
+    assert "3 of the new found by the Ray workers in the shared cache" in second.report.summary()
+    assert second.manifest.equals(first.manifest)
+    assert tree(tmp_path / "second") == tree(tmp_path / "first")
+    # What the workers took is now in that driver's own cache too: a local re-run does no work.
+    again = annotate_folder(tmp_path / "photos", tmp_path / "second", AnnotateParams(**SMALL), tmp_path / "cache-2",
+                            ["upper_body"])
+    assert again.report.cached == 3
+    # A new category of the same persons: samples the shared cache lacks, whose person maps it holds.
+    third = annotate_folder(tmp_path / "photos", tmp_path / "third", shared, tmp_path / "cache-3", ["dresses"])
+    assert third.report.shared_hits == 0 and third.report.done == 3 and third.report.model_calls == 0

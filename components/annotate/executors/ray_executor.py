@@ -5,8 +5,10 @@ first shard that needs them) with its resources from `annotate.ray` (fractional 
 keeps two shards queued per actor, packs each shard's photos with it (shipping.py: no shared filesystem),
 and records what comes back in its own cache, so the manifest is assembled by the same code as a local run.
 
-The cache stays with the driver by design: it never sends cached work, so a worker never needs to see the
-cache. A worker killed mid-shard loses nothing: that shard's results never came back, so nothing of it was
+The driver never sends what its own cache holds. With `annotate.ray.shared_cache` (s3://...), the workers also
+share one cache on S3 (components/executors/shared_cache.py): a worker takes the samples and person maps it
+finds there instead of annotating them, and puts there what it annotated, so a worker on any machine skips
+work another run did, without the driver shipping it. A worker killed mid-shard loses nothing: that shard's results never came back, so nothing of it was
 written; the driver starts a fresh actor (anywhere the cluster has room) and resubmits the shard, up to
 `max_retries` times, then quarantines its samples uncached so the next run tries them again.
 """
@@ -26,7 +28,15 @@ from components.annotate.engine import (
     annotator_identities,
     render_code_digest,
 )
-from components.annotate.executors.shipping import ShardInputs, ShardOutputs, land_shard, pack_shard, run_shipped_shard
+from components.annotate.executors.shipping import (
+    ShardInputs,
+    ShardOutputs,
+    from_shared_cache,
+    land_shard,
+    pack_shard,
+    run_shipped_shard,
+    to_shared_cache,
+)
 from components.annotate.params import AnnotateParams
 from components.annotate.sample import SampleTask
 from components.executors.ray_pool import node_id, on_pool, refuse_mismatch, run_shards, scratch_folder
@@ -42,6 +52,11 @@ class ShardActor:
         self.settings = settings
         self.scratch = scratch_folder(SCRATCH_PREFIX)
         _init_worker(settings, str(self.scratch / "cache"), str(self.scratch / "out"), versions)
+        self.shared = None
+        if settings.ray.shared_cache:
+            from components.executors.shared_cache import SharedCache
+
+            self.shared = SharedCache(settings.ray.shared_cache, "annotate")
 
     def describe(self) -> dict:
         """What this worker would compute with: its render code, its annotators, and where it runs.
@@ -52,8 +67,15 @@ class ShardActor:
                 "pid": os.getpid(), "node": node_id()}
 
     def run(self, inputs: ShardInputs) -> ShardOutputs:
-        """Annotate one shipped shard and return its rows and files."""
-        return run_shipped_shard(inputs, self.scratch)
+        """Annotate one shipped shard and return its rows and files (with a shared cache: what it holds is
+        taken from there, and what was annotated here is put there)."""
+        if self.shared is None:
+            return run_shipped_shard(inputs, self.scratch)
+        hits, inputs = from_shared_cache(inputs, self.shared)
+        outputs = run_shipped_shard(inputs, self.scratch) if inputs.tasks else ShardOutputs([])
+        to_shared_cache(outputs, self.shared)
+        outputs.samples = hits + outputs.samples
+        return outputs
 
     def close(self) -> None:
         """Release the models and threads and delete the scratch folder."""

@@ -3,7 +3,9 @@ annotated, augments to the same files and manifest as a local run, and a worker 
 
 from __future__ import annotations
 
+import tempfile
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,7 @@ from components.annotate.stage import annotate_dataset
 from components.data.augment.cache import AugmentCache
 from components.data.augment.run import augment_dataset
 from components.data.params import AugmentParams
+from tests.infra import servers
 from tests.ray_cluster import RayCluster, imported_sample, kill_first_busy, tree
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -20,8 +23,17 @@ PARAMS = {"variants_per_sample": 2, "garment_flip": True}
 
 
 @pytest.fixture(scope="module")
-def ray_cluster():
-    cluster = RayCluster(workers=2)
+def s3_endpoint():
+    """An S3 API on loopback (moto_server) for the shared cache."""
+    proc, url = servers.start_moto(Path(tempfile.mkdtemp(prefix="vton-s3-")))
+    yield url
+    servers.stop(proc)
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(s3_endpoint):
+    """A CPU-less head and two worker nodes whose own environment holds the S3 endpoint and credentials."""
+    cluster = RayCluster(workers=2, env=servers.s3_env(s3_endpoint))
     yield cluster
     cluster.stop()
 
@@ -96,3 +108,29 @@ def test_workers_running_other_augment_code_than_the_driver_are_refused_before_a
         augment_dataset(annotated, tmp_path / "out", AugmentParams(**PARAMS, executor="ray"), tmp_path / "cache")
     assert "build the worker image from this commit" in str(err.value)
     assert not list((tmp_path / "cache").rglob("*.json"))
+
+
+def test_a_fresh_worker_takes_every_variant_another_run_made_from_the_shared_cache_on_s3(
+        annotated, on_cluster, s3_endpoint, tmp_path, monkeypatch):
+    import boto3
+
+    import components.data.augment.run as run
+
+    env = servers.s3_env(s3_endpoint)
+    boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                 aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"], region_name="us-east-1"
+                 ).create_bucket(Bucket="vton-augment")
+    shared = AugmentParams(**PARAMS, executor="ray", shard_size=3,
+                           ray={"actors": 2, "shared_cache": "s3://vton-augment/team"})
+    first = augment_dataset(annotated, tmp_path / "first", shared, tmp_path / "cache-1")
+    assert first.shared_hits == 0 and first.variants >= 10
+
+    def no_augment(*args, **kwargs):
+        raise AssertionError("the driver augmented a variant itself")
+
+    monkeypatch.setattr(run, "augment_sample", no_augment)  # in this process only: the workers run elsewhere
+    # Another driver with an empty cache of its own, on fresh actors: every variant comes from S3.
+    second = augment_dataset(annotated, tmp_path / "second", shared, tmp_path / "cache-2")
+    assert second.cached == 0 and second.shared_hits == first.variants == second.variants
+    assert "found by the Ray workers in the shared cache" in second.summary()
+    assert tree(tmp_path / "second") == tree(tmp_path / "first")
