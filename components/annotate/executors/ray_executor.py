@@ -8,9 +8,11 @@ and records what comes back in its own cache, so the manifest is assembled by th
 The driver never sends what its own cache holds. With `annotate.ray.shared_cache` (s3://...), the workers also
 share one cache on S3 (components/executors/shared_cache.py): a worker takes the samples and person maps it
 finds there instead of annotating them, and puts there what it annotated, so a worker on any machine skips
-work another run did, without the driver shipping it. A worker killed mid-shard loses nothing: that shard's results never came back, so nothing of it was
-written; the driver starts a fresh actor (anywhere the cluster has room) and resubmits the shard, up to
-`max_retries` times, then quarantines its samples uncached so the next run tries them again.
+work another run did, without the driver shipping it.
+
+A worker killed mid-shard loses nothing: that shard's results never came back, so nothing of it was written;
+the driver starts a fresh actor (anywhere the cluster has room) and resubmits the shard, up to `max_retries`
+times, then quarantines its samples uncached so the next run tries them again (components/executors/ray_pool.py).
 """
 
 from __future__ import annotations
