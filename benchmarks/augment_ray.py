@@ -60,7 +60,7 @@ def main() -> None:
               f"{load_line()}")
 
         def run(**update):
-            params = base.model_copy(update=update)
+            params = type(base).model_validate({**base.model_dump(), **update})  # validated: `ray` as a section
 
             def go() -> float:
                 i = next(runs)
