@@ -18,6 +18,7 @@ from components.config.loader import PROFILES, ProfileName, deep_merge, describe
 from components.data.params import AugmentParams, ImportParams, ScrapeParams
 from components.errors import ConfigError
 from components.evaluate.params import EvaluateParams
+from components.fit.params import FitParams
 from components.project import project_root
 from components.registry.params import PromoteParams, ScheduleParams
 from components.train.params import TrainParams
@@ -63,6 +64,7 @@ class Params(Section):
     scrape: ScrapeParams = ScrapeParams()
     augment: AugmentParams = AugmentParams()
     annotate: AnnotateParams = AnnotateParams()
+    fit: FitParams = FitParams()
     validate_: ValidateParams = Field(default_factory=ValidateParams, alias="validate")
     train: TrainParams = TrainParams()
     evaluate: EvaluateParams = EvaluateParams()

@@ -49,13 +49,13 @@ def annotate_command(
         raise DataContractError(f"{source}: input folder not found",
                                 hint="run `vton data import` first, or pass --input DIR")
     if (source / MANIFEST_FILENAME).is_file():
-        result = annotate_dataset(source, target, settings, cache)
+        result = annotate_dataset(source, target, settings, cache, fit=params.fit)
     else:
         cats = category or ["upper_body"]
         bad = [c for c in cats if c not in CATEGORIES]
         if bad:
             raise ConfigError(f"--category {bad}: must be one of {list(CATEGORIES)}")
-        result = annotate_folder(source, target, settings, cache, cats)
+        result = annotate_folder(source, target, settings, cache, cats, fit=params.fit)
     typer.echo(result.report.summary())
     typer.echo(f"manifest: {target / MANIFEST_FILENAME}")
     is_stage = in_project and input is None and out is None

@@ -118,8 +118,8 @@ def person_key(person_sha: str, settings: AnnotateParams, identities: dict[str, 
 
 
 # The modules that turn maps into files: a change to any of them re-renders samples (without model calls).
-RENDER_MODULES = ("agnostic.py", "cloth_mask.py", "frame.py", "geometry.py", "keypoints.py", "layout.py",
-                  "measure.py", "sample.py", "annotators/pose_geometry.py")
+RENDER_MODULES = ("agnostic.py", "regions.py", "cloth_mask.py", "frame.py", "geometry.py", "keypoints.py", "layout.py",
+                  "measure.py", "sample.py", "annotators/pose_geometry.py", "../fit/ratios.py", "../fit/columns.py")
 
 
 def render_code_digest() -> str:

@@ -28,6 +28,8 @@ from components.annotate.maps import BodyMaps
 from components.annotate.measure import body_measurements, garment_measurements, keypoint_stats, size_ratios
 from components.annotate.params import AnnotateParams
 from components.errors import Quarantine
+from components.fit.columns import ratio_columns, worn_region
+from components.fit.ratios import FitRatios, worn_fit_ratios
 
 
 @dataclass
@@ -100,6 +102,7 @@ def render_sample(task: SampleTask, frame: np.ndarray, box: Letterbox, maps: Bod
     write(layout.save_mask, mask, out("agnostic_mask_path"))
     write(layout.save_image, agnostic_image(frame, mask), out("agnostic_path"))
     parsing_source = settings.parsing if maps.parse_lip is not None else None
+    parse = None
     if maps.parse_lip is not None:
         parse = relabel_for_category(maps.parse_lip, task.category) if parsing_source == "pose_geometry" else maps.parse_lip
         write(layout.save_labels, parse, out("parse_path"))
@@ -111,6 +114,9 @@ def render_sample(task: SampleTask, frame: np.ndarray, box: Letterbox, maps: Bod
 
     body = body_measurements(kp, maps.person_mask)
     garment = garment_measurements(cmask)
+    # The garment as worn in this photo (for an unpaired row: the person's own garment of the category).
+    worn = worn_region(task.category, parse)
+    fit = worn_fit_ratios(task.category, worn, kp, maps.person_mask) if worn is not None else FitRatios.unmeasured()
     row = {col: rel[col] for col in layout.PATHS if rel[col] in files}
     row.update(
         status="ok",
@@ -124,5 +130,6 @@ def render_sample(task: SampleTask, frame: np.ndarray, box: Letterbox, maps: Bod
         cloth_mask_area=float(np.count_nonzero(cmask)),
         agnostic_mask_area=float(np.count_nonzero(mask)),
         **keypoint_stats(kp), **body, **garment, **size_ratios(task.category, body, garment),
+        **ratio_columns(fit),
     )
     return row, files

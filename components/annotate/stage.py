@@ -24,6 +24,8 @@ from components.annotate.engine import (
 )
 from components.annotate.params import AnnotateParams
 from components.annotate.sample import SampleTask
+from components.fit.columns import FIT_LABEL_COLUMN, fit_labels
+from components.fit.params import FitParams
 from components.manifest.schema import (
     CATEGORIES,
     MANIFEST_FILENAME,
@@ -50,17 +52,19 @@ def _relative(path: Path, start: Path) -> str:
     return Path(os.path.relpath(path.resolve(), start.resolve())).as_posix()
 
 
-def annotate_dataset(in_dir: Path, out_dir: Path, settings: AnnotateParams, cache_dir: Path) -> AnnotateResult:
-    """Annotate every ok sample of the manifest in `in_dir` into `out_dir`."""
+def annotate_dataset(in_dir: Path, out_dir: Path, settings: AnnotateParams, cache_dir: Path,
+                     fit: FitParams | None = None) -> AnnotateResult:
+    """Annotate every ok sample of the manifest in `in_dir` into `out_dir` (fit labels from `fit`, default params)."""
     path = Path(in_dir) / MANIFEST_FILENAME
     st = path.stat() if path.is_file() else None
     df = read_manifest(in_dir)
     source = ["manifest", str(path.resolve()), st.st_size, st.st_mtime_ns] if st is not None else None
-    return _annotate_rows(df, in_dir, out_dir, settings, cache_dir, source=source)
+    return _annotate_rows(df, in_dir, out_dir, settings, cache_dir, source=source, fit=fit)
 
 
 def annotate_folder(photos: Path, out_dir: Path, settings: AnnotateParams, cache_dir: Path,
-                    categories: list[str], licence: str = "unknown (plain photo folder)") -> AnnotateResult:
+                    categories: list[str], licence: str = "unknown (plain photo folder)",
+                    fit: FitParams | None = None) -> AnnotateResult:
     """Annotate a plain folder of person photos; each garment is cut from the photo (the garment worn)."""
     from components.manifest.split import split_for
 
@@ -88,7 +92,7 @@ def annotate_folder(photos: Path, out_dir: Path, settings: AnnotateParams, cache
     # Columns from every row: ok and quarantined rows carry different fields, in any order.
     df = pd.DataFrame(rows) if rows else pd.DataFrame(columns=["sample_id"])
     return _annotate_rows(df, out_dir, out_dir, settings, cache_dir, paths_relative_to=out_dir, source=["folder", rows],
-                          digests=digests)
+                          digests=digests, fit=fit)
 
 
 def _photo_facts(path: Path, digests: FileDigests) -> dict:
@@ -120,7 +124,7 @@ def _photo_facts(path: Path, digests: FileDigests) -> dict:
 
 def _annotate_rows(df: pd.DataFrame, in_dir: Path, out_dir: Path, settings: AnnotateParams, cache_dir: Path,
                    paths_relative_to: Path | None = None, source: list | None = None,
-                   digests: FileDigests | None = None) -> AnnotateResult:
+                   digests: FileDigests | None = None, fit: FitParams | None = None) -> AnnotateResult:
     """Annotate the ok rows of `df` and write the manifest; `source` (JSON-able) pins down what `df` holds."""
     base = paths_relative_to or in_dir
     digests = digests or FileDigests(cache_dir)  # inputs and weights are hashed once, not on every run
@@ -146,17 +150,17 @@ def _annotate_rows(df: pd.DataFrame, in_dir: Path, out_dir: Path, settings: Anno
     digests.save()
     rows, report = run_engine(tasks, settings, out_dir, cache_dir, identities)
 
-    written = _write_manifest(df, rows, base, out_dir, digests, source)
+    written = _write_manifest(df, rows, base, out_dir, digests, source, fit or FitParams())
     return AnnotateResult(written, report, out_dir)
 
 
 def _write_manifest(df: pd.DataFrame, rows: dict[str, dict], base: Path, out_dir: Path, digests: FileDigests,
-                    source: list | None) -> pd.DataFrame:
+                    source: list | None, fit: FitParams) -> pd.DataFrame:
     """Write the manifest and pair lists (unless they already hold this content), prune stray files, and
     return the manifest as written."""
     manifest_path, pairs = out_dir / MANIFEST_FILENAME, [out_dir / f"{split}_pairs.txt" for split in SPLITS]
     # A re-run that changes nothing leaves the manifest and pair lists as they are (no rewrite, no new mtime).
-    fingerprint = _fingerprint(source, rows, base, out_dir) if source is not None else None
+    fingerprint = _fingerprint(source, rows, base, out_dir, fit) if source is not None else None
     stamps = [digests.get(f, "annotate_manifest") for f in (manifest_path, *pairs)]
     unchanged = fingerprint is not None and stamps == [fingerprint] * len(stamps)
     if unchanged:
@@ -166,7 +170,9 @@ def _write_manifest(df: pd.DataFrame, rows: dict[str, dict], base: Path, out_dir
 
         written = pq.read_table(manifest_path).to_pandas()
     else:
-        write_manifest(_merge_rows(df, rows, base, out_dir), out_dir)
+        merged = _merge_rows(df, rows, base, out_dir)
+        merged[FIT_LABEL_COLUMN] = fit_labels(merged, fit)  # from the worn ratios: thresholds are params, not maps
+        write_manifest(merged, out_dir)
         written = read_manifest(manifest_path)
     referenced = {v for col in layout.PATHS for v in written[col].tolist()
                   if isinstance(v, str) and not v.startswith("..")}
@@ -201,17 +207,20 @@ def _upstream(update: dict | None) -> bool:
     return update is None or update.get("status") == "quarantined"
 
 
-def _fingerprint(source: list, rows: dict[str, dict], base: Path, out_dir: Path) -> str:
+def _fingerprint(source: list, rows: dict[str, dict], base: Path, out_dir: Path, fit: FitParams) -> str:
     """A digest of everything the written manifest is made of: the input rows (`source`), the engine's rows,
-    the folders paths are relative to, and the code that merges and writes them (equal digests: same file)."""
+    the folders paths are relative to, the fit thresholds, and the code that merges and writes them (equal
+    digests: same file)."""
     import json
 
+    from components.fit import labels as fit_label_code
     from components.manifest import schema
 
     # As JSON: a fresh row's numpy floats and the same row read back from the cache give the same text.
-    text = json.dumps([source, rows, str(base), str(out_dir)], sort_keys=True, default=str)
+    labels = fit.model_dump(mode="json", include={"thresholds"})  # what fit_label is made of
+    text = json.dumps([source, rows, str(base), str(out_dir), labels], sort_keys=True, default=str)
     h = hashlib.sha256(text.encode())
-    for module in (__file__, schema.__file__):
+    for module in (__file__, schema.__file__, fit_label_code.__file__):
         h.update(Path(module).read_bytes())
     return h.hexdigest()
 

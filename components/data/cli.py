@@ -123,7 +123,7 @@ def augment_command(
     root = project_root()
     target = resolve(out or params.paths.augmented, root)
     report = augment_dataset(resolve(src or params.paths.annotated, root), target, params.augment,
-                             cache_dir=resolve(params.augment.cache_dir, root))
+                             cache_dir=resolve(params.augment.cache_dir, root), fit=params.fit)
     typer.echo(report.summary())
     typer.echo(f"manifest: {target / 'manifest.parquet'}")
 

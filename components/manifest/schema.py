@@ -66,6 +66,10 @@ STAT_COLUMNS: tuple[str, ...] = (
     "garment_length",
     "garment_to_body_width_ratio",
     "garment_to_body_length_ratio",
+    # Worn fit (components/fit/ratios.py): the garment as worn in the person photo against the same body.
+    "fit_width_ratio",
+    "fit_length_ratio",
+    "fit_span_ratio",
 )
 
 MANIFEST_SCHEMA = pa.schema(
@@ -103,6 +107,7 @@ MANIFEST_SCHEMA = pa.schema(
         pa.field("annotator_versions", pa.string()),  # JSON {annotator: version@weights}
         *[pa.field(c, pa.string()) for c in ANNOTATION_PATH_COLUMNS],
         *[pa.field(c, pa.float64()) for c in STAT_COLUMNS],
+        pa.field("fit_label", pa.string()),  # tight | fitted | loose from fit_width_ratio (params fit.thresholds)
         # Filled by annotate when it can, else computed by validate from the files (null until then).
         pa.field("keypoint_visible_mask", pa.int64()),  # bit i: BODY_25 joint i present (confidence > 0)
         pa.field("cloth_mask_border_sides", pa.int32()),  # image sides (0-4) the cloth mask touches

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from components.fit import FIT_LABELS
 from components.manifest.schema import CATEGORIES, SPLITS
 from components.validate.files import decode_errors, missing_files
 from components.validate.leakage import augmented_test_parent, split_leak_partner
@@ -34,7 +35,7 @@ class Facts:
     samples: pd.DataFrame  # ok rows + derived figures
     rows: pd.DataFrame  # every manifest row (ids and provenance)
     groups: pd.DataFrame  # (category, split) -> ok count
-    categories: pd.DataFrame  # category -> ok count, share of the largest, test fraction
+    categories: pd.DataFrame  # category -> ok count, share of the largest, test fraction, fit-label mix
     sources: pd.DataFrame  # source -> rows, quarantined, rate
     notes: list[str] = field(default_factory=list)
 
@@ -74,6 +75,7 @@ def build_facts(df: pd.DataFrame, dataset_dir: Path, params: ValidateParams, fra
         notes.append(f"computed {computed} keypoint/cloth-mask statistics from files (annotate had not stored them)")
     g = params.geometry
     s = pd.DataFrame({c: ok[c] for c in ("sample_id", "category", "split", "source", "parent_id")})
+    s["fit_label"] = ok["fit_label"] if "fit_label" in ok.columns else None
     required = REQUIRED_COLUMNS + (("densepose_path",) if params.completeness.require_densepose else ())
     s["missing_annotations"] = _absent(ok, required)
     s["missing_files"] = missing_files(ok, dataset_dir, FILE_COLUMNS)
@@ -109,6 +111,22 @@ def _rows_table(df: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def _fit_label_mix(ok: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per category (CATEGORIES order): ok samples per fit label, how many carry one, and how many labels occur."""
+    labels = ok["fit_label"] if "fit_label" in ok.columns else pd.Series(None, index=ok.index, dtype=object)
+    counts = pd.crosstab(ok["category"], labels.fillna("")) if len(ok) else pd.DataFrame()
+    out: dict[str, list[int]] = {f"n_fit_{name}": [] for name in FIT_LABELS}
+    out["n_fit_labelled"], out["n_fit_labels"] = [], []
+    for cat in CATEGORIES:
+        per = {name: int(counts.at[cat, name]) if cat in counts.index and name in counts.columns else 0
+               for name in FIT_LABELS}
+        for name, n in per.items():
+            out[f"n_fit_{name}"].append(n)
+        out["n_fit_labelled"].append(sum(per.values()))
+        out["n_fit_labels"].append(sum(1 for n in per.values() if n))
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
 def _summaries(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     ok = df[df["status"] == "ok"]
     counts = ok.groupby(["category", "split"]).size()
@@ -123,6 +141,7 @@ def _summaries(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFra
         "n_ok": n_ok.astype(int).to_numpy(),
         "share_of_largest": (n_ok / largest).to_numpy(),
         "test_fraction": (per_cat["test"] / n_ok.where(n_ok > 0)).to_numpy(),
+        **_fit_label_mix(ok),
     })
     # Augmented copies are made from accepted samples; counting them would dilute the source's rate.
     originals = df[df["parent_id"].isna()]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from components.fit import FIT_LABELS
 from components.manifest.schema import CATEGORIES
 from components.validate.facts import Facts
 from components.validate.params import ValidateParams
@@ -200,6 +201,10 @@ def figures(facts: Facts) -> dict[str, dict[str, float | None]]:
             "n_test": float((sel["split"] == "test").sum()),
             "n_augmented": float(sel["parent_id"].notna().sum()),
         }
+        labels = sel["fit_label"] if "fit_label" in sel.columns else pd.Series(dtype=object)
+        for label in FIT_LABELS:  # the fit-label mix (components/fit): what a size-aware model can learn from
+            fig[f"n_fit_{label}"] = float((labels == label).sum())
+        fig["n_fit_unlabelled"] = float(n_ok - labels.isin(FIT_LABELS).sum())
         for col in ("keypoint_count", "keypoint_confidence_mean", "cloth_mask_fraction", "agnostic_mask_fraction"):
             vals = pd.to_numeric(sel[col], errors="coerce").dropna()
             key = col if col.endswith("_mean") else f"{col}_mean"

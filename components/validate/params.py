@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from components.config.base import Section
-from components.validate.rules import RULE_NAMES
+from components.validate.rules import RULE_NAMES, RULES, rule
 
 Severity = Literal["error", "warn", "off"]
 Category = Literal["upper_body", "lower_body", "dresses"]
@@ -100,7 +100,7 @@ class IntegrityParams(Section):
 class ValidateParams(Section):
     """The data-quality gate: each rule's severity and the thresholds of the four suites."""
 
-    severity: dict[str, Severity] = Field(default_factory=lambda: {name: "error" for name in RULE_NAMES})
+    severity: dict[str, Severity] = Field(default_factory=lambda: {r.name: r.default_severity for r in RULES})
     completeness: CompletenessParams = CompletenessParams()
     geometry: GeometryParams = GeometryParams()
     distribution: DistributionParams = DistributionParams()
@@ -116,5 +116,5 @@ class ValidateParams(Section):
         return self
 
     def severity_of(self, name: str) -> Severity:
-        """`name`'s severity; rules params.yaml does not mention are errors."""
-        return self.severity.get(name, "error")
+        """`name`'s severity; a rule params.yaml does not mention has its default (an error unless rules.py says)."""
+        return self.severity.get(name, rule(name).default_severity)

@@ -16,6 +16,7 @@ class Rule:
     name: str  # suite.rule, stable: params.yaml and metrics.json key on it
     suite: str
     description: str
+    default_severity: str = "error"  # when params.yaml validate.severity does not name the rule
 
 
 RULES: tuple[Rule, ...] = (
@@ -34,6 +35,10 @@ RULES: tuple[Rule, ...] = (
     Rule("distribution.category_balance", "distribution", "no category is too small next to the largest"),
     Rule("distribution.test_fraction", "distribution", "each category's test share is within bounds"),
     Rule("distribution.quarantine_rate", "distribution", "each source's quarantine rate is below the threshold"),
+    # A warning: one fit label everywhere is a property of the catalogue, but a size-aware model learns no sizes
+    # from it (fit.size_augment widens the mix).
+    Rule("distribution.fit_label_mix", "distribution",
+         "each category's labelled ok samples hold more than one fit label (tight, fitted, loose)", "warn"),
     Rule("integrity.unique_ids", "integrity", "sample ids are unique"),
     Rule("integrity.unique_content", "integrity", "no two ok samples share person, garment and category hashes"),
     Rule("integrity.person_leakage", "integrity", "no train person is an exact or near duplicate of a test person"),

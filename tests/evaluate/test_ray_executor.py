@@ -11,7 +11,7 @@ import torch
 from components.evaluate.pairs import build_pairs
 from components.evaluate.params import EvaluateParams
 from components.evaluate.run import evaluate_models, generator_for
-from tests.ray_cluster import RayCluster, tree
+from tests.ray_cluster import RayCluster, kill_first_busy, tree
 from tests.train.families.conftest import worn_dataset  # noqa: F401  (the shared fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -97,3 +97,36 @@ def test_a_model_whose_workers_run_other_code_is_refused_before_any_pair_is_gene
     pairs = _colour_pairs(worn_dataset, 1)
     with pytest.raises(ConfigError, match="runs different evaluate code"):
         generator_for(smoke_model, pairs, EvaluateParams(**SETTINGS, executor="ray"), "candidate")
+
+
+def test_a_worker_killed_mid_shard_has_its_pairs_generated_again_with_the_same_results(
+        smoke_model, worn_dataset, ray_cluster, monkeypatch):  # noqa: F811
+    import threading
+
+    from PIL import Image
+
+    from components.evaluate.executors.ray_executor import generate_on_ray
+
+    pairs = _colour_pairs(worn_dataset, SETTINGS["max_pairs_per_category"])
+    local = generator_for(smoke_model, pairs, EvaluateParams(**SETTINGS), "candidate")
+
+    def here(pair):
+        with Image.open(pair.person) as p, Image.open(pair.garment) as g, Image.open(pair.agnostic_mask) as m:
+            return local(pair, p.convert("RGB"), g.convert("RGB"), m.convert("L"))
+
+    monkeypatch.setenv("RAY_ADDRESS", ray_cluster.address)
+    killed: list[int] = []
+    stop = threading.Event()
+    killer = threading.Thread(target=kill_first_busy, args=("GeneratorActor", ray_cluster, killed, stop), daemon=True)
+    killer.start()
+    try:
+        settings = EvaluateParams(**SETTINGS, executor="ray", shard_size=1, ray={"actors": 2, "max_retries": 2})
+        results = generate_on_ray(smoke_model, pairs, settings, "candidate")
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "no actor on a worker node was caught generating"
+    assert sorted(results) == sorted(p.pair_id for p in pairs)
+    for pair in pairs:
+        assert np.array_equal(np.asarray(results[pair.pair_id]), np.asarray(here(pair)))
+    assert not list(ray_cluster.scratch.glob("vton-evaluate-*"))  # the killed actor's model copy went too

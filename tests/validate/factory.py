@@ -99,7 +99,8 @@ def clean_dataset(root: Path) -> pd.DataFrame:
         for k, split in enumerate(("train", "train", "train", "test")):
             seed += 2
             sid = f"{cat[:2]}{k}{split[:2]}"
-            rows.append(write_sample(root, sid, smooth_image(seed), smooth_image(seed + 1), category=cat, split=split))
+            rows.append(write_sample(root, sid, smooth_image(seed), smooth_image(seed + 1), category=cat, split=split,
+                                     fit_label=("tight", "fitted", "loose", "fitted")[k]))
     parent = rows[0]
     flipped = smooth_image(2).transpose(Image.FLIP_LEFT_RIGHT)
     rows.append(write_sample(root, "aug0", flipped, smooth_image(3).transpose(Image.FLIP_LEFT_RIGHT),

@@ -128,6 +128,11 @@ def unknown_licence(root: Path, df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def one_fit_label_for_dresses(root: Path, df: pd.DataFrame) -> pd.DataFrame:
+    df.loc[df["category"] == "dresses", "fit_label"] = "fitted"
+    return df
+
+
 VIOLATIONS = {
     "completeness.annotations_present": missing_parse_map,
     "completeness.files_exist": deleted_agnostic_mask,
@@ -142,6 +147,7 @@ VIOLATIONS = {
     "distribution.category_balance": upper_body_dominates,
     "distribution.test_fraction": dresses_mostly_test,
     "distribution.quarantine_rate": shop_quarantines_everything,
+    "distribution.fit_label_mix": one_fit_label_for_dresses,
     "integrity.unique_ids": duplicated_sample_id,
     "integrity.unique_content": duplicated_content,
     "integrity.garment_leakage": garment_reencoded_into_test,
@@ -167,7 +173,8 @@ def test_clean_dataset_passes_every_rule(clean) -> None:
 def test_dataset_breaking_one_rule_fails_the_gate_naming_it(clean, rule_name: str) -> None:
     root, df = clean
     broken = VIOLATIONS[rule_name](root, df)
-    result = validate_manifest(broken, root, gate_params(), FRAME_AREA)
+    # Each rule as an error here (distribution.fit_label_mix is a warning by default: see below).
+    result = validate_manifest(broken, root, gate_params(severity={rule_name: "error"}), FRAME_AREA)
     assert [r.name for r in result.rules if not r.success] == [rule_name]
     with pytest.raises(GateFailed) as err:
         enforce(result)
@@ -205,3 +212,23 @@ def test_densepose_is_required_only_where_the_profile_says_so(clean) -> None:
     result = validate_manifest(df, root, strict, FRAME_AREA)
     assert [r.name for r in result.failed] == ["completeness.annotations_present"]
     assert "missing_annotations=densepose_path" in result.failed[0].examples[0]
+
+
+def test_one_fit_label_in_a_category_warns_by_default_and_the_report_counts_the_mix(clean) -> None:
+    root, df = clean
+    result = validate_manifest(one_fit_label_for_dresses(root, df), root, gate_params(), FRAME_AREA)
+    rule = next(r for r in result.rules if r.name == "distribution.fit_label_mix")
+    assert rule.status == "warned" and rule.severity == "warn" and result.passed
+    assert "dresses" in rule.examples[0] and rule.per_category == {"upper_body": 0, "lower_body": 0, "dresses": 1}
+    assert {k: result.figures["dresses"][f"n_fit_{k}"] for k in ("tight", "fitted", "loose")} == {
+        "tight": 0.0, "fitted": 4.0, "loose": 0.0}
+    assert result.figures["upper_body"]["n_fit_loose"] == 1.0 and result.figures["upper_body"]["n_fit_tight"] == 1.0
+    enforce(result)  # a warning never stops the pipeline
+
+
+def test_a_category_without_fit_labels_has_no_mix_to_warn_about(clean) -> None:
+    root, df = clean
+    df["fit_label"] = None
+    result = validate_manifest(df, root, gate_params(), FRAME_AREA)
+    assert next(r for r in result.rules if r.name == "distribution.fit_label_mix").success
+    assert result.figures["overall"]["n_fit_unlabelled"] == result.figures["overall"]["n_ok"]

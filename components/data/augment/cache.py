@@ -24,6 +24,7 @@ from components.file_store import FileStore
 CODE_MODULES = (
     "data/augment/mirror.py", "data/augment/run.py", "data/augment/sample.py", "data/augment/transforms.py",
     "annotate/keypoints.py", "annotate/layout.py", "annotate/measure.py", "manifest/image_io.py",
+    "data/augment/size.py", "fit/ratios.py", "fit/columns.py", "annotate/regions.py", "annotate/frame.py",
 )
 
 
@@ -48,7 +49,7 @@ def parent_key(row: dict, file_digests: dict[str, str], settings: dict, code: st
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def variant_key(parent: str, variant: int) -> str:
+def variant_key(parent: str, variant: int | str) -> str:
     """The key of one variant of a parent."""
     return hashlib.sha256(f"{parent}:{variant}".encode()).hexdigest()
 

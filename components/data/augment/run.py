@@ -15,16 +15,26 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from PIL import Image
 
 from components.data.augment.cache import AugmentCache, code_digest, parent_key, variant_key
 from components.data.augment.sample import MAP_COLUMNS, SampleArrays, augment_sample, load_sample
+from components.data.augment.size import draw_scale, rescale_garment
 from components.data.augment.transforms import check, to_json, variant_seed
 from components.manifest.image_io import perceptual_hash
 from components.data.params import AugmentParams
+from components.fit.columns import FIT_LABEL_COLUMN, fit_labels
+from components.fit.params import FitParams
 from components.hashing import sha256_file
-from components.manifest.schema import ANNOTATION_PATH_COLUMNS, STAT_COLUMNS, read_manifest, write_manifest
+from components.manifest.schema import (
+    ANNOTATION_PATH_COLUMNS,
+    STAT_COLUMNS,
+    garment_worn,
+    read_manifest,
+    write_manifest,
+)
 from components.progress import progress
 
 PATH_COLUMNS = ("person_path", "garment_path", *ANNOTATION_PATH_COLUMNS)
@@ -40,6 +50,7 @@ class AugmentReport:
     augmented_parents: int = 0
     variants: int = 0
     cached: int = 0  # variants put back from the augment cache instead of being made again
+    size_variants: int = 0  # of `variants`, those with the garment rescaled (fit.size_augment)
     failed: list[str] = field(default_factory=list)
     retried_shards: int = 0  # shards run again because the Ray worker making them died (executor: ray)
     shared_hits: int = 0  # variants a Ray worker found in the shared cache (executor: ray, ray.shared_cache)
@@ -47,7 +58,7 @@ class AugmentReport:
     def summary(self) -> str:
         """One line for the log (plus one per failure)."""
         head = (f"augment: {self.inputs} input rows kept, {self.variants} variants of "
-                f"{self.augmented_parents} train samples ({self.cached} from the cache)")
+                f"{self.augmented_parents} train samples ({self.size_variants} resized; {self.cached} from the cache)")
         if self.shared_hits:
             head += f", {self.shared_hits} found by the Ray workers in the shared cache"
         if self.retried_shards:
@@ -73,6 +84,8 @@ def _write(sample: SampleArrays, row: dict, split: str, sid: str, out_dir: Path)
         densepose_image, path_for, render_densepose, save_image, save_labels, save_mask, save_png,
     )
     from components.annotate.measure import body_measurements, garment_measurements, keypoint_stats, size_ratios
+    from components.fit.columns import ratio_columns, worn_region
+    from components.fit.ratios import worn_fit_ratios
 
     cols: dict = {}
 
@@ -113,6 +126,9 @@ def _write(sample: SampleArrays, row: dict, split: str, sid: str, out_dir: Path)
             garment = garment_measurements(sample.maps["cloth_mask"])
             stats.update(garment)
             stats.update(size_ratios(row["category"], body, garment))
+        worn = worn_region(row["category"], sample.maps.get("parse"))
+        if worn is not None:  # the worn garment moved (or was resized) with the person: measure it again
+            stats.update(ratio_columns(worn_fit_ratios(row["category"], worn, kp, sample.maps.get("person_mask"))))
     for name, column in (("person_mask", "person_mask_area"), ("cloth_mask", "cloth_mask_area"),
                          ("agnostic_mask", "agnostic_mask_area")):
         if name in sample.maps:
@@ -138,26 +154,35 @@ MAX_PENDING_VARIANTS = 4
 WRITER_THREADS = 2
 
 
-def augment_dataset(in_dir: Path, out_dir: Path, params: AugmentParams, cache_dir: Path | None = None) -> AugmentReport:
+def augment_dataset(in_dir: Path, out_dir: Path, params: AugmentParams, cache_dir: Path | None = None,
+                    fit: FitParams | None = None) -> AugmentReport:
     """Write `out_dir` (manifest + augmented files) from the annotated dataset in `in_dir`.
 
     With `cache_dir`, finished variants are kept there by what made them and put back by a link per file
-    on a re-run (components/data/augment/cache.py); only new or changed parents are decoded and augmented."""
+    on a re-run (components/data/augment/cache.py); only new or changed parents are decoded and augmented.
+    `fit` (default: the params' defaults) labels every row's fit and, when fit.size_augment.enabled, adds
+    size variants of the paired train samples (components/data/augment/size.py)."""
     check(params)
+    fit = fit or FitParams()
+    size = fit.size_augment
     df = read_manifest(in_dir)
     for split in ("train", "test"):
         shutil.rmtree(out_dir / split, ignore_errors=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     report = AugmentReport(inputs=len(df))
     rows = [relink(df, in_dir, out_dir)]
-    todo = df[(df["status"] == "ok") & (df["split"] == "train")] if params.enabled else df.iloc[0:0]
+    todo = df[(df["status"] == "ok") & (df["split"] == "train")] if params.enabled or size.enabled else df.iloc[0:0]
     parents = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in parent.to_dict().items()}
                for _, parent in todo.iterrows()]
     cache = AugmentCache(cache_dir) if cache_dir is not None else None
     # Variant v of a parent is the same whatever variants_per_sample is: raising it reuses the ones made.
-    settings = params.model_dump(mode="json", exclude={"variants_per_sample", "cache_dir", *PLACEMENT})
+    settings = {
+        "transform": params.model_dump(mode="json", exclude={"variants_per_sample", "cache_dir", "enabled",
+                                                             *PLACEMENT}),
+        "size": {"seed": params.seed, **size.model_dump(mode="json", exclude={"variants_per_sample", "enabled"})},
+    }
     code = code_digest() if cache is not None else ""
-    plans = [_plan(parent, in_dir, out_dir, params, cache, settings, code) for parent in parents]
+    plans = [_plan(parent, in_dir, out_dir, _jobs(parent, params, size), cache, settings, code) for parent in parents]
     report.cached = sum(1 for plan in plans for row in plan.cached if row is not None)
     if params.executor == "ray" and any(plan.missing for plan in plans):
         from components.data.augment.executors.ray_executor import augment_on_ray
@@ -165,8 +190,8 @@ def augment_dataset(in_dir: Path, out_dir: Path, params: AugmentParams, cache_di
         # The workers' variants land in the cache; planning again links them in, and the loop below assembles
         # the manifest from them exactly as it does from a local run's cached variants.
         augment_on_ray([(parent, plan.keys) for parent, plan in zip(parents, plans) if plan.missing], in_dir,
-                       out_dir, params, cache, report)
-        plans = [_plan(parent, in_dir, out_dir, params, cache, settings, code) if plan.missing else plan
+                       out_dir, params, fit, cache, report)
+        plans = [_plan(parent, in_dir, out_dir, plan.jobs, cache, settings, code) if plan.missing else plan
                  for parent, plan in zip(parents, plans)]
     needed = [i for i, plan in enumerate(plans) if plan.missing]
     slots: list[dict | Future] = []
@@ -186,15 +211,18 @@ def augment_dataset(in_dir: Path, out_dir: Path, params: AugmentParams, cache_di
                 except (OSError, ValueError, KeyError) as exc:  # a missing or unreadable map: keep the parent only
                     report.failed.append(f"{parent_row['sample_id']}: {exc}")
                     continue
-            report.augmented_parents += int(params.variants_per_sample > 0)
-            for variant in range(params.variants_per_sample):
-                if plan.cached[variant] is not None:
-                    slots.append(plan.cached[variant])
+            report.augmented_parents += int(bool(plan.jobs))
+            for (kind, variant), key, cached in zip(plan.jobs, plan.keys, plan.cached):
+                if cached is not None:
+                    slots.append(cached)
                     report.variants += 1
+                    report.size_variants += int(kind == SIZE)
                     continue
-                seed = variant_seed(params.seed, parent_row["sample_id"], variant)
-                augmented, how = augment_sample(sample, params, seed)
-                how = {"variant": variant, **how}
+                try:
+                    augmented, how = _make_variant(kind, variant, sample, parent_row, params, fit)
+                except ValueError as exc:  # e.g. no worn garment in the parse to resize
+                    report.failed.append(f"{parent_row['sample_id']} ({kind} variant {variant}): {exc}")
+                    continue
                 text = to_json(how)
                 sid = hashlib.sha256(f"{parent_row['sample_id']}:{text}".encode()).hexdigest()[:16]
                 row = {k: v for k, v in parent_row.items() if k not in PATH_COLUMNS}
@@ -208,21 +236,49 @@ def augment_dataset(in_dir: Path, out_dir: Path, params: AugmentParams, cache_di
                     wait(pending, return_when=FIRST_COMPLETED)
                     pending = [f for f in pending if not f.done()]
                 # `augmented` is never modified after this point, so the writer may read it concurrently.
-                slots.append(writer.submit(_finished_row, row, augmented, parent_row, sid, out_dir, cache,
-                                           plan.keys[variant]))
+                slots.append(writer.submit(_finished_row, row, augmented, parent_row, sid, out_dir, cache, key))
                 report.variants += 1
+                report.size_variants += int(kind == SIZE)
     new_rows = [slot.result() if isinstance(slot, Future) else slot for slot in slots]
     if new_rows:
         rows.append(pd.DataFrame(new_rows))
     manifest = pd.concat(rows, ignore_index=True) if len(rows) > 1 else rows[0]
+    # Labels from the ratios and the current thresholds, for input rows and variants alike.
+    manifest[FIT_LABEL_COLUMN] = fit_labels(manifest, fit)
     write_manifest(manifest, out_dir)
     return report
 
 
+TRANSFORM, SIZE = "transform", "size"
+
+
+def _jobs(parent_row: dict, params: AugmentParams, size) -> list[tuple[str, int]]:
+    """The variants to make of a parent: (kind, number). Size variants only where the photo shows the garment."""
+    jobs = [(TRANSFORM, v) for v in range(params.variants_per_sample if params.enabled else 0)]
+    if size.enabled and garment_worn(parent_row.get("pairing")) and parent_row["category"] in size.scale:
+        jobs += [(SIZE, v) for v in range(size.variants_per_sample)]
+    return jobs
+
+
+def _make_variant(kind: str, variant: int, sample: SampleArrays, parent_row: dict, params: AugmentParams,
+                  fit: FitParams) -> tuple[SampleArrays, dict]:
+    """One variant's arrays and its JSON-ready description."""
+    if kind == TRANSFORM:
+        seed = variant_seed(params.seed, parent_row["sample_id"], variant)
+        augmented, how = augment_sample(sample, params, seed)
+        return augmented, {"variant": variant, **how}
+    size = fit.size_augment
+    seed = variant_seed(params.seed, f"size:{parent_row['sample_id']}", variant)
+    sx, sy = draw_scale(size.scale[parent_row["category"]], size.min_width_change, np.random.default_rng(seed))
+    augmented = rescale_garment(sample, parent_row["category"], sx, sy, size.agnostic_margin_px)
+    return augmented, {"kind": SIZE, "variant": variant, "seed": seed, "scale": {"width": sx, "length": sy}}
+
+
 @dataclass
 class _Plan:
-    """One parent's variants: the cache key of each and the rows already cached (None: to be made)."""
+    """One parent's variants: what each is, its cache key, and the rows already cached (None: to be made)."""
 
+    jobs: list[tuple[str, int]]
     keys: list[str]
     cached: list[dict | None]
 
@@ -232,19 +288,22 @@ class _Plan:
         return any(row is None for row in self.cached)
 
 
-def _plan(parent_row: dict, in_dir: Path, out_dir: Path, params: AugmentParams, cache: AugmentCache | None,
+def _plan(parent_row: dict, in_dir: Path, out_dir: Path, jobs: list[tuple[str, int]], cache: AugmentCache | None,
           settings: dict, code: str) -> _Plan:
     """Which variants of `parent_row` the cache holds (restoring their files into `out_dir`)."""
-    n = params.variants_per_sample
+    n = len(jobs)
     if cache is None:
-        return _Plan([""] * n, [None] * n)
+        return _Plan(jobs, [""] * n, [None] * n)
     try:
         files = {col: sha256_file(in_dir / parent_row[col]) for col in PATH_COLUMNS if parent_row.get(col)}
     except OSError:
-        return _Plan([""] * n, [None] * n)  # a missing file: the load reports it as the reason
-    base = parent_key(parent_row, files, settings, code)
-    keys = [variant_key(base, v) for v in range(n)]
-    return _Plan(keys, [cache.load(k, out_dir) for k in keys])
+        return _Plan(jobs, [""] * n, [None] * n)  # a missing file: the load reports it as the reason
+    # The label is not part of a variant (it is applied to the whole manifest from the thresholds).
+    row = {k: v for k, v in parent_row.items() if k != FIT_LABEL_COLUMN}
+    bases = {kind: parent_key(row, files, settings[kind], code) for kind in {k for k, _ in jobs}}
+    keys = [variant_key(bases[kind], v) if kind == TRANSFORM else variant_key(bases[kind], f"{kind}:{v}")
+            for kind, v in jobs]
+    return _Plan(jobs, keys, [cache.load(k, out_dir) for k in keys])
 
 
 def _finished_row(row: dict, augmented: SampleArrays, parent_row: dict, sid: str, out_dir: Path,

@@ -1,4 +1,5 @@
-"""Distribution: enough samples per category and split, balanced categories, sane test share, quarantine rate."""
+"""Distribution: enough samples per category and split, balanced categories, sane test share, quarantine rate,
+and a mix of fit labels."""
 
 from __future__ import annotations
 
@@ -23,6 +24,10 @@ def expectations(params: ValidateParams) -> list[tuple[str, object]]:
     lo, hi = d.test_fraction
     out.append(("categories", gxe.ExpectColumnValuesToBeBetween(
         column="test_fraction", min_value=lo, max_value=hi, meta={"rule": "distribution.test_fraction"})))
+    # Categories with no labelled sample (no parse to measure the worn garment on) have no mix to judge.
+    out.append(("categories", gxe.ExpectColumnValuesToBeBetween(
+        column="n_fit_labels", min_value=2, row_condition=Column("n_fit_labelled") > 0,
+        meta={"rule": "distribution.fit_label_mix"})))
     out.append(("sources", gxe.ExpectColumnValuesToBeBetween(
         column="quarantine_rate", max_value=d.max_quarantine_rate, meta={"rule": "distribution.quarantine_rate"})))
     return out

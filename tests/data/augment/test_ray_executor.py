@@ -55,17 +55,21 @@ def annotated(tmp_path_factory):
 
 def test_the_sample_augmented_on_ray_gives_the_same_files_and_manifest_as_a_local_run(annotated, on_cluster,
                                                                                       tmp_path):
-    local = augment_dataset(annotated, tmp_path / "local", AugmentParams(**PARAMS), tmp_path / "cache-local")
+    from components.fit.params import FitParams
+
+    fit = FitParams(size_augment={"enabled": True})  # size variants too: the garment rescaled on the body
+    local = augment_dataset(annotated, tmp_path / "local", AugmentParams(**PARAMS), tmp_path / "cache-local", fit)
     on_ray = AugmentParams(**PARAMS, executor="ray", shard_size=2, ray={"actors": 2})
-    report = augment_dataset(annotated, tmp_path / "ray", on_ray, tmp_path / "cache-ray")
-    assert local.variants >= 10 and report.variants == local.variants and report.augmented_parents == \
-        local.augmented_parents
-    assert report.cached == 0 and report.retried_shards == 0 and report.failed == local.failed == []
+    report = augment_dataset(annotated, tmp_path / "ray", on_ray, tmp_path / "cache-ray", fit)
+    assert local.variants >= 10 and local.size_variants >= 1
+    assert (report.variants, report.size_variants, report.augmented_parents, report.failed) == \
+        (local.variants, local.size_variants, local.augmented_parents, local.failed)
+    assert report.cached == 0 and report.retried_shards == 0
     assert tree(tmp_path / "ray") == tree(tmp_path / "local")  # manifest.parquet included, byte for byte
     # Every actor was on a worker node (the head has no CPUs) and removed its scratch folder.
     assert not list(on_cluster.scratch.glob("vton-augment-*"))
     # The driver's cache learnt every variant: a local re-run over it augments nothing.
-    again = augment_dataset(annotated, tmp_path / "again", AugmentParams(**PARAMS), tmp_path / "cache-ray")
+    again = augment_dataset(annotated, tmp_path / "again", AugmentParams(**PARAMS), tmp_path / "cache-ray", fit)
     assert again.cached == local.variants
     assert tree(tmp_path / "again") == tree(tmp_path / "local")
 

@@ -26,6 +26,7 @@ import pandas as pd
 from components.data.augment.cache import AugmentCache, code_digest
 from components.data.params import AugmentParams
 from components.errors import ConfigError
+from components.fit.params import FitParams
 from components.executors.ray_pool import node_id, on_pool, refuse_mismatch, run_shards, scratch_folder
 from components.progress import progress_bar
 
@@ -88,8 +89,9 @@ def pack(parents: list[dict], keys: list[list[str]], in_dir: Path) -> AugmentSha
 class AugmentActor:
     """One augment process on the cluster, making shipped parents' variants in a private scratch folder."""
 
-    def __init__(self, params: AugmentParams) -> None:
+    def __init__(self, params: AugmentParams, fit: FitParams) -> None:
         self.params = params.model_copy(update={"executor": "local"})
+        self.fit = fit
         self.scratch = scratch_folder(SCRATCH_PREFIX)
         self.shared = None
         if params.ray.shared_cache:
@@ -130,15 +132,16 @@ class AugmentActor:
                 (in_dir / rel).parent.mkdir(parents=True, exist_ok=True)
                 (in_dir / rel).write_bytes(data)
             write_manifest(pd.DataFrame(parents), in_dir)
-            report = augment_dataset(in_dir, out_dir, self.params, cache_dir)
-            failed = {f.split(":", 1)[0] for f in report.failed}  # the driver's own load reports these alike
+            report = augment_dataset(in_dir, out_dir, self.params, cache_dir, self.fit)
+            # A parent or variant that failed here fails alike in the driver's own loop, which reports it.
+            failed = {f.split(":", 1)[0].split(" ", 1)[0] for f in report.failed}
             cache = AugmentCache(cache_dir)
             made = []
             for parent, parent_keys in zip(parents, keys):
-                if parent["sample_id"] in failed:
-                    continue
                 for key in parent_keys:
                     record = cache.load(key, out_dir)
+                    if record is None and parent["sample_id"] in failed:
+                        continue  # that variant failed (no worn garment to resize, say)
                     if record is None:
                         raise RuntimeError(
                             f"augment worker on node {node_id()}: parent {parent['sample_id']} gave other cache "
@@ -164,7 +167,7 @@ def _write_replacing(path: Path, data: bytes) -> None:
 
 
 def augment_on_ray(todo: list[tuple[dict, list[str]]], in_dir: Path, out_dir: Path, params: AugmentParams,
-                   cache: AugmentCache | None, report) -> None:
+                   fit: FitParams, cache: AugmentCache | None, report) -> None:
     """Make the variants of `todo` (parent row, its variants' cache keys) on Ray actors and land each in `cache`
     (files in `out_dir`); the report gets the retried shards and the shared-cache hits."""
     if cache is None:
@@ -199,7 +202,7 @@ def augment_on_ray(todo: list[tuple[dict, list[str]]], in_dir: Path, out_dir: Pa
         return run_shards(len(shards), pool, send, land, give_up, opts.max_retries)
 
     try:
-        report.retried_shards = on_pool(AugmentActor, (params,), min(opts.actors, len(shards)), opts.num_cpus,
+        report.retried_shards = on_pool(AugmentActor, (params, fit), min(opts.actors, len(shards)), opts.num_cpus,
                                         opts.num_gpus, "augment",
                                         lambda seen: refuse_mismatch("augment", seen, here, ("code",)), work)
     finally:

@@ -1,0 +1,72 @@
+"""The annotate stage's fit columns on the bundled sample's real photos."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from components.annotate.keypoints import read_body25
+from components.annotate.params import AnnotateParams, MaskRules
+from components.annotate.stage import annotate_dataset
+from components.fit.columns import FIT_RATIO_COLUMNS, worn_region
+from components.fit.labels import FIT_LABELS
+from components.fit.params import FitParams, FitThresholds
+from components.fit.ratios import worn_fit_ratios
+
+SMOKE = AnnotateParams(mask=MaskRules(require_knees=["lower_body"], require_ankles=["lower_body"]))
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory) -> Path:
+    """The bundled sample data, imported (13 pairs of four full-body people, and one photo of a cat)."""
+    from components.data.importers.ingest import import_sources
+    from components.data.params import ImportParams, ImportSource
+    from components.data.sample_data import materialise_sample_data
+
+    root = tmp_path_factory.mktemp("proj")
+    folder = materialise_sample_data(root / "raw")
+    params = ImportParams(sources=[ImportSource(kind="folder", path=str(folder), name="sample", licence="test")])
+    import_sources(params, root / "imported", root)
+    return root / "imported"
+
+
+@pytest.fixture(scope="module")
+def annotated(imported, tmp_path_factory):
+    out = tmp_path_factory.mktemp("annotated")
+    cache = tmp_path_factory.mktemp("cache")
+    return annotate_dataset(imported, out, SMOKE, cache), out, cache
+
+
+def test_every_person_gets_worn_fit_ratios_and_a_label_recomputable_from_the_written_files(annotated):
+    result, out, _ = annotated
+    ok = result.manifest[result.manifest["status"] == "ok"]
+    assert len(ok) == 12
+    assert ok["fit_width_ratio"].notna().all() and ok["fit_span_ratio"].notna().all()
+    assert ok["fit_label"].isin(FIT_LABELS).all()
+    # A top is wider than the shoulder joints, trousers wider than the hip joints (both inside the body).
+    assert (ok["fit_width_ratio"] > 1.0).all()
+    for _, row in ok.iterrows():
+        parse = np.asarray(Image.open(out / row["parse_path"]))
+        person = np.asarray(Image.open(out / row["person_mask_path"])) > 127
+        kp = read_body25(out / row["keypoints_path"])
+        again = worn_fit_ratios(row["category"], worn_region(row["category"], parse), kp, person)
+        for col, value in zip(FIT_RATIO_COLUMNS, again.as_tuple()):
+            assert (math.isnan(value) and math.isnan(row[col])) or row[col] == pytest.approx(value, rel=0.02), col
+    quarantined = result.manifest[result.manifest["status"] != "ok"]
+    assert quarantined["fit_label"].isna().all()
+
+
+def test_new_thresholds_relabel_the_manifest_without_rerendering(annotated, imported):
+    result, out, cache = annotated
+    everything_loose = FitParams(thresholds={
+        c: FitThresholds(tight_below=0.1, loose_above=0.2, typical_length=1.0, typical_span=1.0)
+        for c in ("upper_body", "lower_body", "dresses")})
+    again = annotate_dataset(imported, out, SMOKE, cache, fit=everything_loose)
+    assert again.report.done == 0 and again.report.model_calls == 0
+    ok = again.manifest[again.manifest["status"] == "ok"]
+    assert (ok["fit_label"] == "loose").all()
+    assert ok["fit_width_ratio"].tolist() == result.manifest.loc[ok.index, "fit_width_ratio"].tolist()
