@@ -44,6 +44,7 @@ class SampleTask:
     person_key: str
     sample_key: str
     person_sha256: str | None = None  # the bytes person_key was computed from: the worker checks it decodes those
+    cloth_mask_file: str | None = None  # the garment's cloth mask as the source gave it; None: derived here
 
 
 def garment_frame(task: SampleTask, settings: AnnotateParams, frame: np.ndarray, maps: BodyMaps) -> tuple[np.ndarray, np.ndarray]:
@@ -59,14 +60,33 @@ def garment_frame(task: SampleTask, settings: AnnotateParams, frame: np.ndarray,
         return cloth, worn
     try:
         with Image.open(task.garment_file) as img:
+            size = img.size
             cloth, content, box = letterbox(img, settings.width, settings.height)
     except OSError as exc:
         raise Quarantine(f"garment image unreadable: {exc}") from None
-    # Segment the photo itself: the white letterbox padding would hide a coloured backdrop's colour.
-    inner = cloth_mask(content, settings.cloth_mask)
+    if task.cloth_mask_file is not None:
+        inner = given_cloth_mask(task.cloth_mask_file, size, (box.x1 - box.x0, box.y1 - box.y0))
+    else:
+        # Segment the photo itself: the white letterbox padding would hide a coloured backdrop's colour.
+        inner = cloth_mask(content, settings.cloth_mask)
     mask = np.zeros((settings.height, settings.width), bool)
     mask[box.y0:box.y1, box.x0:box.x1] = inner
     return cloth, mask
+
+
+def given_cloth_mask(path: str, garment_size: tuple[int, int], content_size: tuple[int, int]) -> np.ndarray:
+    """The source's cloth mask of a garment of `garment_size`, scaled as the garment was (to `content_size`)."""
+    try:
+        with Image.open(path) as img:
+            if img.size != garment_size:
+                raise Quarantine(f"cloth mask {path} is {img.size[0]}x{img.size[1]}, its garment "
+                                 f"{garment_size[0]}x{garment_size[1]}: re-run `vton data import`")
+            grey = img.convert("L")
+    except OSError as exc:
+        raise Quarantine(f"cloth mask unreadable: {exc}") from None
+    if grey.size != content_size:
+        grey = grey.resize(content_size, Image.Resampling.BILINEAR)
+    return np.asarray(grey) >= 128
 
 
 def write_now(writer: Callable, *args) -> None:

@@ -138,15 +138,21 @@ def _annotate_rows(df: pd.DataFrame, in_dir: Path, out_dir: Path, settings: Anno
     tasks = []
     ok = df[df["status"] == "ok"]
     garments = ok["garment_path"] if "garment_path" in ok.columns else [None] * len(ok)
-    for sid, pp, gp, category, split in zip(ok["sample_id"], ok["person_path"], garments, ok["category"], ok["split"]):
+    # A cloth mask the source gave (import wrote it beside the garment) is used as it is, not derived again.
+    masks = ok["cloth_mask_path"] if "cloth_mask_path" in ok.columns else [None] * len(ok)
+    for sid, pp, gp, mp, category, split in zip(ok["sample_id"], ok["person_path"], garments, masks, ok["category"],
+                                                ok["split"]):
         pfile = (base / pp).resolve()
         gfile = (base / gp).resolve() if isinstance(gp, str) else None
+        mfile = (base / mp).resolve() if isinstance(mp, str) and gfile else None
         psha = sha(pfile)
         pkey = person_key(psha, settings, identities)
         gsha = sha(gfile) if gfile else None
+        garment_key = f"{gsha}+mask:{sha(mfile)}" if mfile else gsha
         tasks.append(SampleTask(sid, category, split, str(pfile), str(gfile) if gfile else None,
-                                pkey, sample_key(pkey, gsha, sid, category, split, settings, code),
-                                person_sha256=None if psha.startswith("missing:") else psha))
+                                pkey, sample_key(pkey, garment_key, sid, category, split, settings, code),
+                                person_sha256=None if psha.startswith("missing:") else psha,
+                                cloth_mask_file=str(mfile) if mfile else None))
     digests.save()
     rows, report = run_engine(tasks, settings, out_dir, cache_dir, identities)
 
@@ -190,7 +196,7 @@ def _merge_rows(df: pd.DataFrame, rows: dict[str, dict], base: Path, out_dir: Pa
     """`df` with each sample's engine row applied, built column by column (per-cell .at was most of a cached run)."""
     updates = [rows.get(sid) for sid in df["sample_id"]]
     columns = {col: df[col] for col in df.columns}
-    for col in ("person_path", "garment_path"):
+    for col in ("person_path", "garment_path", "cloth_mask_path"):
         if col in columns:
             # Upstream quarantine, or annotate quarantined it: keep pointing at the upstream files.
             columns[col] = [_relative(base / v, out_dir) if isinstance(v, str) and _upstream(u) else v

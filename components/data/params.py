@@ -25,6 +25,7 @@ class HfColumns(Section):
     category: str | None = None  # values: upper_body|lower_body|dresses, or DeepFashion In-shop class names
     group: str | None = None
     view: str | None = None
+    gender: str | None = None  # the person's gender, kept as the source spells it
 
 
 class ImportSource(Section):

@@ -68,8 +68,9 @@ def unpaired_partners(persons: pd.DataFrame, garments: pd.DataFrame) -> dict[str
     """{person id: (garment sample id, published)} for the persons of one category, in their order.
 
     A person's published garment is looked up among `garments` (that category's usable test samples, in
-    sample-id order); without one, or when no usable sample holds it, the next person's garment is taken.
-    A lone person with no published partner gets none.
+    sample-id order); without one, or when no usable sample holds it, the next person's garment is taken: the
+    next whose garment differs from the person's own (two shots of one person wearing one garment make no
+    unpaired pair). A lone person, or one whom every other person's garment matches, gets none.
     """
     by_sha: dict[str, str] = {}
     for sid, sha in zip(garments["sample_id"], garments["garment_sha256"]):
@@ -77,13 +78,18 @@ def unpaired_partners(persons: pd.DataFrame, garments: pd.DataFrame) -> dict[str
             by_sha.setdefault(sha, str(sid))
     ids = [str(s) for s in persons["sample_id"]]
     refs = persons["unpaired_garment_sha256"] if "unpaired_garment_sha256" in persons else [None] * len(ids)
+    own = list(persons["garment_sha256"]) if "garment_sha256" in persons else [None] * len(ids)
     out: dict[str, tuple[str, bool]] = {}
     for i, (sid, ref) in enumerate(zip(ids, refs)):
         published = by_sha.get(ref) if isinstance(ref, str) else None
         if published is not None and published != sid:
             out[sid] = (published, True)
-        elif len(ids) > 1:
-            out[sid] = (ids[(i + 1) % len(ids)], False)
+            continue
+        for step in range(1, len(ids)):
+            j = (i + step) % len(ids)
+            if not (isinstance(own[i], str) and own[j] == own[i]):
+                out[sid] = (ids[j], False)
+                break
     return out
 
 

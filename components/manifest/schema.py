@@ -28,7 +28,8 @@ def garment_worn(pairing: object) -> bool:
 SPLITS: tuple[str, ...] = ("train", "test")
 STATUSES: tuple[str, ...] = ("ok", "quarantined")
 
-# Annotation outputs, filled by `vton annotate`; null until then.
+# Annotation outputs, filled by `vton annotate`; null until then, except `cloth_mask_path`, which import fills
+# where the source gives the garment's mask (annotate then uses it instead of deriving one).
 ANNOTATION_PATH_COLUMNS: tuple[str, ...] = (
     "keypoints_path",  # OpenPose BODY_25 JSON
     "keypoints_coco18_path",  # DressCode COCO-18 JSON
@@ -120,6 +121,8 @@ MANIFEST_SCHEMA = pa.schema(
         pa.field("pairing", pa.string()),
         pa.field("garment_source_url", pa.string()),  # the row the garment was cut from
         pa.field("source_class", pa.string()),  # the source's own class name (DeepFashion `cloth_type`)
+        # The person's gender as the source spells it (DeepFashion `gender`: WOMEN | MEN); null where it has none.
+        pa.field("gender", pa.string()),
     ]
 )
 

@@ -23,7 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory) -> Path:
-    """The bundled sample data, imported (13 pairs of four full-body people, and one photo of a cat)."""
+    """The bundled sample data, imported (pairs of four full-body people, their dress composites, and one photo
+    of a cat)."""
     from components.data.importers.ingest import import_sources
     from components.data.params import ImportParams, ImportSource
     from components.data.sample_data import materialise_sample_data
@@ -50,14 +51,23 @@ def test_sample_data_gives_a_complete_viton_hd_layout_and_keeps_every_row(import
     # The smoke profile's rules: trousers need knees and ankles (the sample shows whole legs).
     settings = AnnotateParams(mask=MaskRules(require_knees=["lower_body"], require_ankles=["lower_body"]))
     result = annotate_dataset(imported, out, settings, tmp_path / "cache")
+    from components.data.sample_data import PAIRS
+
     df = result.manifest
-    assert len(df) == len(read_manifest(imported)) == 13
+    assert len(df) == len(read_manifest(imported)) == len(PAIRS)
     cat = df[df["source_url"].fillna("").str.contains("chelsea")]
     assert (cat["status"] == "quarantined").all() and cat["quarantine_reason"].str.startswith("no person").all()
     assert (out / cat["person_path"].iloc[0]).is_file()  # the quarantined row still points at its photo
     ok = df[df["status"] == "ok"]
-    assert len(ok) == 12, df.loc[df["status"] != "ok", "quarantine_reason"].tolist()  # only the cat is quarantined
+    assert len(ok) == len(PAIRS) - 1, df.loc[df["status"] != "ok", "quarantine_reason"].tolist()  # only the cat
     assert ok.groupby(["category", "split"]).size().min() >= 2  # every category has people in train and test
+    worn = ok[ok["pairing"] == "paired"]
+    assert worn.groupby(["category", "split"]).size().min() >= 2  # dresses too: the composites wear them
+    # The sample ships each garment's cloth mask: annotate uses it as it is (garments fill the frame exactly).
+    imported_rows = read_manifest(imported).set_index("sample_id")
+    for sid, rel in zip(ok["sample_id"], ok["cloth_mask_path"]):
+        given = np.asarray(Image.open(imported / imported_rows.loc[sid, "cloth_mask_path"])) >= 128
+        assert np.array_equal(np.asarray(Image.open(out / rel)) > 0, given), sid
     assert (ok["pose_attempt"] == "original").all()
     for col in ("person_path", "garment_path", "cloth_mask_path", "parse_path", "keypoints_path",
                 "keypoints_coco18_path", "pose_render_path", "agnostic_mask_path", "agnostic_path"):

@@ -67,6 +67,15 @@ def test_without_published_pairs_the_next_person_rule_stays(tmp_path):
     assert not any(p.published for p in pairs) and pairing_notes(pairs) == []
 
 
+def test_the_next_person_rule_skips_a_person_wearing_the_same_garment(tmp_path):
+    directory = _constructed(tmp_path, {})
+    df = read_manifest(directory)
+    df.loc[df["sample_id"] == "b", "garment_sha256"] = "sha-a"  # a and b: two shots of one person in one garment
+    write_manifest(df, directory)
+    chosen = {p.person_id: p.garment_id for p in build_pairs(directory, 10) if p.kind == "unpaired"}
+    assert chosen == {"a": "c", "b": "c", "c": "a"}
+
+
 def test_a_published_garment_no_usable_sample_holds_falls_back_to_the_rule_and_says_so(tmp_path):
     pairs = build_pairs(_constructed(tmp_path, {"a": "sha-c", "b": "sha-gone", "c": "sha-c"}), 10)
     chosen = {p.person_id: (p.garment_id, p.published) for p in pairs if p.kind == "unpaired"}

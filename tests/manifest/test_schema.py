@@ -38,6 +38,17 @@ def test_manifest_round_trips_with_every_schema_column(tmp_path):
     assert int(back.loc[0, "person_width"]) == 384
 
 
+def test_gender_is_a_nullable_string_column_that_round_trips(tmp_path):
+    import pyarrow.parquet as pq
+
+    df = pd.DataFrame([_row(gender="WOMEN"), _row(sample_id="b" * 16)])  # a source without gender: null
+    write_manifest(df, tmp_path)
+    field = pq.read_schema(tmp_path / MANIFEST_FILENAME).field("gender")
+    assert str(field.type) == "string" and field.nullable
+    gender = read_manifest(tmp_path)["gender"]
+    assert gender[0] == "WOMEN" and pd.isna(gender[1])
+
+
 @pytest.mark.parametrize(
     ("row", "message"),
     [

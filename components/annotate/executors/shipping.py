@@ -59,7 +59,7 @@ def pack_shard(shard: list[SampleTask], cache: AnnotateCache) -> ShardInputs:
     quarantines its samples with the same reason as a local run."""
     inputs = ShardInputs(tasks=list(shard))
     for task in shard:
-        for path in (task.person_file, task.garment_file):
+        for path in (task.person_file, task.garment_file, task.cloth_mask_file):
             if path is not None and path not in inputs.files:
                 try:
                     inputs.files[path] = Path(path).read_bytes()
@@ -129,7 +129,9 @@ def run_shipped_shard(inputs: ShardInputs, scratch: Path) -> ShardOutputs:
         for pkey, entry in inputs.maps.items():
             cache.put_maps_entry(pkey, entry)
         tasks = [dataclasses.replace(t, person_file=local.get(t.person_file, t.person_file),
-                                     garment_file=local.get(t.garment_file, t.garment_file) if t.garment_file else None)
+                                     garment_file=local.get(t.garment_file, t.garment_file) if t.garment_file else None,
+                                     cloth_mask_file=local.get(t.cloth_mask_file, t.cloth_mask_file)
+                                     if t.cloth_mask_file else None)
                  for t in inputs.tasks]
         renames = {v: k for k, v in local.items()}
         by_id = {t.sample_id: t for t in tasks}

@@ -52,3 +52,5 @@ class Candidate:
     pairing: str | None = None  # components.manifest.schema.PAIRINGS: cross_view | same_view | paired | unpaired
     garment_source_url: str | None = None  # the row the garment was cut from
     source_class: str | None = None  # the source's own class name (DeepFashion `cloth_type`)
+    gender: str | None = None  # the person's gender as the source spells it (DeepFashion `gender`)
+    cloth_mask: Path | bytes | None = None  # the garment's cloth mask file (its size; >= 128 is garment), if given

@@ -4,6 +4,9 @@
                        [, source][, source_image_url][, fetched_at]   (provenance, e.g. from `vton data scrape`)
                        [, pairing]   paired (the person wears the garment) | unpaired (a try-on request:
                                      evaluated without ground truth, never trained on); empty: paired
+                       [, gender]    the person's gender as the source spells it; empty: unknown (null)
+                       [, cloth_mask]  the garment's cloth mask (same size as the garment, >= 128 is garment):
+                                     imported beside it and used by annotate instead of deriving one
     paths in pairs.csv are relative to <root>
 """
 
@@ -40,13 +43,14 @@ def read_folder(root: Path, name: str, licence: str) -> Iterator[Candidate]:
             origin = f"{pairs.name} line {line_no}"
             person = (row.get("person") or "").strip()
             garment = (row.get("garment") or "").strip()
+            mask = (row.get("cloth_mask") or "").strip()
             reason = None
             pairing = (row.get("pairing") or "").strip() or None
             if pairing not in (None, "paired", UNPAIRED):
                 reason = f"{origin}: pairing {pairing!r} is not paired or unpaired"
             elif not person or not garment:
                 reason = f"{origin}: empty person or garment path"
-            elif _escapes(root, person) or _escapes(root, garment):
+            elif _escapes(root, person) or _escapes(root, garment) or (mask and _escapes(root, mask)):
                 reason = f"{origin}: path leaves the source folder"
             yield Candidate(
                 person=None if reason else root / person,
@@ -61,6 +65,8 @@ def read_folder(root: Path, name: str, licence: str) -> Iterator[Candidate]:
                 origin=f"{origin} ({person})",
                 reason=reason,
                 pairing=pairing,
+                gender=(row.get("gender") or "").strip() or None,
+                cloth_mask=root / mask if mask and not reason else None,
             )
 
 

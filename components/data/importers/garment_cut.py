@@ -12,7 +12,8 @@ What a mask may encode (the rule is `garment_region`, the one place it is decide
   offline, is that `SaffalPoosh/deepFashion-with-masks` stores that parsing as its `mask`; another encoding is
   named per source with `hf_mask_labels` (ints, or "#rrggbb" colours).
 
-The cut keeps the photo's pixels inside the region on a white background, cropped tight to the region.
+The cut keeps the photo's pixels inside the region on a white background, cropped tight to the region; the
+region itself, cropped alike, is the garment's cloth mask (written beside it by import, read by annotate).
 """
 
 from __future__ import annotations
@@ -164,11 +165,23 @@ def fit_region(region: np.ndarray, size: tuple[int, int], column: str) -> np.nda
     return np.asarray(resized) > 127
 
 
-def cut_garment(photo: Image.Image, region: np.ndarray) -> Image.Image:
-    """The photo's pixels inside `region` on white, cropped tight (plus CROP_MARGIN) to the region."""
+def _cut_box(region: np.ndarray) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of the tight crop around `region`, CROP_MARGIN pixels wider on each side."""
     rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
     top, bottom = max(rows[0] - CROP_MARGIN, 0), min(rows[-1] + CROP_MARGIN + 1, region.shape[0])
     left, right = max(cols[0] - CROP_MARGIN, 0), min(cols[-1] + CROP_MARGIN + 1, region.shape[1])
+    return int(top), int(bottom), int(left), int(right)
+
+
+def cut_garment(photo: Image.Image, region: np.ndarray) -> Image.Image:
+    """The photo's pixels inside `region` on white, cropped tight (plus CROP_MARGIN) to the region."""
+    top, bottom, left, right = _cut_box(region)
     pixels = np.asarray(photo.convert("RGB"))[top:bottom, left:right].copy()
     pixels[~region[top:bottom, left:right]] = WHITE
     return Image.fromarray(pixels, "RGB")
+
+
+def cut_cloth_mask(region: np.ndarray) -> Image.Image:
+    """The cloth mask of `cut_garment(photo, region)`: one channel, 255 on the garment, 0 elsewhere, same crop."""
+    top, bottom, left, right = _cut_box(region)
+    return Image.fromarray(region[top:bottom, left:right].astype(np.uint8) * 255, "L")

@@ -46,8 +46,8 @@ from components.errors import DataContractError, Quarantine
 from components.manifest.schema import CATEGORIES
 
 DEEPFASHION_COLUMNS = HfColumns(person="images", mask="mask", caption="caption", category="cloth_type",
-                                group="pid", view="pose")
-IMAGE_CLOTH_COLUMNS = HfColumns(person="image", garment="cloth", caption="caption")
+                                group="pid", view="pose", gender="gender")
+IMAGE_CLOTH_COLUMNS = HfColumns(person="image", garment="cloth", caption="caption", gender="gender")
 CUT_VERSION = 1  # bump when garment_cut's rule changes, so cached cuts are never reused
 MAX_HELD_IN_MEMORY = 64  # rows of unfinished groups kept in memory (about 16 MB); more go to a temporary folder
 
@@ -134,6 +134,7 @@ class _Row:
     source_class: str | None
     caption: str | None
     url: str
+    gender: str | None = None
     region: np.ndarray | None = None  # the garment's pixels (np.packbits), when the mask gave a usable garment
     shape: tuple[int, int] = (0, 0)  # of the mask the region came from
     photo_sha: str = ""
@@ -262,6 +263,7 @@ def _paired_rows(batches: Iterator[list[dict]], rd: _Reading) -> Iterator[Candid
                 item_id=group,
                 person_view=rd.text(row, rd.cols.view),
                 source_class=raw,
+                gender=rd.text(row, rd.cols.gender),
             )
 
 
@@ -271,7 +273,8 @@ def _read_row(index: int, row: dict, rd: _Reading) -> _Row:
     photo = _image_bytes(row[rd.cols.person])
     pose = rd.text(row, rd.cols.view)
     out = _Row(index, photo, cat, View(index, pose, cat or "upper_body", usable_garment=False),
-               rd.text(row, rd.cols.group), raw, rd.text(row, rd.cols.caption), rd.url(index), reason=reason)
+               rd.text(row, rd.cols.group), raw, rd.text(row, rd.cols.caption), rd.url(index),
+               gender=rd.text(row, rd.cols.gender), reason=reason)
     if reason:
         return out
     mask_bytes = _image_bytes(row.get(rd.cols.mask))
@@ -319,7 +322,7 @@ def _group_candidates(rows: list[_Row], rd: _Reading) -> Iterator[Candidate]:
         origin = f"row {r.index}" + (f" (pid {r.group}, view {r.view.pose})" if r.group else "")
         base = dict(category=r.category, source=rd.name, licence=rd.licence, source_url=r.url, caption=r.caption,
                     origin=origin, split_key=f"{rd.name}:{r.group}" if r.group else None, item_id=r.group,
-                    person_view=r.view.pose, source_class=r.source_class)
+                    person_view=r.view.pose, source_class=r.source_class, gender=r.gender)
         if r.reason:
             yield Candidate(person=r.photo, garment=None, reason=f"{origin}: {r.reason}", **base)
             continue

@@ -3,6 +3,9 @@
     <out>/manifest.parquet
     <out>/person/<sample_id>.<ext>     upright 8-bit RGB
     <out>/garment/<sample_id>.<ext>
+    <out>/cloth-mask/<sample_id>.png   the garment's cloth mask (0/255, the garment's size) where the source
+                                       gives one: a folder's `cloth_mask` column, or the mask a garment is cut
+                                       with (deepFashion-with-masks); annotate uses it instead of deriving one
     <out>/quarantine/<sha256>.<ext>    original bytes of every rejected file, so nothing is lost
 """
 
@@ -19,12 +22,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from PIL import Image
 
 from components.manifest.image_io import DecodedImage, DecodeLimits, decode_image_bytes, read_image_file, sha256_bytes
 from components.data.importers.candidate import Candidate, GarmentCut
-from components.data.importers.garment_cut import cut_garment, fit_region
+from components.data.importers.garment_cut import cut_cloth_mask, cut_garment, fit_region
 from components.data.importers.normalised_cache import NormalisedImage, NormalisedImageCache
 from components.data.params import ImportParams, ImportSource
 from components.errors import Quarantine
@@ -33,7 +37,8 @@ from components.manifest.split import split_for
 from components.progress import progress
 from components.project import resolve
 
-OUTPUT_DIRS = ("person", "garment", "quarantine")
+OUTPUT_DIRS = ("person", "garment", "cloth-mask", "quarantine")
+CLOTH_MASK_VERSION = 1  # bump when the cloth-mask rule changes, so cached masks are never reused
 
 
 @dataclass
@@ -55,6 +60,11 @@ class ImportReport:
         lines = [head + (f"; {cats}" if cats else "")]
         lines += [f"  quarantined x{n}: {r}" for r, n in self.reasons.most_common()]
         return "\n".join(lines)
+
+
+def _mask_key(sha: str) -> str:
+    """Cache key of the cloth mask made from the file (or cut) whose key is `sha`."""
+    return sha256_bytes(f"cloth-mask:v{CLOTH_MASK_VERSION}:{sha}".encode())
 
 
 def _raw_bytes(item: Path | Image.Image | bytes | GarmentCut | None) -> bytes | None:
@@ -98,23 +108,50 @@ def _normalise(item: Path | Image.Image | bytes | GarmentCut | None, limits: Dec
     """The checked, normalised image for `item`: from the cache when its bytes (or its cut) were seen before."""
     if item is None:
         raise Quarantine("missing image")
-    if isinstance(item, GarmentCut):
-        return cache.lookup(item.key) or cache.store(_cut(item, limits, recent))
     data = read_image_file(item, limits) if isinstance(item, Path) else _raw_bytes(item) or b""
     sha = sha256_bytes(data)
     return cache.lookup(sha) or cache.store(recent.decode(data, limits, sha))
 
 
-def _cut(cut: GarmentCut, limits: DecodeLimits, recent: _RecentPhotos) -> DecodedImage:
-    """The garment cut from its photo, checked like any decoded image; its sha256 is the cut's key."""
+def _normalise_cut(cut: GarmentCut, limits: DecodeLimits, cache: NormalisedImageCache, masks: NormalisedImageCache,
+                   recent: _RecentPhotos) -> tuple[NormalisedImage, NormalisedImage]:
+    """(garment, cloth mask) cut from the photo with the cut's region: from the caches when cut before."""
+    garment, mask = cache.lookup(cut.key), masks.lookup(_mask_key(cut.key))
+    if garment is None or mask is None:
+        cut_image, cut_mask = _cut(cut, limits, recent)
+        garment = garment or cache.store(cut_image)
+        mask = mask or masks.store(cut_mask)
+    return garment, mask
+
+
+def _cut(cut: GarmentCut, limits: DecodeLimits, recent: _RecentPhotos) -> tuple[DecodedImage, DecodedImage]:
+    """The garment cut from its photo, checked like any decoded image (its sha256 is the cut's key), and its
+    cloth mask: the region it was cut with, cropped alike."""
     try:
         photo = recent.decode(cut.photo, limits).image
     except Quarantine as q:
         raise Quarantine(f"photo of {cut.origin} it is cut from: {q.reason}") from None
-    garment = cut_garment(photo, fit_region(cut.region(), photo.size, "mask"))
+    region = fit_region(cut.region(), photo.size, "mask")
+    garment = cut_garment(photo, region)
     if min(garment.size) < limits.min_side:
         raise Quarantine(f"cut too small ({garment.width}x{garment.height}, shortest side < {limits.min_side} px)")
-    return DecodedImage(garment, cut.key, "RGB", "cut", False)
+    return (DecodedImage(garment, cut.key, "RGB", "cut", False),
+            DecodedImage(cut_cloth_mask(region), _mask_key(cut.key), "L", "cut", False))
+
+
+def _normalise_mask(item: Path | bytes, limits: DecodeLimits, masks: NormalisedImageCache) -> NormalisedImage:
+    """A cloth-mask file as a 0/255 one-channel PNG (pixels >= 128 are garment): from the cache when seen before."""
+    data = read_image_file(item, limits) if isinstance(item, Path) else bytes(item)
+    key = _mask_key(sha256_bytes(data))
+    hit = masks.lookup(key)
+    if hit is not None:
+        return hit
+    decoded = decode_image_bytes(data, limits)  # EXIF-upright, as the garment it belongs to
+    garment = np.asarray(decoded.image.convert("L")) >= 128
+    if not garment.any():
+        raise Quarantine("marks no garment (no pixel >= 128)")
+    mask = Image.fromarray(garment.astype(np.uint8) * 255, "L")
+    return masks.store(DecodedImage(mask, key, decoded.original_mode, decoded.original_format, decoded.exif_transposed))
 
 
 def _keep_original(item: Path | Image.Image | bytes | GarmentCut | None, quarantine_dir: Path) -> str | None:
@@ -160,6 +197,7 @@ def _base_row(c: Candidate) -> dict:
         "pairing": c.pairing,
         "garment_source_url": c.garment_source_url,
         "source_class": c.source_class,
+        "gender": c.gender,
     }
 
 
@@ -179,21 +217,34 @@ class _Normaliser:
 
     limits: DecodeLimits
     cache: NormalisedImageCache
+    masks: NormalisedImageCache  # cloth masks: always PNG, whatever the images' format
     recent: _RecentPhotos
 
-    def __call__(self, c: Candidate) -> tuple[NormalisedImage, NormalisedImage] | Quarantine:
-        """(person, garment) ready to write, or the Quarantine that stopped them."""
+    def __call__(self, c: Candidate) -> tuple[NormalisedImage, NormalisedImage, NormalisedImage | None] | Quarantine:
+        """(person, garment, cloth mask or None) ready to write, or the Quarantine that stopped them."""
         try:
             _check(c)
             try:
                 person = _normalise(c.person, self.limits, self.cache, self.recent)
             except Quarantine as q:
                 raise Quarantine(f"person image: {q.reason}") from None
+            mask = None
             try:
-                garment = _normalise(c.garment, self.limits, self.cache, self.recent)
+                if isinstance(c.garment, GarmentCut):
+                    garment, mask = _normalise_cut(c.garment, self.limits, self.cache, self.masks, self.recent)
+                else:
+                    garment = _normalise(c.garment, self.limits, self.cache, self.recent)
             except Quarantine as q:
                 raise Quarantine(f"garment image: {q.reason}") from None
-            return person, garment
+            if c.cloth_mask is not None:
+                try:
+                    mask = _normalise_mask(c.cloth_mask, self.limits, self.masks)
+                except Quarantine as q:
+                    raise Quarantine(f"cloth mask: {q.reason}") from None
+                if (mask.width, mask.height) != (garment.width, garment.height):
+                    raise Quarantine(f"cloth mask: {mask.width}x{mask.height}, the garment image "
+                                     f"{garment.width}x{garment.height} (a cloth mask has the garment's size)")
+            return person, garment, mask
         except Quarantine as q:
             return q
 
@@ -234,7 +285,9 @@ def ingest_candidates(
     ext = "jpg" if params.image_format == "jpg" else "png"
     png = (params.png_compress_level, params.png_zlib_strategy, params.png_filter)
     cache = NormalisedImageCache(cache_dir, limits.__dict__, ext, params.jpeg_quality, png)
-    normalise = _Normaliser(limits, cache, _RecentPhotos())
+    masks = NormalisedImageCache(cache_dir, {**limits.__dict__, "cloth_mask": CLOTH_MASK_VERSION}, "png",
+                                 params.jpeg_quality, png)
+    normalise = _Normaliser(limits, cache, masks, _RecentPhotos())
     rows: list[dict] = []
     report = ImportReport()
     seen: dict[str, str] = {}
@@ -245,7 +298,7 @@ def ingest_candidates(
         try:
             if isinstance(result, Quarantine):
                 raise result
-            person, garment = result
+            person, garment, mask = result
             sid = sample_id_for(person.sha256, garment.sha256, c.category)
             if sid in seen:
                 raise Quarantine(f"exact duplicate of sample {sid} ({seen[sid]})")
@@ -253,7 +306,10 @@ def ingest_candidates(
             person_rel, garment_rel = f"person/{sid}.{ext}", f"garment/{sid}.{ext}"
             person.write(out_dir / person_rel)
             garment.write(out_dir / garment_rel)
+            if mask is not None:
+                mask.write(out_dir / f"cloth-mask/{sid}.png")
             row.update(
+                cloth_mask_path=f"cloth-mask/{sid}.png" if mask is not None else None,
                 sample_id=sid,
                 person_path=person_rel,
                 garment_path=garment_rel,
@@ -275,11 +331,13 @@ def ingest_candidates(
             reason = f"{c.origin}: {q.reason}" if c.origin and not q.reason.startswith(c.origin) else q.reason
             person_rel = _keep_original(c.person, out_dir / "quarantine")
             garment_rel = _keep_original(c.garment, out_dir / "quarantine")
+            mask_rel = _keep_original(c.cloth_mask, out_dir / "quarantine") if c.cloth_mask is not None else None
             key = f"{c.source}|{c.origin}|{person_rel}|{garment_rel}|{report.total}"
             row.update(
                 sample_id="q" + sha256_bytes(key.encode())[:15],
                 person_path=person_rel,
                 garment_path=garment_rel,
+                cloth_mask_path=mask_rel,
                 category=c.category if c.category in CATEGORIES else "upper_body",
                 split=c.split if c.split in SPLITS else "train",
                 status="quarantined",
@@ -288,7 +346,7 @@ def ingest_candidates(
             report.quarantined += 1
             report.reasons[_summary_reason(q.reason, c.origin)] += 1
         rows.append(row)
-    report.cached += cache.hits
+    report.cached += cache.hits + masks.hits
     return pd.DataFrame(rows), report
 
 

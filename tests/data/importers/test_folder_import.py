@@ -152,3 +152,37 @@ def test_a_pairing_column_says_which_rows_the_person_wears_and_a_bad_value_is_qu
     assert sorted(ok["pairing"]) == ["paired", "unpaired"]
     bad = df[df["status"] == "quarantined"]
     assert len(bad) == 1 and "pairing 'sometimes' is not paired or unpaired" in bad["quarantine_reason"].iloc[0]
+
+
+def test_a_cloth_mask_column_is_imported_beside_the_garment_and_a_bad_mask_is_quarantined(tmp_path, real_photos):
+    from PIL import Image
+
+    root = tmp_path / "shop"
+    write(root / "p/a.png", png_bytes(person(real_photos)))
+    write(root / "g/red.png", png_bytes(garment()))  # 192x256
+    half = Image.new("L", (192, 256), 0)
+    half.paste(200, (0, 0, 96, 256))  # grey 200: a mask saved with other values than 0/255 still reads as garment
+    write(root / "m/red.png", png_bytes(half))
+    write(root / "m/small.png", png_bytes(Image.new("L", (100, 120), 255)))
+    write(root / "m/empty.png", png_bytes(Image.new("L", (192, 256), 0)))
+    (root / "pairs.csv").write_text(
+        "person,garment,category,split,cloth_mask,gender\n"
+        "p/a.png,g/red.png,upper_body,train,m/red.png,WOMEN\n"
+        "p/a.png,g/red.png,lower_body,train,m/small.png,\n"
+        "p/a.png,g/red.png,dresses,train,m/empty.png,\n"
+        "p/a.png,g/red.png,upper_body,test,m/missing.png,\n"
+    )
+    out = tmp_path / "out"
+    import_sources(_params(root, cache_dir=None), out, tmp_path)
+    df = read_manifest(out).set_index("category", drop=False)
+    good = df[df.status == "ok"].iloc[0]
+    assert good.category == "upper_body" and good.gender == "WOMEN"
+    assert good.cloth_mask_path == f"cloth-mask/{good.sample_id}.png"
+    mask = Image.open(out / good.cloth_mask_path)
+    assert mask.mode == "L" and mask.size == (192, 256)
+    assert set(mask.getdata()) == {0, 255} and mask.getpixel((10, 10)) == 255 and mask.getpixel((150, 10)) == 0
+    bad = df[df.status == "quarantined"].set_index("category")
+    assert "cloth mask: 100x120, the garment image 192x256" in bad.loc["lower_body", "quarantine_reason"]
+    assert "cloth mask: marks no garment" in bad.loc["dresses", "quarantine_reason"]
+    assert "cloth mask: file not found" in bad.loc["upper_body", "quarantine_reason"]
+    assert (out / bad.loc["lower_body", "cloth_mask_path"]).is_file()  # the rejected mask's bytes are kept

@@ -54,6 +54,21 @@ def test_published_layout_takes_the_category_from_cloth_type_and_the_caption_for
     assert set(ok.source_class) == {"Tees_Tanks", "Denim", "Dresses", "Pants"}
 
 
+def test_the_published_gender_is_kept_per_row_and_a_dataset_without_one_gets_null(seed, tmp_path, real_photos):
+    df, _ = seed
+    gender = {url.rsplit("#", 1)[1]: g for url, g in zip(df.source_url, df.gender)}
+    assert gender == {str(i): r.gender for i, r in enumerate(ROWS)}  # quarantined rows keep it too
+    assert gender["3"] == "MEN" and gender["0"] == "WOMEN"
+    person = real_photos["astronaut"].resize((192, 256))
+    rows = {"image": [{"bytes": png_bytes(person), "path": None}],
+            "cloth": [{"bytes": png_bytes(garment()), "path": None}], "caption": ["a red T-shirt"]}
+    features = datasets.Features({"image": datasets.Image(), "cloth": datasets.Image(),
+                                  "caption": datasets.Value("string")})
+    datasets.Dataset.from_dict(rows, features=features).to_parquet(str(tmp_path / "no_gender.parquet"))
+    other, report = _import(tmp_path / "b", tmp_path / "no_gender.parquet")
+    assert report.ok == 1 and other.gender.isna().all()
+
+
 def test_an_unknown_class_is_quarantined_naming_the_class(seed):
     df, _ = seed
     row = df[df.source_url.str.endswith("#7")].iloc[0]
@@ -84,6 +99,41 @@ def test_views_of_one_pid_are_paired_across_and_the_pairing_is_recorded(seed, tm
     # The garment is a tight cut on white: smaller than the photo, white where the mask had no garment.
     cut = Image.open(tmp_path / "out" / item.loc["01_3_back", "garment_path"])
     assert cut.height < 256 and np.asarray(cut)[0].min(axis=1).max() == 255
+
+
+def test_the_garment_cut_writes_the_datasets_mask_as_its_cloth_mask(seed, tmp_path, real_photos):
+    from components.data.importers.garment_cut import DEEPFASHION_LABELS, LabelMap, garment_region
+    from tests.data.importers.deepfashion_standin import derived_labels, photo_for
+
+    df, _ = seed
+    ok = df[df.status == "ok"]
+    assert ok.cloth_mask_path.notna().all()
+    for _, row in ok.iterrows():
+        garment = np.asarray(Image.open(tmp_path / "out" / row.garment_path).convert("RGB"))
+        mask = Image.open(tmp_path / "out" / row.cloth_mask_path)
+        assert mask.mode == "L" and mask.size == (garment.shape[1], garment.shape[0])
+        # The mask is the dataset's: the garment region of the row it was cut from, cropped as the garment was.
+        source = ROWS[int(row.garment_source_url.rsplit("#", 1)[1])]
+        region = garment_region(LabelMap(derived_labels(photo_for(real_photos, source), source.mask), False),
+                                DEEPFASHION_LABELS[row.category])
+        ys, xs = np.nonzero(region)
+        crop = region[max(ys.min() - 4, 0):ys.max() + 5, max(xs.min() - 4, 0):xs.max() + 5]
+        assert np.array_equal(np.asarray(mask) > 0, crop), row.sample_id
+        assert set(np.unique(np.asarray(mask))) == {0, 255}
+        assert (garment[np.asarray(mask) == 0] == 255).all()  # white wherever the mask has no garment
+
+
+def test_a_reimport_takes_the_cut_and_its_cloth_mask_from_the_cache(tmp_path, real_photos):
+    write_standin(tmp_path / "data" / "d.parquet", real_photos, ROWS[:3])
+    params = ImportParams(sources=[ImportSource(kind="hf", path=str(tmp_path / "data"))],
+                          cache_dir=str(tmp_path / "cache"))
+    import_sources(params, tmp_path / "a", tmp_path)
+    again = import_sources(params, tmp_path / "b", tmp_path)
+    assert again.cached == 3 * 3  # per row: the person, its garment cut and that cut's cloth mask
+    first, second = read_manifest(tmp_path / "a"), read_manifest(tmp_path / "b")
+    for rel in first.cloth_mask_path:
+        assert (tmp_path / "a" / rel).read_bytes() == (tmp_path / "b" / rel).read_bytes()
+    assert first.equals(second)
 
 
 def test_a_single_view_pid_pairs_with_itself(seed):
