@@ -119,7 +119,7 @@ class RayCluster:
         machine can exceed: such a node is started again (up to `attempts` times)."""
         import ray
 
-        ray.init(address=self.address, log_to_driver=False)  # waits for the head's raylet to register
+        self._connect(ray)
         self.workers: list[subprocess.Popen] = []
         try:
             for _ in range(workers):
@@ -135,6 +135,20 @@ class RayCluster:
                                     if node["Alive"] and node["Resources"].get("CPU", 0) > 0]
         finally:
             ray.shutdown()
+
+    def _connect(self, ray, timeout: float = 120) -> None:
+        """ray.init on the head, again while it refuses: its port opens before its GCS answers, which takes longer
+        than ray.init waits on a loaded machine (ConnectionError: Failed to connect to Ray cluster)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                ray.init(address=self.address, log_to_driver=False)  # waits for the head's raylet to register
+                return
+            except ConnectionError:
+                ray.shutdown()
+                if self.head.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(2)
 
     @staticmethod
     def _registered(ray, n: int, proc: subprocess.Popen, timeout: float) -> bool:
