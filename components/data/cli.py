@@ -112,18 +112,27 @@ def diff_command(
 def augment_command(
     src: Optional[Path] = typer.Option(None, "--in", "-i", help="Annotated dataset (default: paths.annotated)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output dataset (default: paths.augmented)."),
+    executor: Optional[str] = typer.Option(
+        None, "--executor", help="local (this process) | ray (actors on RAY_ADDRESS, else a local Ray); "
+        "default: augment.executor."),
     profile: Optional[str] = ProfileOption,
 ) -> None:
     """Add paired, geometry-consistent variants of the train samples (test samples are never augmented)."""
+    from components.errors import ConfigError
     from components.params import load_params
     from components.data.augment.run import augment_dataset
     from components.project import project_root, resolve
 
     params = load_params(profile=profile)
+    settings = params.augment
+    if executor is not None:
+        if executor not in ("local", "ray"):
+            raise ConfigError(f"--executor {executor!r}: must be local or ray", hint="pass --executor local or ray")
+        settings = settings.model_copy(update={"executor": executor})
     root = project_root()
     target = resolve(out or params.paths.augmented, root)
-    report = augment_dataset(resolve(src or params.paths.annotated, root), target, params.augment,
-                             cache_dir=resolve(params.augment.cache_dir, root), fit=params.fit)
+    report = augment_dataset(resolve(src or params.paths.annotated, root), target, settings,
+                             cache_dir=resolve(settings.cache_dir, root), fit=params.fit)
     typer.echo(report.summary())
     typer.echo(f"manifest: {target / 'manifest.parquet'}")
 

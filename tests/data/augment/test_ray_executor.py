@@ -138,3 +138,33 @@ def test_a_fresh_worker_takes_every_variant_another_run_made_from_the_shared_cac
     assert second.cached == 0 and second.shared_hits == first.variants == second.variants
     assert "found by the Ray workers in the shared cache" in second.summary()
     assert tree(tmp_path / "second") == tree(tmp_path / "first")
+
+
+def test_vton_data_augment_with_executor_ray_writes_what_the_local_command_writes(annotated, on_cluster, tmp_path,
+                                                                                 monkeypatch):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from components.cli import app
+
+    repo = Path(__file__).resolve().parents[3]
+    project = tmp_path / "project"
+    project.mkdir()
+    shutil.copy(repo / "params.yaml", project / "params.yaml")
+    monkeypatch.setenv("VTON_PROJECT_ROOT", str(project))
+    runner = CliRunner()
+    args = ["data", "augment", "--in", str(annotated), "--out"]
+    local = runner.invoke(app, [*args, str(tmp_path / "local")])
+    assert local.exit_code == 0, local.output
+    shutil.rmtree(project / ".cache")  # a first run on Ray too, not the local run's cached variants
+    on_ray = runner.invoke(app, [*args, str(tmp_path / "ray"), "--executor", "ray"])
+    assert on_ray.exit_code == 0, on_ray.output
+    assert "(0 resized; 0 from the cache)" in on_ray.output
+    assert tree(tmp_path / "ray") == tree(tmp_path / "local")
+    from components.errors import ConfigError
+
+    bad = runner.invoke(app, [*args, str(tmp_path / "bad"), "--executor", "spark"])
+    # A ConfigError: the `vton` entry point prints it with its fix and exits 2, without a traceback.
+    assert isinstance(bad.exception, ConfigError) and "must be local or ray" in str(bad.exception)
+    assert not (tmp_path / "bad").exists()
