@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError
 from components.annotate.params import AnnotateParams
 from components.config.base import Section
 from components.config.loader import PROFILES, ProfileName, deep_merge, describe_error, read_params_file
+from components.config.paths import PathsParams
 from components.data.params import AugmentParams, ImportParams, ScrapeParams
 from components.errors import ConfigError
 from components.evaluate.params import EvaluateParams
@@ -32,18 +33,6 @@ class ProjectParams(Section):
     mlflow_experiment: str = "vton-pipeline"
     registered_model: str = "vton-tryon"
     seed: int = 0
-
-
-class PathsParams(Section):
-    """Where each stage reads and writes, relative to the project root (dvc.yaml interpolates these)."""
-
-    raw: str = "data/raw"
-    scraped: str = "data/scraped"
-    imported: str = "data/imported"
-    augmented: str = "data/augmented"
-    annotated: str = "data/annotated"
-    reports: str = "reports"
-    models: str = "models"
 
 
 class FlowParams(Section):

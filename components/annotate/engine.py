@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import inspect
 import os
 import traceback
 from collections import defaultdict
@@ -23,11 +24,11 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from components.annotate.annotators import annotator_class, backends_for, build_annotators
+from components.annotate.annotators import annotator_class, backends_for, build_annotators, selected_classes
 from components.annotate.cache import AnnotateCache, FileDigests, digest
 from components.annotate.layout import LAYOUT_VERSION
 from components.annotate.params import AnnotateParams
-from components.annotate.sample import SampleTask, render_sample
+from components.annotate.sample import SampleTask, relabel_for_category, render_sample
 from components.errors import Quarantine
 from components.progress import progress_bar
 
@@ -101,25 +102,18 @@ def _weights_files(cls) -> list[Path]:
 
 
 def person_key(person_sha: str, settings: AnnotateParams, identities: dict[str, str]) -> str:
-    """Cache key of a person's maps: its bytes, the frame size, the annotators and the rules they read."""
-    rules = {"pose_rules": settings.pose_rules.model_dump()}
-    if settings.parsing == "pose_geometry":
-        rules["mask"] = settings.mask.model_dump()  # the geometric parser reads the limb widths
-    # The research backends' settings change their maps (input size, scales, score cut-offs, float16);
-    # where they run and in what batches does not.
-    placement = {"device", "batch_size", "onnx_threads"}
-    if settings.parsing == "schp_lip+schp_atr":
-        rules["schp"] = settings.schp.model_dump(exclude=placement)
-    if settings.densepose != "none":
-        rules["densepose"] = settings.densepose_model.model_dump(exclude=placement)
-    if settings.pose == "openpose":
-        rules["openpose"] = settings.openpose.model_dump(exclude=placement)
+    """Cache key of a person's maps: its bytes, the frame size, the annotators (`identities`) and the settings
+    each selected annotator declares change its maps (Annotator.cache_settings); nothing else."""
+    rules: dict = {}
+    for cls in selected_classes(settings):
+        rules.update(cls.cache_settings(settings))  # two annotators reading one section declare the same value
     return digest({"person": person_sha, "size": [settings.width, settings.height], "annotators": identities, **rules})
 
 
 # The modules that turn maps into files: a change to any of them re-renders samples (without model calls).
+# sample.py relabels parses with the geometric parser's module, so that module renders too (hashed below).
 RENDER_MODULES = ("agnostic.py", "regions.py", "cloth_mask.py", "frame.py", "geometry.py", "keypoints.py", "layout.py",
-                  "measure.py", "sample.py", "annotators/pose_geometry.py", "../fit/ratios.py", "../fit/columns.py")
+                  "measure.py", "sample.py", "../fit/ratios.py", "../fit/columns.py")
 
 
 def render_code_digest() -> str:
@@ -128,6 +122,7 @@ def render_code_digest() -> str:
     h = hashlib.sha256(LAYOUT_VERSION.encode())
     for rel in RENDER_MODULES:
         h.update((here / rel).read_bytes())
+    h.update(Path(inspect.getfile(relabel_for_category)).read_bytes())
     return h.hexdigest()
 
 
@@ -269,18 +264,10 @@ def _prefetch(pkey: str, task: SampleTask) -> None:
 
 
 def engine_batch_size(settings: AnnotateParams) -> int:
-    """Person photos annotated together: a research model's batch_size on CUDA, else 1 (the worker pool
-    parallelises on CPU). Decided from the params, so a fully cached shard never loads a model to ask."""
-    sizes = []
-    if settings.parsing == "schp_lip+schp_atr" and settings.schp.device != "cpu":
-        sizes.append(settings.schp.batch_size)
-    if settings.densepose != "none" and settings.densepose_model.device != "cpu":
-        sizes.append(settings.densepose_model.batch_size)
-    if not sizes:
-        return 1  # the offline (MediaPipe) backends: no torch import, no batching
-    import torch
-
-    return max(sizes) if torch.cuda.is_available() else 1
+    """Person photos annotated together: the largest batch size the selected annotators declare
+    (Annotator.batch_size: a research model's batch_size on CUDA, else 1). Decided from the params, so a
+    fully cached shard never loads a model to ask."""
+    return max((cls.batch_size(settings) for cls in selected_classes(settings)), default=1)
 
 
 def _people_maps(people: list[tuple[str, SampleTask]]) -> list[tuple | PersonChanged]:
@@ -446,12 +433,11 @@ def _run_pool(shards: list[list[SampleTask]], workers: int, init_args: tuple, co
     once instead of after the pool's start-up (its server importing mediapipe, ~1 s)."""
     import multiprocessing
 
-    # forkserver: one server process imports mediapipe and the engine once; each worker is then a cheap
-    # fork of it instead of a fresh interpreter importing everything (spawn). Fork from this process
-    # would copy whatever threads and state the caller holds.
+    # forkserver: one server process imports the engine and the modules the annotators declare once; each
+    # worker is then a cheap fork of it instead of a fresh interpreter importing everything (spawn). Fork
+    # from this process would copy whatever threads and state the caller holds.
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["components.annotate.engine", "components.annotate.person",
-                                "mediapipe.python.solutions.pose", "mediapipe.python.solutions.selfie_segmentation"])
+    ctx.set_forkserver_preload(worker_preload(init_args[0]))
     with ProcessPoolExecutor(workers - 1, mp_context=ctx, initializer=_init_worker, initargs=init_args) as pool:
         futures = [pool.submit(run_shard, shard) for shard in shards]
         _init_worker(*init_args)
@@ -465,6 +451,14 @@ def _run_pool(shards: list[list[SampleTask]], workers: int, init_args: tuple, co
         for future in futures:
             if not future.cancelled():
                 collect(future.result())
+
+
+def worker_preload(settings: AnnotateParams) -> list[str]:
+    """Modules a worker pool's forkserver imports once: the engine and what the selected annotators declare."""
+    modules = ["components.annotate.engine", "components.annotate.person"]
+    for cls in selected_classes(settings):
+        modules += [m for m in cls.preload if m not in modules]
+    return modules
 
 
 def versions_json(identities: dict[str, str]) -> str:

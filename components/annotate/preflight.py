@@ -27,10 +27,13 @@ def missing_weights(settings) -> list[str]:
 
 def check_weights(settings) -> None:
     """Raise MissingWeightsError listing every missing weights file for these annotate params; else return."""
+    from components.annotate.annotators import default_backends
+
     lines = missing_weights(settings)
+    offline = ", ".join(f"{field}: {backend}" for field, backend in default_backends().items())
     if lines:
         raise MissingWeightsError(
             "annotate: weights missing from the model store:\n  - " + "\n  - ".join(lines),
             hint="run `vton models pull <name>` for each (or copy the files to the paths shown), "
-            "or pick the offline backends (pose: mediapipe, parsing: pose_geometry, densepose: none)",
+            f"or pick the offline backends ({offline})",
         )

@@ -1,13 +1,13 @@
-"""`vton annotate` as a function: a dataset directory (import's manifest) or a plain photo folder in,
-a VITON-HD layout dataset plus manifest out. Every input row is kept: quarantined rows stay quarantined
-(their paths rewritten to point back at the upstream files) and new failures join them with a reason.
+"""The `annotate` stage (`run`): a dataset directory (import's manifest) or a plain photo folder in, a VITON-HD
+layout dataset plus manifest out. Every input row is kept: quarantined rows stay quarantined (their paths
+rewritten to point back at the upstream files) and new failures join them with a reason.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -34,6 +34,7 @@ from components.manifest.schema import (
     sample_id_for,
     write_manifest,
 )
+from components.params import Params
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 RESULT_COLUMNS = ("status", "quarantine_reason", "parsing_source", "mask_sources", "annotator_versions")
@@ -41,11 +42,66 @@ RESULT_COLUMNS = ("status", "quarantine_reason", "parsing_source", "mask_sources
 
 @dataclass
 class AnnotateResult:
-    """The written manifest and the engine's counts."""
+    """The written manifest, the engine's counts and the overlay sheets written (category -> path)."""
 
     manifest: pd.DataFrame
     report: EngineReport
     out_dir: Path
+    sheets: dict[str, Path] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """The engine's counts, the manifest's path and one line per overlay sheet."""
+        lines = [self.report.summary(), f"manifest: {self.out_dir / MANIFEST_FILENAME}"]
+        lines += [f"overlay {category}: {path}" for category, path in self.sheets.items()]
+        return "\n".join(lines)
+
+
+def run(params: Params, root: Path, input: Path | None = None, out: Path | None = None,
+        categories: list[str] | None = None, cache_dir: Path | None = None) -> AnnotateResult:
+    """Annotate `input` (default paths.imported; a dataset dir, or a plain photo folder annotated for
+    `categories`, default upper_body) into `out` (default paths.annotated). Run as the DVC stage (a project,
+    default paths) it writes the overlay sheets under paths.reports and logs to MLflow; otherwise beside `out`."""
+    from components.errors import ConfigError, DataContractError
+    from components.project import resolve
+
+    settings = params.annotate
+    source = resolve(input or params.paths.imported, root)
+    target = resolve(out or params.paths.annotated, root)
+    cache = resolve(cache_dir or settings.cache_dir, root)
+    if not source.is_dir():
+        raise DataContractError(f"{source}: input folder not found",
+                                hint="run `vton data import` first, or pass --input DIR")
+    if (source / MANIFEST_FILENAME).is_file():
+        result = annotate_dataset(source, target, settings, cache, fit=params.fit)
+    else:
+        cats = categories or ["upper_body"]
+        bad = [c for c in cats if c not in CATEGORIES]
+        if bad:
+            raise ConfigError(f"--category {bad}: must be one of {list(CATEGORIES)}")
+        result = annotate_folder(source, target, settings, cache, cats, fit=params.fit)
+    is_stage = (root / "params.yaml").is_file() and input is None and out is None
+    sheets_dir = resolve(params.paths.reports, root) / "annotate" if is_stage else target / "overlays"
+    result.sheets = write_overlays(result, sheets_dir, settings.overlay_samples)
+    if is_stage:
+        _log_to_mlflow(params, result)
+    return result
+
+
+def _log_to_mlflow(params: Params, result: AnnotateResult) -> None:
+    """Overlay sheets and counts into the retrain's MLflow run (or a standalone `annotate` run)."""
+    import mlflow
+
+    from components.tracking.mlflow_run import stage_run
+
+    report = result.report
+    with stage_run("annotate", params.project.mlflow_experiment):
+        mlflow.log_metrics({
+            "annotate_samples": report.total, "annotate_new": report.done, "annotate_cached": report.cached,
+            "annotate_quarantined": report.quarantined, "annotate_model_calls": report.model_calls,
+            "annotate_retried_shards": report.retried_shards,
+        })
+        for path in result.sheets.values():
+            mlflow.log_artifact(str(path), artifact_path="annotate")
 
 
 def _relative(path: Path, start: Path) -> str:

@@ -21,42 +21,35 @@ def import_command(
     profile: Optional[str] = ProfileOption,
 ) -> None:
     """Import person/garment pairs from folders, VITON-HD, DressCode or a Hugging Face dataset."""
-    from components.params import load_params
-    from components.data.importers import import_sources
+    from components.data.importers.stage import run
     from components.data.params import ImportSource
     from components.errors import ConfigError
-    from components.project import project_root, resolve
+    from components.params import load_params
+    from components.project import project_root
 
     params = load_params(profile=profile)
-    settings = params.import_
-    if source:
-        specs = []
-        for item in source:
-            kind, sep, path = item.partition(":")
-            if not sep or kind not in ("folder", "viton_hd", "dresscode", "hf"):
-                raise ConfigError(f"--source {item!r}: expected KIND:PATH with KIND folder|viton_hd|dresscode|hf")
-            specs.append(ImportSource(kind=kind, path=path))
-        settings = settings.model_copy(update={"sources": specs})
-    root = project_root()
-    if not source and settings.include_scraped:
-        from components.data.scrape.output import scraped_import_source
-
-        scraped = scraped_import_source(params.paths.scraped, root)
-        if scraped is not None:  # `vton data scrape` output joins the manifest like any import
-            settings = settings.model_copy(update={"sources": [*settings.sources, scraped]})
-    target = resolve(out or params.paths.imported, root)
-    report = import_sources(settings, target, root)
-    typer.echo(report.summary())
-    typer.echo(f"manifest: {target / 'manifest.parquet'}")
+    specs = []
+    for item in source or []:
+        kind, sep, path = item.partition(":")
+        if not sep or kind not in ("folder", "viton_hd", "dresscode", "hf"):
+            raise ConfigError(f"--source {item!r}: expected KIND:PATH with KIND folder|viton_hd|dresscode|hf")
+        specs.append(ImportSource(kind=kind, path=path))
+    typer.echo(run(params, project_root(), sources=specs or None, out=out).summary())
 
 
 @data_app.command("sample")
 def sample_command(
-    out: Path = typer.Option(Path("data/raw"), "--out", "-o", help="Folder to write the sample into."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Folder to write the sample into (default: paths.raw)."),
 ) -> None:
     """Materialise the bundled sample data (real people and garment photos + drawn dresses), byte-identical every time."""
     from components.data.sample_data import materialise_sample_data
+    from components.params import load_params, resolve_params
+    from components.project import project_root, resolve
 
+    if out is None:
+        root = project_root()
+        params = load_params() if (root / "params.yaml").is_file() else resolve_params({})
+        out = resolve(params.paths.raw, root)
     folder = materialise_sample_data(out)
     typer.echo(f"sample data written to {folder}")
 
@@ -73,19 +66,13 @@ def scrape_command(
     """Crawl product pages politely into person/garment pairs (pairs.csv + images + quarantine.csv)."""
     import logging
 
+    from components.data.scrape.stage import run
     from components.params import load_params
-    from components.data.scrape.run import scrape_sites
-    from components.data.scrape.site import load_site
-    from components.project import project_root, resolve
+    from components.project import project_root
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     params = load_params(profile=profile)
-    root = project_root()
-    sites = [load_site(resolve(p, root)) for p in (config or params.scrape.sites)]
-    target = resolve(out or params.paths.scraped, root)
-    report = scrape_sites(sites, params.scrape, target, resolve(state_dir or params.scrape.state_dir, root))
-    typer.echo(report.summary())
-    typer.echo(f"pairs: {target / 'pairs.csv'}  quarantine list: {target / 'quarantine.csv'}")
+    typer.echo(run(params, project_root(), configs=config, out=out, state_dir=state_dir).summary())
 
 
 @data_app.command("diff")
@@ -118,23 +105,17 @@ def augment_command(
     profile: Optional[str] = ProfileOption,
 ) -> None:
     """Add paired, geometry-consistent variants of the train samples (test samples are never augmented)."""
+    from components.data.augment.stage import run
     from components.errors import ConfigError
     from components.params import load_params
-    from components.data.augment.run import augment_dataset
-    from components.project import project_root, resolve
+    from components.project import project_root
 
     params = load_params(profile=profile)
-    settings = params.augment
     if executor is not None:
         if executor not in ("local", "ray"):
             raise ConfigError(f"--executor {executor!r}: must be local or ray", hint="pass --executor local or ray")
-        settings = settings.model_copy(update={"executor": executor})
-    root = project_root()
-    target = resolve(out or params.paths.augmented, root)
-    report = augment_dataset(resolve(src or params.paths.annotated, root), target, settings,
-                             cache_dir=resolve(settings.cache_dir, root), fit=params.fit)
-    typer.echo(report.summary())
-    typer.echo(f"manifest: {target / 'manifest.parquet'}")
+        params = params.model_copy(update={"augment": params.augment.model_copy(update={"executor": executor})})
+    typer.echo(run(params, project_root(), src=src, out=out).summary())
 
 
 def register(app: typer.Typer) -> None:

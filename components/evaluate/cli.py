@@ -11,21 +11,11 @@ ProfileOption = typer.Option(None, "--profile", "-p", help="smoke | test | full 
 
 def evaluate_command(profile: Optional[str] = ProfileOption) -> None:
     """Generate paired/unpaired try-ons on the test split, compute FID/KID/SSIM/PSNR/LPIPS/IoU/GFD per category."""
+    from components.evaluate.stage import run
     from components.params import load_params
-    from components.evaluate.run import evaluate_stage
     from components.project import project_root
 
-    params = load_params(profile=profile)
-    evaluation, path = evaluate_stage(params, project_root())
-    overall = evaluation.candidate_metrics.get("overall", {})
-    figures = ", ".join(f"{k}={v:.4f}" for k, v in overall.items() if not k.startswith("n_") and v == v)
-    typer.echo(f"evaluated {len(evaluation.candidate.scores)} pairs ({evaluation.calibration}): {figures}")
-    typer.echo(f"FID/KID: {evaluation.comparability()[1]}")
-    if evaluation.champion_version:
-        typer.echo(f"compared with champion v{evaluation.champion_version} on the same pairs")
-    for note in evaluation.notes:
-        typer.echo(f"note: {note}")
-    typer.echo(f"metrics: {path}")
+    typer.echo(run(load_params(profile=profile), project_root()).summary())
 
 
 def register(app: typer.Typer) -> None:

@@ -1,4 +1,5 @@
-"""`vton evaluate`: score the candidate (and the champion, on the same pairs), write reports, log to MLflow.
+"""Evaluation for `vton evaluate` (the stage itself: stage.py): score the candidate (and the champion, on the same
+pairs), write reports, log to MLflow.
 
 Outputs under reports/evaluate/:
   metrics.json      DVC metrics: the candidate's figures per scope, the champion's under `champion`
@@ -274,20 +275,6 @@ def find_weights(name: str) -> Path | None:
         return None
 
 
-def _families_note(model_dir: Path, name: str, champion: str | None) -> str:
-    """Which model family each compared model is (any family may hold champion)."""
-    import mlflow
-
-    from components.train.families import family_of, read_model_config
-    from components.train.families.base import MODEL_FAMILY_TAG
-
-    note = f"candidate family: {family_of(read_model_config(model_dir))}"
-    if champion is not None:
-        tags = mlflow.MlflowClient().get_model_version(name, champion).tags or {}
-        note += f"; champion v{champion} family: {tags.get(MODEL_FAMILY_TAG, 'catvton_flux (untagged)')}"
-    return note
-
-
 def split_sizes_of(dataset: Path) -> dict[str, int]:
     """Usable persons per category in the whole test split (what the evaluation samples from)."""
     from components.evaluate.pairs import test_rows
@@ -307,50 +294,3 @@ def generator_for(model_dir: Path, pairs: list[EvalPair], settings: EvaluatePara
     from components.evaluate.models import pipeline_generator
 
     return pipeline_generator(model_dir, settings.num_inference_steps, settings.seed)
-
-
-def evaluate_stage(params, root: Path) -> tuple[Evaluation, Path]:
-    """The `evaluate` DVC stage: candidate (and champion) on the test split of paths.augmented."""
-    import mlflow
-    import torch
-
-    from components.errors import DataContractError
-    from components.evaluate.models import champion_model_dir, champion_version, read_candidate_info
-    from components.evaluate.networks import load_metric_networks
-    from components.evaluate.pairs import build_pairs, pairing_notes
-    from components.project import resolve
-    from components.tracking.mlflow_run import configure_mlflow
-
-    settings: EvaluateParams = params.evaluate
-    torch.manual_seed(settings.seed)
-    dataset = resolve(params.paths.augmented, root)
-    model_dir = resolve(params.paths.models, root) / "candidate"
-    out_dir = resolve(params.paths.reports, root) / "evaluate"
-    pairs = build_pairs(dataset, settings.max_pairs_per_category)
-    split_sizes = split_sizes_of(dataset)
-    if not pairs:
-        raise DataContractError(
-            f"{dataset}: no usable test pairs (split=test, status=ok, with an agnostic mask)",
-            hint="check the import test_fraction and the annotate stage's quarantine reasons",
-        )
-    networks = load_metric_networks(find_weights, settings.seed, settings.require_calibrated)
-    candidate = generator_for(model_dir, pairs, settings, "candidate")
-    info = read_candidate_info(model_dir)
-    name = info.name or params.project.registered_model
-    configure_mlflow(params.project.mlflow_experiment, root)
-    champion = None
-    version = champion_version(mlflow.MlflowClient(), name) if settings.evaluate_champion else None
-    if version is not None and version != info.version:
-        champion = (version, generator_for(champion_model_dir(mlflow.MlflowClient(), name, version), pairs,
-                                           settings, "champion"))
-    import shutil
-
-    shutil.rmtree(out_dir, ignore_errors=True)
-    evaluation = evaluate_models(pairs, candidate, networks, settings, out_dir, champion, split_sizes)
-    if version is not None and version == info.version:
-        evaluation.notes.append(f"the candidate is already champion v{version}: compared with nothing")
-    evaluation.notes.append(_families_note(model_dir, name, champion[0] if champion else None))
-    evaluation.notes += pairing_notes(pairs)
-    path = write_reports(evaluation, settings, out_dir)
-    log_evaluation(evaluation, out_dir, info.name, info.version, params.project.mlflow_experiment, root)
-    return evaluation, path

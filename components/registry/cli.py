@@ -26,24 +26,20 @@ def _context(profile: Optional[str]):
     return params, root, mlflow.MlflowClient(), experiment_id
 
 
-def _finish(decision) -> None:
-    for check in decision.checks:
-        typer.echo(str(check))
-    typer.echo(decision.message)  # the last line: what the retrain flow reports
-    if decision.exit_code:
-        raise typer.Exit(decision.exit_code)
-
-
 @registry_app.command("promote")
 def promote_command(
     run_id: str = typer.Option(..., "--run-id", help="The MLflow run that trained and evaluated the candidate."),
     profile: Optional[str] = ProfileOption,
 ) -> None:
     """Make the run's model version `challenger`; move `champion` if every gate passes (exit 3 when refused)."""
-    from components.registry.promotion import promote_run
+    from components.params import load_params
+    from components.project import project_root
+    from components.registry.stage import run
 
-    params, root, client, _ = _context(profile)
-    _finish(promote_run(client, params.project.registered_model, run_id, params.promote, root))
+    result = run(load_params(profile=profile), project_root(), run_id)
+    typer.echo(result.summary())
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
 
 
 @registry_app.command("review")

@@ -13,9 +13,11 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from components.config.paths import PathsParams
 from components.errors import ConfigError, GateFailed, VtonError
 from components.evaluate.metrics_spec import GREATER_IS_BETTER
 from components.manifest.schema import CATEGORIES
+from components.project import resolve
 from components.registry.gates import (
     FigureCalibration,
     Figures,
@@ -115,8 +117,10 @@ def candidate_registered(name: str, version: str) -> bool:
     return False
 
 
-def find_version_for_run(client, name: str, run_id: str, root: Path | None = None) -> str:
-    """The version of `name` registered from run `run_id` (else the one models/candidate/registered.json names)."""
+def find_version_for_run(client, name: str, run_id: str, root: Path | None = None,
+                         paths: PathsParams | None = None) -> str:
+    """The version of `name` registered from run `run_id` (else the one <paths.models>/candidate/registered.json
+    names)."""
     from mlflow.exceptions import MlflowException
 
     try:
@@ -125,7 +129,7 @@ def find_version_for_run(client, name: str, run_id: str, root: Path | None = Non
         versions = []
     if versions:
         return str(max(int(v.version) for v in versions))
-    record = (root or Path.cwd()) / "models" / "candidate" / "registered.json"
+    record = resolve((paths or PathsParams()).models, root or Path.cwd()) / "candidate" / "registered.json"
     if record.is_file():
         data = json.loads(record.read_text())
         if data.get("name") == name and data.get("version") is not None:
@@ -155,12 +159,12 @@ def figures_from_run(metrics: dict[str, float], prefix: str) -> Figures:
     return out
 
 
-def data_gate_passed(run, root: Path) -> tuple[bool | None, str]:
-    """The validate stage's verdict: the run's `vton.validate.gate` tag, else reports/validate/metrics.json."""
+def data_gate_passed(run, root: Path, paths: PathsParams | None = None) -> tuple[bool | None, str]:
+    """The validate stage's verdict: the run's `vton.validate.gate` tag, else <paths.reports>/validate/metrics.json."""
     tag = run.data.tags.get(Tag.VALIDATE_GATE)
     if tag in ("passed", "failed"):
         return tag == "passed", "run tag vton.validate.gate"
-    path = root / "reports" / "validate" / "metrics.json"
+    path = resolve((paths or PathsParams()).reports, root) / "validate" / "metrics.json"
     if path.is_file():
         doc = json.loads(path.read_text())
         if "gate_passed" in doc:
@@ -168,7 +172,8 @@ def data_gate_passed(run, root: Path) -> tuple[bool | None, str]:
     return None, f"no vton.validate.gate tag on the run and no {path}"
 
 
-def gate_checks(client, run, params: PromoteParams, root: Path, with_champion: bool) -> list[GateCheck]:
+def gate_checks(client, run, params: PromoteParams, root: Path, with_champion: bool,
+                paths: PathsParams | None = None) -> list[GateCheck]:
     """Every gate for the challenger evaluated in `run`."""
     metrics = run.data.metrics
     challenger = figures_from_run(metrics, Metric.EVAL)
@@ -179,7 +184,7 @@ def gate_checks(client, run, params: PromoteParams, root: Path, with_champion: b
         checks.append(GateCheck("evaluation", False, "the run has no eval.* metrics: run the evaluate stage"))
     checks += metric_gate_checks(challenger, champion, params, FigureCalibration.from_tags(run.data.tags))
     if params.require_data_gate:
-        checks.append(data_gate_check(*data_gate_passed(run, root)))
+        checks.append(data_gate_check(*data_gate_passed(run, root, paths)))
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
     checks.append(lineage_check(run.data.tags, "params.yaml" in artifacts or bool(run.data.params),
                                 params.required_lineage))
@@ -215,11 +220,14 @@ def _set_version_tags(client, name: str, version: str, tags: dict[str, str]) -> 
 
 
 def promote_run(
-    client, name: str, run_id: str, params: PromoteParams, root: Path, by: str = "gate:promote"
+    client, name: str, run_id: str, params: PromoteParams, root: Path, by: str = "gate:promote",
+    paths: PathsParams | None = None,
 ) -> Decision:
-    """Make the version registered by `run_id` the challenger and, if every gate passes, the champion."""
+    """Make the version registered by `run_id` the challenger and, if every gate passes, the champion.
+
+    `paths` (params.paths; default the default layout) says where under `root` train and validate wrote."""
     run = get_run(client, run_id)
-    version = find_version_for_run(client, name, run_id, root)
+    version = find_version_for_run(client, name, run_id, root, paths)
     with registry_lock(client, name, f"promote v{version} (run {run_id})", params.lock_timeout_s):
         champion = alias_version(client, name, CHAMPION)
         if champion == version:
@@ -242,7 +250,7 @@ def promote_run(
                               f"evaluated against champion {expected or 'none'} but the champion is now "
                               f"{champion or 'none'}: re-run `vton evaluate` against the new champion")
             return Decision("refused", version, champion, champion, f"refused: {check.detail}", [check])
-        checks = gate_checks(client, run, params, root, with_champion=champion is not None)
+        checks = gate_checks(client, run, params, root, with_champion=champion is not None, paths=paths)
         failed = [c for c in checks if not c.passed]
         _set_version_tags(client, name, version, {
             Tag.GATES: "failed" if failed else "passed",

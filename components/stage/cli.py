@@ -21,12 +21,13 @@ def run_command(
     profile: Optional[str] = typer.Option(None, "--profile", "-p", help="smoke | test | full (default: params.yaml's)."),
 ) -> None:
     """Pull NAME's inputs from the DVC remote, `dvc repro --single-item NAME`, push its outputs."""
-    from components.project import project_root
+    from components.params import load_params
+    from components.project import project_root, resolve
     from components.stage.runner import run_remote_stage
     from components.tracking.mlflow_run import RUN_ID_ENV
 
     root = project_root()
-    log_path = root / "reports" / "logs" / f"{name}.log"
+    log_path = resolve(load_params(profile=profile).paths.reports, root) / "logs" / f"{name}.log"
     result = run_remote_stage(root, name, remote, run_id or os.environ.get(RUN_ID_ENV), force, profile, log_path)
     typer.echo(result.summary())
 

@@ -26,7 +26,7 @@ def train_command(
     from components.params import load_params
     from components.errors import ConfigError
     from components.project import project_root
-    from components.train.stage import train_stage
+    from components.train.stage import run
 
     params = load_params(profile=profile)
     if max_steps is not None:
@@ -43,11 +43,7 @@ def train_command(
 
             raise ConfigError(f"--model {model!r} is not a model family", hint=f"use one of {sorted(FAMILIES)}") from None
         params = params.model_copy(update={"train": train})
-    out = train_stage(params, project_root(), resume=resume, register=not no_register)
-    typer.echo(f"model: {out.model_dir}")
-    typer.echo(f"reports: {out.reports_dir}")
-    if out.registered:
-        typer.echo(f"registered: {out.registered['model_uri']}")
+    typer.echo(run(params, project_root(), resume=resume, register=not no_register).summary())
 
 
 def register(app: typer.Typer) -> None:

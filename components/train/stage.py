@@ -1,4 +1,4 @@
-"""The `train` stage: preflight, data, the chosen model family's training, reports, tracking, registration."""
+"""The `train` stage (`run`): preflight, data, the chosen model family's training, reports, tracking, registration."""
 
 from __future__ import annotations
 
@@ -19,13 +19,20 @@ _NOT_IN_RUN_KEY = {"max_steps", "checkpoint_every", "checkpoints_to_keep", "trac
 
 
 @dataclass
-class StageOutputs:
-    """Where the stage wrote its results."""
+class TrainResult:
+    """Where the stage wrote its results, and the model version it registered (None when it did not)."""
 
     model_dir: Path
     reports_dir: Path
     checkpoint_dir: Path
     registered: dict | None
+
+    def summary(self) -> str:
+        """Where the model and the reports are, and what was registered."""
+        lines = [f"model: {self.model_dir}", f"reports: {self.reports_dir}"]
+        if self.registered:
+            lines.append(f"registered: {self.registered['model_uri']}")
+        return "\n".join(lines)
 
 
 def dataset_version(dataset_dir: Path) -> str:
@@ -59,7 +66,7 @@ def _family_sections(train: TrainParams) -> set[str]:
     return {name for name in FAMILIES if name != train.model and name in TrainParams.model_fields}
 
 
-def train_stage(params: Params, root: Path, resume: bool = False, register: bool = True) -> StageOutputs:
+def run(params: Params, root: Path, resume: bool = False, register: bool = True) -> TrainResult:
     """Run the whole stage for `params` (profile already applied); returns where everything went."""
     import mlflow
 
@@ -123,4 +130,4 @@ def train_stage(params: Params, root: Path, resume: bool = False, register: bool
                 registered = log_and_register(model_dir, params.project.registered_model, root, family=tp.model)
                 print(f"train: registered {registered['model_uri']} ({tp.model})", file=sys.stderr)
         result.finish()
-    return StageOutputs(model_dir, reports_dir, checkpoint_dir, registered)
+    return TrainResult(model_dir, reports_dir, checkpoint_dir, registered)

@@ -22,15 +22,11 @@ def validate_command(
 ) -> None:
     """Check the dataset against the data-quality rules; exit 3 with a summary when an `error` rule fails."""
     from components.params import load_params
-    from components.project import project_root, resolve
-    from components.validate.stage import run_validate_stage
+    from components.project import project_root
+    from components.validate.stage import run
 
-    params = load_params(profile=profile)
-    root = project_root()
-    target = resolve(manifest or params.paths.augmented, root)
-    out_dir = resolve(out or Path(params.paths.reports) / "validate", root)
-    result = run_validate_stage(target, out_dir, params, log_mlflow=not no_mlflow)
-    typer.echo(result.summary(str(out_dir / "report.html")))
+    result = run(load_params(profile=profile), project_root(), manifest=manifest, out=out, log_mlflow=not no_mlflow)
+    typer.echo(result.summary())
 
 
 def register(app: typer.Typer) -> None:

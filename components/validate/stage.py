@@ -1,13 +1,15 @@
-"""The validate stage's I/O shell: read the manifest, check it, write report + metrics, log to MLflow, gate."""
+"""The validate stage's I/O shell (`run`): read the manifest, check it, write report + metrics, log to MLflow, gate."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
 from components.params import Params
+from components.project import resolve
 from components.errors import GateFailed
 from components.manifest.schema import MANIFEST_FILENAME, read_manifest
 from components.validate.facts import build_facts
@@ -50,11 +52,26 @@ def _log_to_mlflow(result: GateResult, params: Params, report: Path, metrics: Pa
             mlflow.log_artifact(str(path), artifact_path="validate")
 
 
-def run_validate_stage(manifest_dir: Path, out_dir: Path, params: Params, log_mlflow: bool = True) -> GateResult:
-    """The `vton validate` stage: writes out_dir/{report.html,metrics.json,suites.json}; raises GateFailed on errors."""
+@dataclass
+class ValidateResult:
+    """The gate's verdicts (a passed gate: no `error` rule failed) and where the report went."""
+
+    gate: GateResult
+    out_dir: Path
+
+    def summary(self) -> str:
+        """The gate's one-paragraph summary, naming the report."""
+        return self.gate.summary(str(self.out_dir / "report.html"))
+
+
+def run(params: Params, root: Path, manifest: Path | None = None, out: Path | None = None,
+        log_mlflow: bool = True) -> ValidateResult:
+    """Check `manifest` (a dataset dir or manifest.parquet; default paths.augmented) and write
+    `out` (default <paths.reports>/validate)/{report.html,metrics.json,suites.json}; raises GateFailed on errors."""
     from components.validate.suites import suite_documents
 
-    manifest_dir = Path(manifest_dir)
+    manifest_dir = resolve(manifest or params.paths.augmented, root)
+    out_dir = resolve(out or Path(params.paths.reports) / "validate", root)
     dataset_dir = manifest_dir.parent if manifest_dir.name == MANIFEST_FILENAME else manifest_dir
     df = read_manifest(dataset_dir)
     frame_area = float(params.annotate.width * params.annotate.height)
@@ -71,7 +88,7 @@ def run_validate_stage(manifest_dir: Path, out_dir: Path, params: Params, log_ml
     gate.unlink(missing_ok=True)
     enforce(result, str(report))
     write_gate_file(gate)
-    return result
+    return ValidateResult(result, out_dir)
 
 
 def write_gate_file(path: Path) -> Path:

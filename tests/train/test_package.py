@@ -76,7 +76,7 @@ def test_pyfunc_from_the_registry_returns_a_try_on_image_of_the_person_size(tmp_
 
     from components.params import Params
     from components.project import project_root
-    from components.train.stage import train_stage
+    from components.train.stage import run as train_stage
 
     params = Params.model_validate({
         "train": tiny_params(tmp_path, max_steps=2, gate={"enabled": False}).model_dump(),

@@ -37,6 +37,13 @@ def annotator_class(role: str, backend: str) -> type[Annotator]:
     return getattr(importlib.import_module(module), cls)
 
 
+def default_backends() -> dict[str, str]:
+    """{params field: backend} as AnnotateParams' defaults choose them: the offline ones, nothing to download."""
+    from components.annotate.params import AnnotateParams
+
+    return {field: AnnotateParams.model_fields[field].default for field in ("pose", "parsing", "densepose")}
+
+
 def backends_for(settings) -> list[tuple[str, str]]:
     """The (role, backend) pairs that run for these annotate params, in ROLES order ("none" skipped)."""
     chosen = {
@@ -48,9 +55,14 @@ def backends_for(settings) -> list[tuple[str, str]]:
     return [(role, chosen[role]) for role in ROLES if chosen[role] != "none"]
 
 
+def selected_classes(settings) -> list[type[Annotator]]:
+    """The classes of every annotator these params select, in ROLES order (imported, nothing loaded)."""
+    return [annotator_class(role, backend) for role, backend in backends_for(settings)]
+
+
 def build_annotators(settings) -> list[Annotator]:
     """One instance of every annotator these params select (call once per worker process)."""
     return [annotator_class(role, backend)(settings) for role, backend in backends_for(settings)]
 
 
-__all__ = ["REGISTRY", "Annotator", "annotator_class", "backends_for", "build_annotators"]
+__all__ = ["REGISTRY", "Annotator", "annotator_class", "backends_for", "build_annotators", "default_backends", "selected_classes"]

@@ -19,6 +19,10 @@ from components.errors import Quarantine
 # pose reads the person mask to count people, pose-geometry parsing reads both).
 ROLES: tuple[str, ...] = ("person", "pose", "parsing", "densepose")
 
+# Fields of an annotator's params section that say where and in what batches it runs, never what it finds:
+# left out of the cache key, so moving a model to another device or batch size keeps its cached maps.
+PLACEMENT_FIELDS: frozenset[str] = frozenset({"device", "batch_size", "onnx_threads"})
+
 
 class Annotator(ABC):
     """One model that turns an RGB person image into some of the BodyMaps fields.
@@ -26,6 +30,9 @@ class Annotator(ABC):
     Subclasses set `name`, `version` and `provides` (the BodyMaps fields they fill), and set
     `weights_sha256` to the checksum of the weights file they loaded (None for models shipped inside
     an installed package, whose version string then names the package version).
+    They declare what the engine needs to know about them, so it never asks which backend it runs:
+    `settings_fields` (the AnnotateParams sections that change their maps: with `identity`, their part of
+    the cache key), `batch_size` (person photos per pass) and `preload` (modules a worker pool imports once).
     Per-image failures that are properties of the image (no person, several people) raise
     components.errors.Quarantine; anything else is a bug or an environment problem.
     """
@@ -35,6 +42,8 @@ class Annotator(ABC):
     provides: ClassVar[tuple[str, ...]]
     weights: ClassVar[tuple[str, ...]] = ()  # model-store catalog names this annotator loads
     weights_sha256: str | None = None
+    settings_fields: ClassVar[tuple[str, ...]] = ()  # AnnotateParams fields whose values change the maps
+    preload: ClassVar[tuple[str, ...]] = ()  # heavy modules worth importing once in a forkserver
 
     def __init__(self, settings: object | None = None) -> None:
         """Load the model; `settings` is the annotate params section (AnnotateParams)."""
@@ -62,6 +71,20 @@ class Annotator(ABC):
         """`name:version@weights` (weights = sha256 prefix or 'none'): this model's part of every cache key."""
         digest = cls.weights_digest()
         return f"{cls.name}:{cls.version}@{digest[:16] if digest else 'none'}"
+
+    @classmethod
+    def cache_settings(cls, settings) -> dict:
+        """{field: value} of the `settings_fields` of these annotate params, placement fields left out."""
+        out = {}
+        for name in cls.settings_fields:
+            value = getattr(settings, name)
+            out[name] = value.model_dump(exclude=PLACEMENT_FIELDS) if hasattr(value, "model_dump") else value
+        return out
+
+    @classmethod
+    def batch_size(cls, settings) -> int:
+        """Person photos this annotator takes per pass with these annotate params: one at a time."""
+        return 1
 
     @abstractmethod
     def annotate(self, image: np.ndarray, prior: BodyMaps) -> BodyMaps:
@@ -109,8 +132,22 @@ class BatchedAnnotator(Annotator):
     """An annotator whose network takes a batch of images per forward pass (the PyTorch/ONNX research models).
 
     Subclasses implement `annotate_batch` (per image: maps, or a Quarantine instance, never raised), chunking
-    by their params' batch_size; on CUDA the engine hands them that many photos at once (engine_batch_size).
+    by their params' batch_size, and name that params section in `params_field`; on CUDA the engine hands them
+    that many photos at once (engine_batch_size).
     """
+
+    params_field: ClassVar[str]  # the AnnotateParams section holding this model's device and batch_size
+
+    @classmethod
+    def batch_size(cls, settings) -> int:
+        """The section's batch_size when the model may run on CUDA and a GPU is visible, else 1 (on CPU the
+        worker pool parallelises instead). Decided from the params: a cached shard never loads a model to ask."""
+        section = getattr(settings, cls.params_field)
+        if section.device == "cpu":
+            return 1
+        import torch
+
+        return section.batch_size if torch.cuda.is_available() else 1
 
     @abstractmethod
     def annotate_batch(self, images: list[np.ndarray]) -> list[BodyMaps | Quarantine]:

@@ -19,6 +19,13 @@ class DensePoseR50(BatchedAnnotator):
     version = "detectron2-165712039"
     weights = ("densepose_r50_fpn_s1x",)
     provides = ("densepose_parts", "densepose_uv")
+    params_field = "densepose_model"
+    settings_fields = ("densepose_model",)  # score cut-off, resize, float16 (device, batch, threads are placement)
+
+    @classmethod
+    def cache_settings(cls, settings) -> dict:
+        """Its settings under the key `densepose`, the name cache entries written before this declaration use."""
+        return {"densepose": super().cache_settings(settings)["densepose_model"]}
 
     def __init__(self, settings=None) -> None:
         super().__init__(settings)

@@ -41,6 +41,8 @@ class MediaPipePose(Annotator):
     version = f"mediapipe-{_mediapipe_version()}-complexity1-second-looks"
     weights = ("mediapipe_pose_landmark_full", "mediapipe_pose_detection")
     provides = ("keypoints_body25", "n_people")
+    settings_fields = ("pose_rules",)
+    preload = ("mediapipe.python.solutions.pose",)
 
     def __init__(self, settings=None) -> None:
         super().__init__(settings)  # checks the model files inside mediapipe are the catalogued bytes

@@ -18,6 +18,7 @@ class OpenPoseBody(Annotator):
     version = "cmu-coco18-controlnet"
     weights = ("openpose_body_pose_model",)
     provides = ("keypoints_body25", "n_people")
+    settings_fields = ("openpose",)  # scales, box size, float16 (its device is placement)
 
     def __init__(self, settings=None) -> None:
         super().__init__(settings)

@@ -23,6 +23,7 @@ class PoseGeometryParsing(Annotator):
     name = "pose_geometry"
     version = "1"
     provides = ("parse_lip",)
+    settings_fields = ("mask",)  # the limb widths and margins it paints with
 
     def __init__(self, settings=None) -> None:
         super().__init__(settings)

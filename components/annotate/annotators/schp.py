@@ -17,6 +17,8 @@ class SchpParsing(BatchedAnnotator):
     version = "schp-lip201908261155-atr201908301523"
     weights = ("schp_lip", "schp_atr")
     provides = ("parse_lip", "parse_atr")
+    params_field = "schp"
+    settings_fields = ("schp",)  # input size, float16 (device and batch_size are placement)
 
     def __init__(self, settings=None) -> None:
         super().__init__(settings)  # resolves the catalogued weights: MissingWeightsError names absent files

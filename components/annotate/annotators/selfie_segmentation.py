@@ -22,6 +22,8 @@ class SelfieSegmentation(Annotator):
     version = f"mediapipe-{_mediapipe_version()}-general"
     weights = ("mediapipe_selfie_segmentation",)
     provides = ("person_mask",)
+    settings_fields = ("pose_rules",)  # person_mask_threshold
+    preload = ("mediapipe.python.solutions.selfie_segmentation",)
 
     def __init__(self, settings=None) -> None:
         super().__init__(settings)  # checks the model files inside mediapipe are the catalogued bytes

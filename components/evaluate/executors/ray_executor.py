@@ -95,7 +95,7 @@ class GeneratorActor:
 
         from components.train.families import load_predictor
 
-        torch.manual_seed(seed)  # as evaluate_stage seeds the driver before it loads the models
+        torch.manual_seed(seed)  # as the evaluate stage (stage.py) seeds the driver before it loads the models
         self.scratch = scratch_folder(SCRATCH_PREFIX)
         model_dir = self.scratch / "model"
         with tarfile.open(fileobj=io.BytesIO(model), mode="r") as tar:
@@ -182,6 +182,6 @@ def ray_generator(model_dir: Path, pairs: list[EvalPair], settings: EvaluatePara
             return results[pair.pair_id]
         except KeyError:
             raise VtonError(f"pair {pair.pair_id} was not among the pairs generated on Ray",
-                            hint="generate on Ray for the pairs that are scored (evaluate_stage does)") from None
+                            hint="generate on Ray for the pairs that are scored (the evaluate stage does)") from None
 
     return generate

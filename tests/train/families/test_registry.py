@@ -25,7 +25,7 @@ def _b64(path) -> str:
 def _train_and_register(tmp_path, dataset, train: dict, name: str):
     from components.params import Params
     from components.project import project_root
-    from components.train.stage import train_stage
+    from components.train.stage import run as train_stage
 
     params = Params.model_validate({
         "train": train,

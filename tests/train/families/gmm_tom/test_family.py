@@ -144,7 +144,7 @@ def test_vton_train_stage_registers_a_gmm_tom_model_whose_pyfunc_returns_the_per
 
     from components.params import Params
     from components.project import project_root
-    from components.train.stage import train_stage
+    from components.train.stage import run as train_stage
 
     monkeypatch.setenv("VTON_MODEL_CACHE", str(tmp_path / "no-models"))
     params = Params.model_validate({
