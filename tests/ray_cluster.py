@@ -1,13 +1,14 @@
 """A real Ray cluster on 127.0.0.1 for the executor tests: a head and two worker nodes, each its own `ray start`.
 
 The head holds no CPUs, so every actor runs on one of the two worker nodes (one CPU each), as on a cluster
-whose driver is not a worker. Token authentication with this cluster's own token, so nothing depends on a
+whose driver is not a worker. Token authentication with a token of this test process, so nothing depends on a
 ~/.ray/auth_token. Every node is started in its own session and stopped by pid: only its own processes.
 Test modules start one cluster each (module-scoped fixtures), with the environment its workers need.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import secrets
 import shutil
@@ -51,6 +52,21 @@ def session_pids(sid: int) -> list[int]:
     return pids
 
 
+_TOKEN: list[Path] = []
+
+
+def _process_token() -> Path:
+    """One token file for every cluster this process starts: Ray reads the token once per process, so a second
+    cluster with a token of its own would refuse this process's connections (ConnectionError)."""
+    if not _TOKEN:
+        fd, path = tempfile.mkstemp(prefix="vton-ray-token-")
+        os.write(fd, secrets.token_hex(32).encode())
+        os.close(fd)
+        _TOKEN.append(Path(path))
+        atexit.register(_TOKEN[0].unlink, missing_ok=True)
+    return _TOKEN[0]
+
+
 class RayCluster:
     """`ray start --head` plus `workers` worker nodes (`ray start --address`), all on 127.0.0.1."""
 
@@ -58,9 +74,7 @@ class RayCluster:
         self.temp = Path(tempfile.mkdtemp(prefix="vr", dir="/tmp"))  # short: Ray's socket paths stay < 108 chars
         self.scratch = self.temp / "tmp"  # the actors' scratch folders (tempfile): removed with the cluster
         self.scratch.mkdir()
-        token = self.temp / "auth_token"
-        token.write_text(secrets.token_hex(32))
-        self.auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)}
+        self.auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(_process_token())}
         self._saved = {k: os.environ.get(k) for k in self.auth}
         os.environ.update(self.auth)  # before this process's Ray reads it
         self.env = {**os.environ, **(env or {}), "PYTHONPATH": str(REPO), "RAY_USAGE_STATS_ENABLED": "0",
