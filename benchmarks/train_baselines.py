@@ -34,8 +34,8 @@ os.environ.setdefault("CI", "true")
 MARGIN = 0.8
 FAMILIES = ("unet_gan", "gmm_tom")
 CPU_SIZE = {
-    # What params.yaml's smoke profile trains (unet_gan: the 26M-parameter CPU size; gmm_tom: size cpu).
-    "unet_gan": {"unet_gan": {"width": 48, "height": 64, "base_channels": 32, "bottleneck_channels": 384,
+    # What params.yaml's smoke profile trains (unet_gan: the 25.7M-parameter CPU size; gmm_tom: size cpu).
+    "unet_gan": {"unet_gan": {"width": 48, "height": 64, "base_channels": 32, "bottleneck_channels": 368,
                               "res_blocks": 9, "disc_channels": 32}, "batch_size": 4},
     "gmm_tom": {"gmm_tom": {"size": "cpu", "batch_size": 4}},
 }
@@ -120,6 +120,17 @@ def _spawn(family: str, size: str, steps: int, dataset: Path, threads: int, devi
     if proc.returncode != 0:
         raise SystemExit(f"worker {family} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def unet_gan_sizes() -> None:
+    """Print the U-Net GAN's parameter counts (generator + PatchGAN) at the CPU size and the full size."""
+    from components.train.families.unet_gan.params import UnetGanParams
+    from components.train.families.unet_gan.trainer import parameter_count
+
+    for label, size in (("cpu", CPU_SIZE), ("full", FULL_SIZE)):
+        gp = UnetGanParams.model_validate(size["unet_gan"]["unet_gan"])
+        print(f"  unet_gan {label:4s}: {parameter_count(gp) / 1e6:.1f}M parameters (base {gp.base_channels}, "
+              f"bottleneck {gp.bottleneck_channels or 8 * gp.base_channels}, PatchGAN base {gp.disc_channels})")
 
 
 def _fmt(values: list[float], unit: str = "", digits: int = 2) -> str:
@@ -210,6 +221,9 @@ def main() -> None:
     import torch
 
     from tests.train.families.conftest import build_worn_dataset
+
+    print("unet_gan parameters (generator + PatchGAN):")
+    unet_gan_sizes()
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()

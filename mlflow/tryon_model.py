@@ -2,7 +2,9 @@
 
 Input: a DataFrame with `person`, `garment` (base64 PNG/JPEG or file paths), `category` (upper_body |
 lower_body | dresses) and optionally `mask` (the agnostic mask, white = repaint), `num_inference_steps`,
-`seed`. Output: a DataFrame with `image`, the try-on result as base64 PNG at the person photo's size.
+`seed`, and a size request: `fit` (tight | fitted | loose) or `width_ratio`, `length_ratio`, `span_ratio`
+(components/fit's worn ratios), per row or as params; a size-blind model answers as worn and says so.
+Output: a DataFrame with `image`, the try-on result as base64 PNG at the person photo's size.
 The artifact `model_dir` is models/candidate as the trainer wrote it; its model.json names the model family
 (components/train/families), whose predictor answers every row.
 """
@@ -44,6 +46,9 @@ def _encode_png(image) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+RATIO_KEYS = ("width_ratio", "length_ratio", "span_ratio")  # a size request as the three worn ratios
+
+
 def _missing(value) -> bool:
     return value is None or (isinstance(value, float) and value != value) or (isinstance(value, str) and not value)
 
@@ -57,8 +62,12 @@ class TryOnModel(PythonModel):
 
         from components.train.families import load_predictor
 
+        from components.train.families import read_model_config
+
         device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.pipeline = load_predictor(Path(context.artifacts["model_dir"]), device=device)
+        model_dir = Path(context.artifacts["model_dir"])
+        self.config = read_model_config(model_dir)
+        self.pipeline = load_predictor(model_dir, device=device)
 
     def _mask_for(self, person, category: str):
         """The agnostic mask computed by the annotate masker (when that component is installed)."""
@@ -70,6 +79,20 @@ class TryOnModel(PythonModel):
                 "(white = repaint) as base64 PNG in a `mask` column"
             ) from exc
         return agnostic_mask_for_image(person, category)
+
+    def _size_request(self, row: dict, params: dict, category: str):
+        """The row's (width, length, span) request: `fit` or the ratio columns (row first, then params)."""
+        from components.train.families.base import requested_ratios
+
+        def pick(key):
+            value = row.get(key)
+            return params.get(key) if _missing(value) else value
+
+        fit = pick("fit")
+        ratios = [pick(k) for k in RATIO_KEYS]
+        given = [None if _missing(v) else float(v) for v in ratios]
+        return requested_ratios(self.config, category, None if _missing(fit) else str(fit),
+                                given if any(v is not None for v in given) else None)
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         """One base64 PNG try-on image per input row."""
@@ -83,10 +106,12 @@ class TryOnModel(PythonModel):
             mask = self._mask_for(person, category) if _missing(mask_value) else _decode_image(mask_value, "L")
             steps = row.get("num_inference_steps", params.get("num_inference_steps"))
             seed = row.get("seed", params.get("seed", 0))
+            size = self._size_request(row, params, category)
             image = self.pipeline(
                 person, garment, mask, category,
                 num_inference_steps=None if _missing(steps) else int(steps),
                 seed=0 if _missing(seed) else int(seed),
+                **({"size_ratios": size} if size is not None else {}),
             )
             out.append(_encode_png(image))
         return pd.DataFrame({"image": out})

@@ -5,6 +5,8 @@ Shared by evaluate (reports) and the registry's promotion gates, so both read a 
 
 from __future__ import annotations
 
+SIZE_ACCURACY = "size_accuracy"  # share of pairs whose generated fit label is the requested one (size_accuracy.py)
+
 # Figure name -> True when a higher value is better.
 GREATER_IS_BETTER: dict[str, bool] = {
     "ssim": True,
@@ -18,6 +20,7 @@ GREATER_IS_BETTER: dict[str, bool] = {
     "kid_paired": False,
     "fid_unpaired": False,
     "kid_unpaired": False,
+    SIZE_ACCURACY: True,
 }
 
 # Figures computed on learned features: uncalibrated unless the standard weights were used.
@@ -27,8 +30,9 @@ FEATURE_BASED: frozenset[str] = frozenset({"lpips", "fid_paired", "kid_paired", 
 GROUND_TRUTH: frozenset[str] = frozenset({"ssim", "psnr", "lpips", "mask_iou_paired", "gfd_paired", "fid_paired",
                                           "kid_paired"})
 
-# What each scope's figures were computed on: generated pairs, ground-truth photos, usable persons in the test split.
-COUNTS: tuple[str, ...] = ("n_paired", "n_unpaired", "n_real", "n_test_split")
+# What each scope's figures were computed on: generated pairs, ground-truth photos, usable persons in the test split,
+# pairs with a requested fit label (what size_accuracy is computed on).
+COUNTS: tuple[str, ...] = ("n_paired", "n_unpaired", "n_real", "n_test_split", "n_size")
 
 # Set-level figures: only comparable with published results on the whole test split with the standard weights.
 SET_LEVEL: frozenset[str] = frozenset({"fid_paired", "kid_paired", "fid_unpaired", "kid_unpaired"})

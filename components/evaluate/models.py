@@ -44,7 +44,9 @@ def pipeline_generator(model_dir: Path, steps: int, seed: int) -> Generator:
     pipe = load_predictor(model_dir, device="cpu")
 
     def generate(pair: EvalPair, person: Image.Image, garment: Image.Image, mask: Image.Image) -> Image.Image:
-        return pipe(person, garment, mask, pair.category, num_inference_steps=steps, seed=seed)
+        # The pair's requested fit: a size-aware model follows it, a size-blind one says once that it cannot.
+        extra = {"size_ratios": pair.requested_ratios} if pair.requested_ratios is not None else {}
+        return pipe(person, garment, mask, pair.category, num_inference_steps=steps, seed=seed, **extra)
 
     return generate
 

@@ -36,6 +36,10 @@ class EvalPair:
     own_length_ratio: float | None
     new_width_ratio: float | None
     new_length_ratio: float | None
+    keypoints: Path | None = None  # the person's BODY_25 JSON (annotate), to measure fit against their body
+    # The fit the pair asks for (components/fit ratios: width, length, span; NaN unknown): paired, the person's
+    # own worn fit; unpaired, the garment's as worn in its own photo. Size-aware generators are asked for it.
+    requested_ratios: tuple[float, float, float] | None = None
     published: bool = False  # an unpaired pair taken from a published list (not formed by the rule)
     published_unusable: bool = False  # formed by the rule because no usable sample holds the published garment
 
@@ -51,6 +55,14 @@ def _num(value: object) -> float | None:
     except (TypeError, ValueError):
         return None
     return f if math.isfinite(f) else None
+
+
+def _fit_ratios(row: dict) -> tuple[float, float, float] | None:
+    """A row's worn fit ratios (the manifest's fit_* columns), None when its width ratio is unknown."""
+    values = tuple(_num(row.get(c)) for c in ("fit_width_ratio", "fit_length_ratio", "fit_span_ratio"))
+    if values[0] is None:
+        return None
+    return tuple(math.nan if v is None else v for v in values)  # type: ignore[return-value]
 
 
 def _path(directory: Path, value: object) -> Path | None:
@@ -139,6 +151,9 @@ def _pair(directory: Path, kind: str, category: str, person: dict, garment: dict
         own_length_ratio=_num(person.get("garment_to_body_length_ratio")) if worn else None,
         new_width_ratio=_num(garment.get("garment_to_body_width_ratio")),
         new_length_ratio=_num(garment.get("garment_to_body_length_ratio")),
+        keypoints=_path(directory, person.get("keypoints_path")),
+        # Only a photo that shows the garment says how it is worn (a try-on request row's ratios are of another).
+        requested_ratios=_fit_ratios(garment) if worn and garment_worn(garment.get("pairing")) else None,
         published=published,
         published_unusable=published_unusable,
     )

@@ -68,21 +68,25 @@ def evaluate_models(
     out_dir: Path,
     champion: tuple[str, Generator] | None = None,
     split_sizes: dict[str, int] | None = None,
+    fit_thresholds=None,
 ) -> Evaluation:
     """Generate and score every pair with the candidate and, when given, the champion (same pairs, same networks).
 
-    `split_sizes` (category -> usable persons in the whole test split) says whether FID/KID saw the full split.
+    `split_sizes` (category -> usable persons in the whole test split) says whether FID/KID saw the full split;
+    `fit_thresholds` (params `fit`) label the requested and generated fits for size accuracy.
     """
     size = (settings.width, settings.height)
     results = out_dir / "images" / "results"
-    cand = score_model(pairs, candidate, networks, size, results / "candidate", settings.colour_tolerance, "candidate")
+    cand = score_model(pairs, candidate, networks, size, results / "candidate", settings.colour_tolerance, "candidate",
+                       fit_thresholds)
     evaluation = Evaluation(pairs, cand, scope_metrics(cand, networks, settings.kid_subset_size, split_sizes),
                             networks, split_sizes=split_sizes)
     evaluation.notes += networks.notes
     if champion is not None:
         version, generate = champion
         champ = score_model(
-            pairs, generate, networks, size, results / "champion", settings.colour_tolerance, "champion"
+            pairs, generate, networks, size, results / "champion", settings.colour_tolerance, "champion",
+            fit_thresholds,
         )
         evaluation.champion_version = version
         evaluation.champion = champ

@@ -22,6 +22,7 @@ from components.evaluate.garment_region import colour_centres, garment_pixels, g
 from components.evaluate.image_metrics import fid_kid, lpips_scores, psnr_scores, ssim_scores
 from components.evaluate.networks import MetricNetworks
 from components.evaluate.pairs import EvalPair
+from components.evaluate.size_accuracy import measure_fit, requested_label, scaled_keypoints, size_accuracy
 from components.progress import progress
 
 # (pair, person, garment, agnostic mask) -> the person wearing the garment, any size.
@@ -46,6 +47,9 @@ class PairScore:
     mask_iou: float | None  # None: the person's own garment is unknown (an unpaired row), so no expected region
     gfd: float | None
     expected_from_ratios: bool | None  # unpaired: whether both garment-to-body ratios were known
+    requested_fit: str | None = None  # tight | fitted | loose the pair asks for (size_accuracy.py); None: unknown
+    generated_fit: str | None = None  # the label of the generated garment, measured the same way
+    generated_width_ratio: float | None = None  # its worn width ratio (the label's figure)
 
     def to_dict(self) -> dict:
         """JSON-ready record."""
@@ -93,8 +97,14 @@ def score_model(
     out_dir: Path,
     colour_tolerance: float = 20.0,
     label: str = "model",
+    fit_thresholds=None,
 ) -> ScoredSet:
-    """Generate every pair with `generate`, save the results under `out_dir`, and score them."""
+    """Generate every pair with `generate`, save the results under `out_dir`, and score them.
+
+    `fit_thresholds` (params `fit`; its defaults when None) label the requested and the generated fit."""
+    from components.fit.params import FitParams
+
+    thresholds = fit_thresholds or FitParams()
     out_dir.mkdir(parents=True, exist_ok=True)
     pairs = list(pairs)
     scores: list[PairScore] = []
@@ -138,6 +148,12 @@ def score_model(
             # way: otherwise a longer garment's overhang would count as a miss no result could ever fill.
             expected = scaled & agnostic_arr
             ssim = psnr = lpips = None
+        keypoints = scaled_keypoints(pair.keypoints, person_full.size, size)
+        generated = measure_fit(pair.category, result_region, keypoints, thresholds)
+        asked = requested_label(pair.category, pair.requested_ratios, thresholds)
+        if pair.kind == "paired" and truth_region is not None and keypoints is not None:
+            # The ground truth measured like the result: the extractor's bias cancels.
+            asked = measure_fit(pair.category, truth_region, keypoints, thresholds).label or asked
         # JPEG: the figures use the in-memory image; PNG is kept for the grids the flow shows as artifacts.
         file = out_dir / f"{pair.pair_id.replace('/', '_')}.jpg"
         result.save(file, quality=95)
@@ -157,6 +173,9 @@ def score_model(
                 mask_iou=None if expected is None else mask_iou(result_region, expected),
                 gfd=None if expected is None else geometric_fit_deviation(result_region, expected, torso),
                 expected_from_ratios=from_ratios,
+                requested_fit=asked,
+                generated_fit=generated.label,
+                generated_width_ratio=generated.ratios.width if math.isfinite(generated.ratios.width) else None,
             )
         )
     return ScoredSet(scores, results, truths)
@@ -194,6 +213,9 @@ def scope_metrics(
             "mask_iou_unpaired": _mean([s.mask_iou for s in unpaired]),
             "gfd_unpaired": _mean([s.gfd for s in unpaired]),
         }
+        figures["size_accuracy"], n_size = size_accuracy([s.requested_fit for s in chosen],
+                                                         [s.generated_fit for s in chosen])
+        figures["n_size"] = float(n_size)
         if split_sizes is not None:
             wanted = list(split_sizes) if scope == OVERALL else [scope]
             figures["n_test_split"] = float(sum(split_sizes.get(c, 0) for c in wanted))

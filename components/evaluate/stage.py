@@ -33,12 +33,23 @@ class EvaluateResult:
         overall = evaluation.candidate_metrics.get("overall", {})
         figures = ", ".join(f"{k}={v:.4f}" for k, v in overall.items() if not k.startswith("n_") and v == v)
         lines = [f"evaluated {len(evaluation.candidate.scores)} pairs ({evaluation.calibration}): {figures}",
-                 f"FID/KID: {evaluation.comparability()[1]}"]
+                 f"FID/KID: {evaluation.comparability()[1]}",
+                 f"size accuracy: {size_accuracy_line(evaluation.candidate_metrics)}"]
         if evaluation.champion_version:
             lines.append(f"compared with champion v{evaluation.champion_version} on the same pairs")
         lines += [f"note: {note}" for note in evaluation.notes]
         lines.append(f"metrics: {self.metrics_path}")
         return "\n".join(lines)
+
+
+def size_accuracy_line(metrics: dict[str, dict[str, float]]) -> str:
+    """Size accuracy per category and overall, with the pairs each was computed on."""
+    parts = []
+    for scope, figures in metrics.items():
+        value, n = figures.get("size_accuracy"), int(figures.get("n_size") or 0)
+        shown = "n/a" if value is None or value != value else f"{value:.2f}"
+        parts.append(f"{scope} {shown} (n={n})")
+    return ", ".join(parts) + " (fraction of pairs whose generated fit label is the requested one)"
 
 
 def run(params: Params, root: Path) -> EvaluateResult:
@@ -77,7 +88,7 @@ def run(params: Params, root: Path) -> EvaluateResult:
     import shutil
 
     shutil.rmtree(out_dir, ignore_errors=True)
-    evaluation = evaluate_models(pairs, candidate, networks, settings, out_dir, champion, split_sizes)
+    evaluation = evaluate_models(pairs, candidate, networks, settings, out_dir, champion, split_sizes, params.fit)
     if version is not None and version == info.version:
         evaluation.notes.append(f"the candidate is already champion v{version}: compared with nothing")
     evaluation.notes.append(_families_note(model_dir, name, champion[0] if champion else None))
@@ -92,10 +103,13 @@ def _families_note(model_dir: Path, name: str, champion: str | None) -> str:
     import mlflow
 
     from components.train.families import family_of, read_model_config
-    from components.train.families.base import MODEL_FAMILY_TAG
+    from components.train.families.base import MODEL_FAMILY_TAG, SIZE_TAG, is_size_aware
 
-    note = f"candidate family: {family_of(read_model_config(model_dir))}"
+    config = read_model_config(model_dir)
+    size = "size-aware" if is_size_aware(config) else "size-blind: its size accuracy is the fit it draws unasked"
+    note = f"candidate family: {family_of(config)} ({size})"
     if champion is not None:
         tags = mlflow.MlflowClient().get_model_version(name, champion).tags or {}
-        note += f"; champion v{champion} family: {tags.get(MODEL_FAMILY_TAG, 'catvton_flux (untagged)')}"
+        note += (f"; champion v{champion} family: {tags.get(MODEL_FAMILY_TAG, 'catvton_flux (untagged)')} "
+                 f"(size conditioning {tags.get(SIZE_TAG, 'off (untagged)')})")
     return note

@@ -20,6 +20,7 @@ from components.evaluate.metrics_spec import (
     FEATURE_BASED,
     GREATER_IS_BETTER,
     GROUND_TRUTH,
+    SIZE_ACCURACY,
     TAG_CALIBRATION,
     TAG_CHAMPION_CALIBRATION,
     UNCALIBRATED,
@@ -113,6 +114,11 @@ def metric_gate_checks(
                 checks.append(GateCheck(f"metric {name}", True, (
                     "not gated: no test pair of this category has a ground-truth photo (all unpaired); "
                     "list it in promote.required_categories to require one")))
+                continue
+            if not _finite(value) and figure == SIZE_ACCURACY and not int(challenger[scope].get("n_size") or 0):
+                checks.append(GateCheck(f"metric {name}", False, (
+                    "not computed: no evaluated pair of this scope has a requested fit label (its test rows have no "
+                    "fit_width_ratio); annotate them with pose and parse, or drop the size_accuracy gate")))
                 continue
             if not _finite(value):
                 checks.append(GateCheck(f"metric {name}", False, "not computed for the challenger"))

@@ -37,8 +37,10 @@ class SizeConditioner(nn.Module):
         nn.init.zeros_(self.proj.bias)
 
     def forward(self, pooled: torch.Tensor, ratios: torch.Tensor) -> torch.Tensor:
-        """`pooled` shifted by the projected log ratios."""
-        return pooled + self.proj(torch.log(ratios.clamp_min(1e-3)).to(self.proj.weight.dtype)).to(pooled.dtype)
+        """`pooled` shifted by the projected log ratios (an unknown ratio, NaN, contributes nothing)."""
+        from components.train.families.size import log_ratios
+
+        return pooled + self.proj(log_ratios(ratios.float()).to(self.proj.weight.dtype)).to(pooled.dtype)
 
 
 def apply_adapters(transformer: nn.Module, params: TrainParams) -> list[nn.Parameter]:

@@ -9,8 +9,10 @@ import numpy as np
 from PIL import Image
 
 
-def agnostic_mask_for_image(person: Image.Image, category: str, settings=None) -> Image.Image:
-    """An L-mode mask (255 = repaint) at the photo's size, built like `vton annotate` builds it."""
+def agnostic_mask_for_image(person: Image.Image, category: str, settings=None, photos=None) -> Image.Image:
+    """An L-mode mask (255 = repaint) at the photo's size, built like `vton annotate` builds it.
+
+    `photos` (a components.annotate.photo_cache.PhotoAnnotator with these settings) annotates each photo once."""
     from components.annotate.agnostic import agnostic_mask
     from components.annotate.annotators import build_annotators
     from components.annotate.params import AnnotateParams
@@ -19,7 +21,10 @@ def agnostic_mask_for_image(person: Image.Image, category: str, settings=None) -
 
     settings = settings or AnnotateParams()
     try:
-        _, maps, box = annotate_person(person, build_annotators(settings), settings.width, settings.height)
+        if photos is not None:
+            _, maps, box = photos.annotate(person)
+        else:
+            _, maps, box = annotate_person(person, build_annotators(settings), settings.width, settings.height)
         mask = agnostic_mask(category, maps, settings.mask, valid=box.region())
     except Quarantine as exc:
         raise ValueError(f"cannot build an agnostic mask for this photo: {exc.reason}") from None

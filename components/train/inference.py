@@ -27,6 +27,7 @@ class TryOnPipeline:
         self.config = config
         self.size_conditioner = size_conditioner
         self._prompt_cache: dict[str, tuple] = {}
+        self._said_size_blind = False
 
     @classmethod
     def from_pretrained(cls, model_dir: Path | str, device: str = "cpu") -> "TryOnPipeline":
@@ -84,6 +85,14 @@ class TryOnPipeline:
             self._prompt_cache[category] = (embeds, pooled)
         return self._prompt_cache[category]
 
+    def _note(self, text: str) -> None:
+        """Say once per pipeline why a size request is not followed (never silently)."""
+        if not self._said_size_blind:
+            import sys
+
+            print(f"note: {text}", file=sys.stderr)
+            self._said_size_blind = True
+
     def canvas(self, person: Image.Image, garment: Image.Image, mask: Image.Image) -> Canvas:
         """The (garment | person) canvas at the bucket nearest the person photo's aspect ratio."""
         panel = choose_bucket(person.width, person.height, [tuple(b) for b in self.config["buckets"]])
@@ -102,11 +111,21 @@ class TryOnPipeline:
 
         embeds, pooled = self._prompt(category)
         if self.size_conditioner is not None:
-            default = float(self.config["size_conditioning"].get("default_value", 1.0))
-            n = len(self.config["size_conditioning"]["columns"])
-            ratios = torch.tensor([list(size_ratios or [default] * n)], dtype=torch.float32, device=pooled.device)
+            columns = self.config["size_conditioning"]["columns"]
+            n = len(columns)
+            # No request: NaN ratios, which the conditioner reads as "as worn" (a zero offset).
+            asked = list(size_ratios) if size_ratios is not None else [float("nan")] * n
+            if len(asked) != n:  # a model from before the fit ratios (garment_to_body columns): other figures
+                self._note(f"this model reads {columns}, not the fit ratios (width, length, span): the requested "
+                           "fit is ignored")
+                asked = [float("nan")] * n
+            ratios = torch.tensor([[float("nan") if v is None else float(v) for v in asked]], dtype=torch.float32,
+                                  device=pooled.device)
             with torch.no_grad():
                 pooled = self.size_conditioner(pooled, ratios)
+        elif size_ratios is not None:
+            self._note("this catvton_flux model was trained without size conditioning (train.size_conditioning): "
+                       "the requested fit is ignored")
         steps = int(num_inference_steps or self.config.get("inference_steps", 28))
         generator = torch.Generator(device="cpu").manual_seed(int(seed))
         with torch.no_grad():

@@ -93,16 +93,27 @@ def log_and_register(model_dir: Path, registered_model: str, root: Path, input_e
     import mlflow
 
     from components.train.families import family_of, read_model_config
-    from components.train.families.base import MODEL_FAMILY_TAG
+    from components.train.families.base import MODEL_FAMILY_TAG, SIZE_TAG, is_size_aware
     from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
+    from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
     signature = ModelSignature(
         inputs=Schema([
             ColSpec("string", "person"), ColSpec("string", "garment"), ColSpec("string", "category"),
             ColSpec("string", "mask", required=False),
+            # Size-aware try-on: a fit label, or the three worn ratios (components/fit); size-blind models say
+            # they ignore them.
+            ColSpec("string", "fit", required=False),
+            ColSpec("double", "width_ratio", required=False), ColSpec("double", "length_ratio", required=False),
+            ColSpec("double", "span_ratio", required=False),
         ]),
         outputs=Schema([ColSpec("string", "image")]),
+        # Per-request settings for every row (a row's own column wins): sampling, and the size request.
+        params=ParamSchema([
+            ParamSpec("num_inference_steps", "long", None), ParamSpec("seed", "long", 0),
+            ParamSpec("fit", "string", None), ParamSpec("width_ratio", "double", None),
+            ParamSpec("length_ratio", "double", None), ParamSpec("span_ratio", "double", None),
+        ]),
     )
     info = mlflow.pyfunc.log_model(
         name="tryon_model",
@@ -113,12 +124,16 @@ def log_and_register(model_dir: Path, registered_model: str, root: Path, input_e
         pip_requirements=PYFUNC_REQUIREMENTS,
         registered_model_name=registered_model,
     )
-    family = family or family_of(read_model_config(model_dir))
-    mlflow.MlflowClient().set_model_version_tag(registered_model, str(info.registered_model_version),
-                                                MODEL_FAMILY_TAG, family)
+    config = read_model_config(model_dir)
+    family = family or family_of(config)
+    size = "on" if is_size_aware(config) else "off"
+    client = mlflow.MlflowClient()
+    client.set_model_version_tag(registered_model, str(info.registered_model_version), MODEL_FAMILY_TAG, family)
+    client.set_model_version_tag(registered_model, str(info.registered_model_version), SIZE_TAG, size)
     record = {
         "name": registered_model,
         "family": family,
+        "size_conditioning": size,
         "version": str(info.registered_model_version),
         "model_uri": f"models:/{registered_model}/{info.registered_model_version}",
         "logged_model_uri": info.model_uri,

@@ -12,6 +12,8 @@ from components.train.families.gmm_tom.params import GmmTomParams
 from components.train.families.unet_gan.params import UnetGanParams
 
 Category = Literal["upper_body", "lower_body", "dresses"]
+# The manifest's garment-as-worn fit ratios (components/fit), in FitRatios order: what size conditioning reads.
+FIT_COLUMNS: tuple[str, ...] = ("fit_width_ratio", "fit_length_ratio", "fit_span_ratio")
 
 DEFAULT_PROMPTS: dict[str, str] = {
     # CatVTON-Flux style in-context prompts: the left panel is the garment, the right the same garment worn.
@@ -100,13 +102,28 @@ class TrackingParams(Section):
 
 
 class SizeConditioningParams(Section):
-    """Optional size-aware conditioning from the manifest's garment-to-body ratios (a zero-initialised input)."""
+    """Size-aware try-on: the garment-as-worn fit ratios (components/fit) condition the model.
+
+    `train.size_conditioning: true` is short for `{enabled: true}`. Every family reads the three ratios
+    (zero-initialised new weights, so a run starts as the size-blind model) and a spatial size map
+    (components/train/families/size.py).
+    """
 
     enabled: bool = False
-    columns: list[str] = Field(
-        default_factory=lambda: ["garment_to_body_width_ratio", "garment_to_body_length_ratio"]
-    )
-    default_value: float = Field(default=1.0, gt=0)  # used where a ratio is missing
+    columns: list[str] = Field(default_factory=lambda: list(FIT_COLUMNS))  # manifest columns, in FitRatios order
+    default_value: float = Field(default=1.0, gt=0)  # CatVTON-Flux's latent cache: used where a ratio is missing
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data):
+        return {"enabled": data} if isinstance(data, bool) else data
+
+    @model_validator(mode="after")
+    def _three(self) -> "SizeConditioningParams":
+        if len(self.columns) != len(FIT_COLUMNS):
+            raise ValueError(f"train.size_conditioning.columns: the three fit ratios (width, length, span) are read, "
+                             f"got {self.columns}; the default is {list(FIT_COLUMNS)}")
+        return self
 
 
 class TrainParams(Section):

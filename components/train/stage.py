@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,7 +74,7 @@ def run(params: Params, root: Path, resume: bool = False, register: bool = True)
     from components.tracking.mlflow_run import lineage_tags, log_image_artifact, stage_run
     from components.train.data import require_samples, select_samples
     from components.train.families import get_family
-    from components.train.families.base import MODEL_FAMILY_TAG, FamilyContext
+    from components.train.families.base import MODEL_FAMILY_TAG, SIZE_TAG, FamilyContext
     from components.train.package import log_and_register
     from components.train.report import loss_curve_png, write_loss_rows
     from components.train.trainer import dump_json
@@ -83,9 +84,11 @@ def run(params: Params, root: Path, resume: bool = False, register: bool = True)
     family.preflight(tp)  # before any data or model work: missing weights fail in a second
     dataset_dir = resolve(params.paths.augmented, root)
     cols = tp.size_conditioning.columns if tp.size_conditioning.enabled else []
-    selection = select_samples(dataset_dir, "train", cols, tp.size_conditioning.default_value)
+    # CatVTON-Flux's latent cache stores a number for every ratio; the baselines keep NaN (unknown: asks nothing).
+    missing = tp.size_conditioning.default_value if tp.model == "catvton_flux" else math.nan
+    selection = select_samples(dataset_dir, "train", cols, missing)
     samples = require_samples(selection, dataset_dir)
-    val = select_samples(dataset_dir, "test").samples or samples
+    val = select_samples(dataset_dir, "test", cols, missing).samples or samples
     data_version = dataset_version(dataset_dir)
     key = run_key(tp, params.profile, data_version)
     models_dir = resolve(params.paths.models, root)
@@ -103,11 +106,12 @@ def run(params: Params, root: Path, resume: bool = False, register: bool = True)
                            "train.skipped_unpaired": selection.skipped_unpaired,
                            "train.run_key": key})
         mlflow.set_tags({**lineage_tags(params.profile, root), "vton.train.dataset_version": data_version,
-                         "vton.train.run_key": key, MODEL_FAMILY_TAG: tp.model})
+                         "vton.train.run_key": key, MODEL_FAMILY_TAG: tp.model,
+                         SIZE_TAG: "on" if tp.size_conditioning.enabled else "off"})
         ctx = FamilyContext(
             params=tp, samples=samples, val_samples=val, checkpoint_dir=checkpoint_dir, model_dir=model_dir,
             reports_dir=reports_dir, seed=params.project.seed, resume=resume, profile=params.profile,
-            annotate=params.annotate, cache_dir=cache_dir,
+            annotate=params.annotate, fit=params.fit, cache_dir=cache_dir,
             log_metrics=lambda m, step: mlflow.log_metrics(m, step=step), log_image=log_image_artifact,
             log_params=mlflow.log_params, set_tags=mlflow.set_tags,
         )

@@ -23,6 +23,18 @@ def tryon_command(
     steps: Optional[int] = typer.Option(None, "--steps", help="Sampling steps (sampling families only)."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed (sampling families only)."),
     profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Whose annotate settings make masks."),
+    annotation_cache: Optional[Path] = typer.Option(
+        None, "--annotation-cache", help="Where person photos' annotations are kept (default: annotate.cache_dir)."
+    ),
+    no_annotation_cache: bool = typer.Option(
+        False, "--no-annotation-cache", help="Remember annotations in this call only (nothing written)."
+    ),
+    fit: Optional[str] = typer.Option(
+        None, "--fit", help="tight | fitted | loose: the fit to dress the person in (size-aware models)."
+    ),
+    ratios: Optional[tuple[float, float, float]] = typer.Option(
+        None, "--ratios", help="W L S: the worn width, length and span ratios to ask for (instead of --fit)."
+    ),
 ) -> None:
     """Dress a person in a garment with a trained model (any family), one pair or a list of pairs."""
     import sys
@@ -45,27 +57,41 @@ def tryon_command(
         if category is None:
             raise ConfigError("--category is required for one pair", hint="upper_body | lower_body | dresses")
         todo = [Pair(person, garment, check_category(category, "--category"), mask)]
-    tryon = TryOn(resolve_model(uri, root), params.annotate)
-    typer.echo(f"model: {uri} ({tryon.family})", err=True)
+    from components.project import resolve
+
+    cache_dir = None if no_annotation_cache else (annotation_cache or resolve(params.annotate.cache_dir, root))
+    tryon = TryOn(resolve_model(uri, root), params.annotate, cache_dir=cache_dir)
+    typer.echo(f"model: {uri} ({tryon.family})" + (" size-aware" if tryon.size_aware else ""), err=True)
+    asked = fit is not None or ratios is not None
+    requests = {c: tryon.size_request(c, fit, ratios) for c in {p.category for p in todo}} if asked else {}
+    if asked and not tryon.size_aware:
+        typer.echo("note: this model was trained without size conditioning (train.size_conditioning): "
+                   f"{'--fit ' + fit if fit else '--ratios'} is ignored and the garment is tried on as worn", err=True)
+        requests = {}
+    for category, request in requests.items():
+        typer.echo(f"fit: {category} asks for width {request[0]:.3f}, length {request[1]:.3f}, "
+                   f"span {request[2]:.3f} (worn ratios)", err=True)
     if pairs is None:
         try:
-            result = tryon.run(todo[0], steps, seed)
+            result = tryon.run(todo[0], steps, seed, requests.get(todo[0].category))
         except ValueError as exc:
             from components.errors import DataContractError
 
             raise DataContractError(f"{person}: {exc}", hint="use a photo of one person, or pass --mask") from None
         out.parent.mkdir(parents=True, exist_ok=True)
         result.save(out)
+        typer.echo(tryon.annotation_summary(), err=True)
         typer.echo(str(out))
         return
     out.mkdir(parents=True, exist_ok=True)
     failed = []
     for pair in progress(todo, total=len(todo), desc="tryon", unit="pair"):
         try:
-            tryon.run(pair, steps, seed).save(out / pair.output_name())
+            tryon.run(pair, steps, seed, requests.get(pair.category)).save(out / pair.output_name())
         except (ValueError, OSError) as exc:  # one unusable photo must not stop the list
             failed.append((pair, str(exc)))
             print(f"tryon: {pair.person} + {pair.garment}: {exc}", file=sys.stderr)
+    typer.echo(tryon.annotation_summary(), err=True)
     typer.echo(f"{len(todo) - len(failed)} of {len(todo)} pairs written to {out}")
     if failed:
         raise GateFailed(f"{len(failed)} of {len(todo)} pairs could not be tried on (listed above)",

@@ -113,18 +113,49 @@ def _open(path: Path, mode: str, what: str) -> Image.Image:
 
 
 class TryOn:
-    """A loaded predictor plus the annotate settings used for masks; `run(pair)` -> the result image."""
+    """A loaded predictor plus the annotate settings used for masks; `run(pair)` -> the result image.
 
-    def __init__(self, model_dir: Path, annotate_params, device: str = "cpu") -> None:
+    With `cache_dir` (the annotate cache), a person photo's annotations (for its mask and for the predictor's
+    person representation) are computed once per photo content and reused by later pairs and later calls.
+    """
+
+    def __init__(self, model_dir: Path, annotate_params, device: str = "cpu", cache_dir: Path | None = None) -> None:
+        from components.annotate.photo_cache import PhotoAnnotator
         from components.train.families import family_of, load_predictor, read_model_config
 
+        from components.train.families.base import is_size_aware
+
         self.model_dir = model_dir
-        self.family = family_of(read_model_config(model_dir))
+        self.config = read_model_config(model_dir)
+        self.family = family_of(self.config)
+        self.size_aware = is_size_aware(self.config)
         self.predictor = load_predictor(model_dir, device)
         self.annotate = annotate_params
+        self.photos = [PhotoAnnotator(annotate_params, cache_dir)]  # for masks; the predictor's own below
+        if hasattr(self.predictor, "cache_annotations"):
+            self.photos.append(self.predictor.cache_annotations(cache_dir))
 
-    def run(self, pair: Pair, steps: int | None = None, seed: int = 0) -> Image.Image:
-        """The try-on of one pair at the person photo's size; ValueError when the photo cannot be annotated."""
+    def annotation_summary(self) -> str:
+        """How many photos were annotated and how many found again (masks and the predictor together)."""
+        computed = sum(p.computed for p in self.photos)
+        reused = sum(p.reused for p in self.photos)
+        return f"annotations: {computed} computed, {reused} reused ({self.photos[0].where})"
+
+    def size_request(self, category: str, fit: str | None, ratios: tuple | None) -> tuple[float, float, float] | None:
+        """The (width, length, span) `--fit` / `--ratios` ask for under the model's recorded fit thresholds."""
+        from components.train.families.base import requested_ratios
+
+        try:
+            return requested_ratios(self.config, category, fit, ratios)
+        except ValueError as exc:
+            raise ConfigError(f"--fit/--ratios: {exc}", hint="--fit tight|fitted|loose, or --ratios W L S "
+                              "(worn width, length and span ratios, README \"Size-aware try-on\")") from None
+
+    def run(self, pair: Pair, steps: int | None = None, seed: int = 0,
+            size_ratios: tuple[float, float, float] | None = None) -> Image.Image:
+        """The try-on of one pair at the person photo's size; ValueError when the photo cannot be annotated.
+
+        `size_ratios` asks a size-aware model for that fit (a size-blind one notes that it ignores it)."""
         from components.train.automask import agnostic_mask_for_image
 
         person = _open(pair.person, "RGB", "person")
@@ -132,5 +163,6 @@ class TryOn:
         if pair.mask is not None:
             mask = _open(pair.mask, "L", "mask")
         else:
-            mask = agnostic_mask_for_image(person, pair.category, self.annotate)
-        return self.predictor(person, garment, mask, pair.category, num_inference_steps=steps, seed=seed)
+            mask = agnostic_mask_for_image(person, pair.category, self.annotate, self.photos[0])
+        extra = {"size_ratios": size_ratios} if size_ratios is not None else {}
+        return self.predictor(person, garment, mask, pair.category, num_inference_steps=steps, seed=seed, **extra)

@@ -81,3 +81,16 @@ def test_a_category_evaluated_on_unpaired_pairs_only_is_gated_on_what_it_has_unl
     # A category with neither kind of pair is not evaluated at all: never waved through.
     empty = {"lower_body": {"n_paired": 0, "n_unpaired": 0}}
     assert not _verdicts(empty, None, params, champion=None)["metric lower_body.ssim"].passed
+
+
+def test_size_accuracy_is_a_gate_able_figure_and_a_scope_without_requested_fits_says_why_it_fails():
+    params = PromoteParams(gates={"size_accuracy": MetricGate(threshold=0.6, max_regression=0.0)})
+    checks = _verdicts({"overall": {"size_accuracy": 0.75, "n_size": 8.0},
+                        "dresses": {"size_accuracy": float("nan"), "n_size": 0.0},
+                        "upper_body": {"size_accuracy": 0.5, "n_size": 4.0}},
+                       FigureCalibration("uncalibrated", "uncalibrated"), params,
+                       champion={"overall": {"size_accuracy": 0.7}})
+    assert checks["metric overall.size_accuracy"].passed
+    assert not checks["metric upper_body.size_accuracy"].passed  # below the threshold
+    dresses = checks["metric dresses.size_accuracy"]
+    assert not dresses.passed and "no evaluated pair of this scope has a requested fit label" in dresses.detail

@@ -64,6 +64,9 @@ def make_dataset(root: Path, photos: dict, n_train: int = 3, ratios: bool = Fals
             "person_width": person.width, "person_height": person.height,
             "garment_to_body_width_ratio": 1.0 + 0.1 * i if ratios else None,
             "garment_to_body_length_ratio": 0.9 + 0.05 * i if ratios else None,
+            "fit_width_ratio": 1.0 + 0.1 * i if ratios else None,  # what size conditioning reads
+            "fit_length_ratio": 0.9 + 0.05 * i if ratios else None,
+            "fit_span_ratio": 1.1 + 0.05 * i if ratios else None,
         })
     rows.append({"sample_id": "quarantined0", "person_path": None, "garment_path": None, "category": "upper_body",
                  "split": "train", "status": "quarantined", "quarantine_reason": "no person", "source": "tests",

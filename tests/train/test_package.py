@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 from PIL import Image
 
@@ -122,3 +123,43 @@ def test_a_catvton_flux_candidate_infers_with_guidance_thirty_and_its_one_traini
     tryon(Image.open(dataset / "person_0.png"), Image.open(dataset / "garment_0.png"),
           Image.open(dataset / "mask_0.png"), "upper_body", num_inference_steps=1)
     assert seen == [30.0]
+
+
+def test_a_size_aware_model_is_trained_with_one_param_tagged_in_the_registry_and_served_with_a_fit(
+        tmp_path, real_photos, mlflow_uri, capsys):
+    import mlflow
+
+    from components.params import Params
+    from components.project import project_root
+    from components.train.families.base import SIZE_TAG
+    from components.train.stage import run as train_stage
+    from tests.train.conftest import make_dataset
+
+    dataset = make_dataset(tmp_path / "sized", real_photos, ratios=True)  # fit_* columns filled
+    params = Params.model_validate({
+        "train": {**tiny_params(tmp_path, max_steps=2, gate={"enabled": False}).model_dump(),
+                  "size_conditioning": True},
+        "paths": {"augmented": str(dataset), "models": str(tmp_path / "models"), "reports": str(tmp_path / "reports")},
+        "project": {"registered_model": "tryon-size"},
+    })
+    out = train_stage(params, project_root())
+    config = json.loads((out.model_dir / "model.json").read_text())
+    assert config["size_conditioning"]["enabled"] and config["size_conditioning"]["fit"]["thresholds"]
+    assert (out.model_dir / "adapter" / "size_conditioning.safetensors").is_file()
+    registered = json.loads((out.model_dir / "registered.json").read_text())
+    version = mlflow.MlflowClient().get_model_version("tryon-size", registered["version"])
+    assert version.tags[SIZE_TAG] == "on" and registered["size_conditioning"] == "on"
+    assert mlflow.get_run(registered["run_id"]).data.tags[SIZE_TAG] == "on"
+
+    model = mlflow.pyfunc.load_model(registered["model_uri"])
+    row = {"person": _b64(dataset / "person_0.png"), "garment": _b64(dataset / "garment_0.png"),
+           "category": "upper_body", "mask": _b64(dataset / "mask_0.png")}
+    by_label = model.predict(pd.DataFrame([{**row, "fit": "loose"}]))
+    by_ratios = model.predict(pd.DataFrame([row]), params={"width_ratio": 1.4, "length_ratio": 1.0})
+    as_worn = model.predict(pd.DataFrame([row]))
+    for result in (by_label, by_ratios, as_worn):
+        assert Image.open(io.BytesIO(base64.b64decode(result["image"][0]))).size == \
+            Image.open(dataset / "person_0.png").size
+    assert "ignored" not in capsys.readouterr().err
+    with pytest.raises(ValueError, match="unknown fit label"):
+        model.predict(pd.DataFrame([{**row, "fit": "baggy"}]))

@@ -17,6 +17,7 @@ from PIL import Image
 
 if TYPE_CHECKING:
     from components.annotate.params import AnnotateParams
+    from components.fit.params import FitParams
     from components.train.data import TrainSample
     from components.train.params import TrainParams
 
@@ -24,6 +25,8 @@ FAMILY_KEY = "family"  # model.json's key naming the family that wrote the model
 DEFAULT_FAMILY = "catvton_flux"  # models written before families existed have no FAMILY_KEY
 MODEL_FAMILY_TAG = "vton.model.family"  # tag on the registered model version and the training run
 PERCEPTUAL_TAG = "vton.train.perceptual"  # "vgg19:<sha256[:12]>" or "unavailable: <reason>"
+SIZE_CONFIG_KEY = "size_conditioning"  # model.json's section: {"enabled": bool, "columns": [...], "fit": thresholds}
+SIZE_TAG = "vton.model.size_conditioning"  # tag on the registered model version and the training run: on | off
 
 
 class Predictor(Protocol):
@@ -37,8 +40,12 @@ class Predictor(Protocol):
         category: str,
         num_inference_steps: int | None = None,
         seed: int = 0,
+        size_ratios: tuple[float, float, float] | None = None,
     ) -> Image.Image:
-        """The try-on result at the person photo's size (steps and seed matter only to sampling families)."""
+        """The try-on result at the person photo's size (steps and seed matter only to sampling families).
+
+        `size_ratios` (components/fit's width, length, span) asks for a fit; a size-blind model ignores it and
+        says so on stderr (never silently)."""
         ...
 
 
@@ -60,11 +67,54 @@ class FamilyContext:
     resume: bool = False
     profile: str = "smoke"
     annotate: "AnnotateParams | None" = None  # how people are annotated; recorded so serving annotates alike
+    fit: "FitParams | None" = None  # the fit-label thresholds; recorded so serving turns --fit into the same ratios
     cache_dir: Path | None = None
     log_metrics: Callable[[dict[str, float], int], None] = _ignore  # (metrics, step) -> the MLflow run
     log_image: Callable[[Image.Image, str], None] = _ignore  # (image, artifact path) -> the MLflow run
     log_params: Callable[[dict[str, Any]], None] = _ignore
     set_tags: Callable[[dict[str, str]], None] = _ignore
+
+
+def is_size_aware(config: dict) -> bool:
+    """Whether a model.json describes a size-conditioned model (models from before the switch are size-blind)."""
+    section = config.get(SIZE_CONFIG_KEY)
+    return bool(section.get("enabled")) if isinstance(section, dict) else bool(section)
+
+
+def requested_ratios(config: dict, category: str, fit: str | None = None,
+                     ratios: tuple[float | None, float | None, float | None] | None = None
+                     ) -> tuple[float, float, float] | None:
+    """The (width, length, span) a user asks for: `ratios` as given (None entries: as worn), or the ratios the
+    label `fit` stands for under the thresholds the model was trained with (params `fit`'s defaults when the
+    model did not record any); None when neither is asked. ValueError on an unknown label or both given."""
+    if fit is not None and ratios is not None:
+        raise ValueError("ask for a fit label or for ratios, not both")
+    if ratios is not None:
+        if len(ratios) != 3:
+            raise ValueError(f"three ratios are needed (width, length, span), got {len(ratios)}")
+        out = tuple(float("nan") if v is None else float(v) for v in ratios)
+        if any(v == v and v <= 0 for v in out):
+            raise ValueError(f"fit ratios must be positive, got {list(out)}")
+        return out  # type: ignore[return-value]
+    if fit is None:
+        return None
+    from components.fit.labels import representative_ratios
+    from components.fit.params import FitParams
+
+    section = config.get(SIZE_CONFIG_KEY)
+    recorded = section.get("fit") if isinstance(section, dict) else None
+    thresholds = FitParams.model_validate(recorded) if recorded else FitParams()
+    return representative_ratios(category, fit, thresholds).as_tuple()
+
+
+def size_config(ctx: FamilyContext) -> dict[str, Any]:
+    """model.json's size-conditioning section: whether the model reads the fit ratios, which manifest columns
+    they came from, and the fit thresholds that turn a requested label (--fit loose) into ratios."""
+    sc = ctx.params.size_conditioning
+    section: dict[str, Any] = {"enabled": sc.enabled, "columns": list(sc.columns)}
+    if sc.enabled and ctx.fit is not None:
+        section["fit"] = ctx.fit.model_dump(mode="json")
+    return {SIZE_CONFIG_KEY: section}
 
 
 @dataclass

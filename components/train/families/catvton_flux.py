@@ -9,7 +9,14 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from components.train.families.base import FAMILY_KEY, Family, FamilyContext, FamilyResult
+from components.train.families.base import (
+    FAMILY_KEY,
+    SIZE_CONFIG_KEY,
+    Family,
+    FamilyContext,
+    FamilyResult,
+    size_config,
+)
 
 NAME = "catvton_flux"
 
@@ -52,6 +59,7 @@ def train(ctx: FamilyContext) -> FamilyResult:
 
     config = model_config(tp, base.spec, ctx.profile)
     config[FAMILY_KEY] = NAME
+    config[SIZE_CONFIG_KEY] = {**config[SIZE_CONFIG_KEY], **size_config(ctx)[SIZE_CONFIG_KEY]}
 
     def on_step(step: int, _loss: float) -> None:
         every = tp.tracking.validate_every

@@ -10,6 +10,8 @@
     target         3   the person photo itself (the paired ground truth), [-1, 1]
     worn_mask      1   the garment the person wears, from the parse by category (GMM's warp target)
     agnostic_mask  1   the region to repaint (1)
+    fit_ratios     3   (not a map) the worn garment's fit ratios (components/fit: width, length, span; NaN unknown),
+                       what size conditioning (families/size.py) reads with the worn region
 
 `representation()` is the 41-channel stack agnostic + pose + parse. Samples come from the manifest's files
 (`load_sample_inputs`) or from a bare photo annotated on the fly with the configured annotators
@@ -27,6 +29,7 @@ import torch
 from PIL import Image
 
 from components.annotate.agnostic import GARMENT_LABELS, PROTECTED_LABELS, labels_in
+from components.train.families.size import ratios_tensor
 
 POSE_CHANNELS = 18
 PARSE_CHANNELS = 20
@@ -50,6 +53,7 @@ class PersonInputs:
     agnostic_mask: torch.Tensor
     category: str = "upper_body"
     frame_box: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
+    fit_ratios: tuple[float, float, float] | None = None  # of the worn garment (the manifest's, or measured)
 
     def representation(self) -> torch.Tensor:
         """The 41-channel person representation: agnostic RGB, pose heatmaps, agnostic LIP parse."""
@@ -61,7 +65,8 @@ class PersonInputs:
         return int(self.target.shape[-1]), int(self.target.shape[-2])
 
 
-TENSOR_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(PersonInputs) if f.name not in ("category", "frame_box"))
+TENSOR_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(PersonInputs)
+                                       if f.name not in ("category", "frame_box", "fit_ratios"))
 
 
 def collate_inputs(items: list[PersonInputs]) -> dict[str, torch.Tensor]:
@@ -69,6 +74,7 @@ def collate_inputs(items: list[PersonInputs]) -> dict[str, torch.Tensor]:
     out = {name: torch.stack([getattr(it, name) for it in items]) for name in TENSOR_FIELDS}
     out["representation"] = torch.cat([out["agnostic"], out["pose"], out["parse"]], dim=1)
     out["categories"] = [it.category for it in items]  # type: ignore[assignment]
+    out["fit_ratios"] = ratios_tensor([it.fit_ratios for it in items])
     return out
 
 
@@ -122,7 +128,8 @@ def parse_onehot(labels: np.ndarray) -> torch.Tensor:
 def build_inputs(person: np.ndarray, garment: np.ndarray, cloth: np.ndarray, agnostic_mask: np.ndarray,
                  coco18: np.ndarray | None, parse: np.ndarray | None, body_mask: np.ndarray | None,
                  category: str, size: tuple[int, int],
-                 frame_box: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)) -> PersonInputs:
+                 frame_box: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0),
+                 fit_ratios: tuple[float, float, float] | None = None) -> PersonInputs:
     """PersonInputs at (w, h) from full-resolution arrays of one frame (person HxWx3, masks HxW bool)."""
     h0, w0 = person.shape[:2]
     small_mask = np.asarray(Image.fromarray(agnostic_mask.view(np.uint8) * 255).resize(size, Image.NEAREST)) > 127
@@ -149,6 +156,7 @@ def build_inputs(person: np.ndarray, garment: np.ndarray, cloth: np.ndarray, agn
         agnostic_mask=torch.from_numpy(small_mask.astype(np.float32))[None],
         category=category,
         frame_box=frame_box,
+        fit_ratios=fit_ratios,
     )
 
 
@@ -194,17 +202,20 @@ def load_sample_inputs(sample, size: tuple[int, int]) -> PersonInputs:
             parse = resize_labels(parse, (shape[1], shape[0]))
     keypoints = read_coco18(sample.keypoints) if getattr(sample, "keypoints", None) is not None else None
     body = _read_mask(getattr(sample, "person_mask", None), shape)
-    return build_inputs(person, garment, cloth, mask, keypoints, parse, body, sample.category, size)
+    ratios = tuple(getattr(sample, "ratios", ()) or ())
+    return build_inputs(person, garment, cloth, mask, keypoints, parse, body, sample.category, size,
+                        fit_ratios=ratios if len(ratios) == 3 else None)
 
 
 # -- from a bare photo -----------------------------------------------------------------------------------------
 def inputs_from_photo(person: Image.Image, garment: Image.Image, mask: Image.Image | None, category: str,
-                      size: tuple[int, int], annotate_params=None, annotators=None) -> PersonInputs:
+                      size: tuple[int, int], annotate_params=None, annotators=None, photos=None) -> PersonInputs:
     """PersonInputs of a photo with no annotations: letterboxed and annotated like `vton annotate` does it.
 
     `mask` (the agnostic mask at the photo's size, white = repaint) wins over the annotators' own; pass
-    `annotators` (build_annotators(annotate_params)) to reuse loaded models across calls. Raises ValueError
-    when the photo cannot be annotated (no person found), naming the reason.
+    `annotators` (build_annotators(annotate_params)) to reuse loaded models across calls, or `photos` (a
+    components.annotate.photo_cache.PhotoAnnotator with the same settings) to annotate each distinct photo once.
+    Raises ValueError when the photo cannot be annotated (no person found), naming the reason.
     """
     from components.annotate.agnostic import agnostic_mask
     from components.annotate.annotators import build_annotators
@@ -219,7 +230,10 @@ def inputs_from_photo(person: Image.Image, garment: Image.Image, mask: Image.Ima
     settings = annotate_params or AnnotateParams()
     W, H = settings.width, settings.height
     try:
-        frame, maps, box = annotate_person(person.convert("RGB"), annotators or build_annotators(settings), W, H)
+        if photos is not None:
+            frame, maps, box = photos.annotate(person)
+        else:
+            frame, maps, box = annotate_person(person.convert("RGB"), annotators or build_annotators(settings), W, H)
         if mask is None:
             region = agnostic_mask(category, maps, settings.mask, valid=box.region())
         else:
@@ -240,7 +254,24 @@ def inputs_from_photo(person: Image.Image, garment: Image.Image, mask: Image.Ima
         parse = relabel_for_category(parse, category)
     coco = coco18_from_body25(maps.keypoints_body25) if maps.keypoints_body25 is not None else None
     frac = (box.x0 / W, box.y0 / H, box.x1 / W, box.y1 / H)
-    return build_inputs(frame, g_frame, cloth, region, coco, parse, maps.person_mask, category, size, frac)
+    return build_inputs(frame, g_frame, cloth, region, coco, parse, maps.person_mask, category, size, frac,
+                        fit_ratios=own_fit_ratios(category, parse, maps.keypoints_body25, maps.person_mask))
+
+
+def own_fit_ratios(category: str, parse: np.ndarray | None, body25: np.ndarray | None,
+                   person_mask: np.ndarray | None) -> tuple[float, float, float] | None:
+    """The fit ratios of the garment the photo shows (its parse region, measured as annotate measures the worn
+    region), or None when there is no parse or pose to measure it with."""
+    if parse is None or body25 is None:
+        return None
+    from components.fit.columns import worn_region
+    from components.fit.ratios import worn_fit_ratios
+
+    worn = worn_region(category, parse)
+    if worn is None or not worn.any():
+        return None
+    mask = person_mask if person_mask is not None else np.ones(parse.shape, bool)
+    return tuple(float(v) for v in worn_fit_ratios(category, worn, np.asarray(body25, np.float32), mask).as_tuple())
 
 
 # -- back to a photo -------------------------------------------------------------------------------------------

@@ -5,7 +5,14 @@ from __future__ import annotations
 import sys
 from datetime import datetime, timezone
 
-from components.train.families.base import FAMILY_KEY, PERCEPTUAL_TAG, Family, FamilyContext, FamilyResult
+from components.train.families.base import (
+    FAMILY_KEY,
+    PERCEPTUAL_TAG,
+    Family,
+    FamilyContext,
+    FamilyResult,
+    size_config,
+)
 from components.train.families.gmm_tom.params import GmmTomParams
 
 NAME = "gmm_tom"
@@ -26,6 +33,7 @@ def model_config(ctx: FamilyContext, steps: int, perceptual: str) -> dict:
         "height": h,
         "params": gp.model_dump(mode="json"),
         "annotate": ctx.annotate.model_dump(mode="json") if ctx.annotate is not None else None,
+        **size_config(ctx),
         "perceptual": perceptual,
         "trained_steps": steps,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -81,7 +89,8 @@ def train(ctx: FamilyContext) -> FamilyResult:
               "and the mask term only", file=sys.stderr)
     trainer = GmmTomTrainer(gp, _data(ctx.samples, gp.frame), ctx.checkpoint_dir, seed=ctx.seed, schedule=schedule,
                             perceptual=perceptual, val_data=_data(ctx.val_samples, gp.frame),
-                            log_metrics=ctx.log_metrics, log_image=ctx.log_image)
+                            log_metrics=ctx.log_metrics, log_image=ctx.log_image,
+                            size_conditioning=ctx.params.size_conditioning.enabled)
     resumed = None
     if ctx.resume and (ckpt := latest_checkpoint(ctx.checkpoint_dir)) is not None:
         trainer.load_checkpoint(ckpt)

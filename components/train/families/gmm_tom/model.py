@@ -8,13 +8,14 @@ from torch import nn
 
 from components.train.families.gmm_tom.networks import GMM, TOM, PatchDiscriminator
 from components.train.families.gmm_tom.params import LEVELS, GmmTomParams
+from components.train.families.size import SIZE_CHANNELS, size_inputs, widen_input
 
 POSE_CHANNELS = 18  # COCO-18 keypoint heatmaps
 PARSE_CHANNELS = 20  # LIP one-hot, cleared under the agnostic mask
 # What a batch holds: the tensor fields of families.representation.PersonInputs (NCHW; images in [-1, 1],
 # masks and heatmaps in [0, 1]).
 BATCH_KEYS = ("agnostic", "pose", "parse", "body_mask", "garment", "cloth_mask", "target", "worn_mask",
-              "agnostic_mask")
+              "agnostic_mask", "fit_ratios")
 PERSON_CHANNELS = POSE_CHANNELS + 1 + 3 + PARSE_CHANNELS  # pose, body shape, agnostic RGB, agnostic parse
 GARMENT_CHANNELS = 3 + 1  # garment RGB and its mask
 SHAPE_ROWS = 16  # the body shape is the person mask at 16 rows (CP-VTON's 16x12): an outline, not the garment's edges
@@ -36,7 +37,7 @@ def person_representation(batch: dict[str, torch.Tensor]) -> torch.Tensor:
 class GmmTom(nn.Module):
     """The GMM (warp) and TOM (render + compose) networks of one try-on model, plus the critic when used."""
 
-    def __init__(self, params: GmmTomParams, with_critic: bool = True) -> None:
+    def __init__(self, params: GmmTomParams, with_critic: bool = True, size_conditioning: bool = False) -> None:
         super().__init__()
         w, h = params.frame
         gmm_width, tom_width = params.widths
@@ -47,14 +48,31 @@ class GmmTom(nn.Module):
         # The critic only trains (serving never needs it): built when the adversarial term is on.
         use_critic = with_critic and params.weights.adversarial > 0
         self.critic = PatchDiscriminator(PERSON_CHANNELS + 3, tom_width) if use_critic else None
+        # Size conditioning: the GMM's person features and TOM read the size planes too (the GMM warps the garment
+        # onto the expected region, TOM renders there), through zero-initialised weights: at initialisation the
+        # model computes exactly what the size-blind one does.
+        self.size_channels = SIZE_CHANNELS if size_conditioning else 0
+        if self.size_channels:
+            first = self.gmm.person_features.body[0]
+            first[0] = widen_input(first[0], self.size_channels)
+            self.tom.unet.stem[0] = widen_input(self.tom.unet.stem[0], self.size_channels)
+
+    def size_planes(self, batch: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        """The size map and ratio planes of a size-conditioned model (None for a size-blind one)."""
+        if not self.size_channels:
+            return None
+        return size_inputs(batch).to(batch["agnostic"].device, batch["agnostic"].dtype)
 
     def warp(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """The GMM's outputs for `batch`."""
-        return self.gmm(person_representation(batch), batch["garment"], batch["cloth_mask"])
+        person, size = person_representation(batch), self.size_planes(batch)
+        if size is not None:
+            person = torch.cat([person, size], dim=1)
+        return self.gmm(person, batch["garment"], batch["cloth_mask"])
 
     def render(self, batch: dict[str, torch.Tensor], warp: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """TOM's outputs for `batch` given the GMM's warp."""
-        return self.tom(person_representation(batch), warp["warped"], warp["warped_mask"])
+        return self.tom(person_representation(batch), warp["warped"], warp["warped_mask"], self.size_planes(batch))
 
     def critique(self, batch: dict[str, torch.Tensor], image: torch.Tensor) -> torch.Tensor:
         """The critic's patch logits for `image` conditioned on the person representation."""

@@ -141,9 +141,13 @@ class TOM(nn.Module):
         super().__init__()
         self.unet = UNet(person_channels + 3 + 1, 4, base_width, levels)
 
-    def forward(self, person_repr: torch.Tensor, warped: torch.Tensor, warped_mask: torch.Tensor) -> dict:
-        """Rendered person, composition mask (B, 1, H, W) and the composite `result` (B, 3, H, W) in [-1, 1]."""
-        out = self.unet(torch.cat([person_repr, warped, warped_mask], dim=1))
+    def forward(self, person_repr: torch.Tensor, warped: torch.Tensor, warped_mask: torch.Tensor,
+                extra: torch.Tensor | None = None) -> dict:
+        """Rendered person, composition mask (B, 1, H, W) and the composite `result` (B, 3, H, W) in [-1, 1].
+
+        `extra` (size conditioning's planes) is read last, where a widened stem has its new input channels."""
+        parts = [person_repr, warped, warped_mask] + ([extra] if extra is not None else [])
+        out = self.unet(torch.cat(parts, dim=1))
         rendered = torch.tanh(out[:, :3])
         composition = torch.sigmoid(out[:, 3:4])
         result = composition * warped + (1 - composition) * rendered

@@ -9,6 +9,7 @@ import torch
 from components.errors import ConfigError
 from components.train.families.gmm_tom.model import GmmTom
 from components.train.families.gmm_tom.params import GmmTomParams
+from components.train.families.base import is_size_aware
 from components.train.families.predictor import BaselinePredictor, read_weights
 
 
@@ -30,7 +31,8 @@ class GmmTomPredictor(BaselinePredictor):
 
 def build_model(config: dict) -> GmmTom:
     """The untrained networks model.json describes."""
-    return GmmTom(GmmTomParams.model_validate(config["params"]), with_critic=False)
+    return GmmTom(GmmTomParams.model_validate(config["params"]), with_critic=False,
+                  size_conditioning=is_size_aware(config))
 
 
 def load_predictor(model_dir: Path | str, device: str = "cpu") -> GmmTomPredictor:

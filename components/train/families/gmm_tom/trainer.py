@@ -167,7 +167,7 @@ class GmmTomTrainer:
     def __init__(self, params: GmmTomParams, data: PairData, checkpoint_dir: Path, seed: int = 0,
                  schedule: Schedule = Schedule(), perceptual: PerceptualFn | None = None,
                  val_data: PairData | None = None, log_metrics: Callable[[dict[str, float], int], None] | None = None,
-                 log_image: Callable[[object, str], None] | None = None) -> None:
+                 log_image: Callable[[object, str], None] | None = None, size_conditioning: bool = False) -> None:
         if len(data) == 0:
             raise ValueError("gmm_tom: no training pairs")
         self.params, self.schedule, self.data, self.val_data, self.seed = params, schedule, data, val_data, seed
@@ -179,7 +179,7 @@ class GmmTomTrainer:
         self.device = resolve_device(schedule.device)
         torch.manual_seed(seed)
         random.seed(seed)
-        self.model = GmmTom(params).to(self.device)
+        self.model = GmmTom(params, size_conditioning=size_conditioning).to(self.device)
         adam = dict(lr=params.learning_rate, betas=(params.beta1, params.beta2))
         self.optimizers = {"gmm": torch.optim.Adam(self.model.gmm.parameters(), **adam),
                            "tom": torch.optim.Adam(self.model.tom.parameters(), **adam)}

@@ -5,7 +5,14 @@ from __future__ import annotations
 import sys
 from datetime import datetime, timezone
 
-from components.train.families.base import FAMILY_KEY, PERCEPTUAL_TAG, Family, FamilyContext, FamilyResult
+from components.train.families.base import (
+    FAMILY_KEY,
+    PERCEPTUAL_TAG,
+    Family,
+    FamilyContext,
+    FamilyResult,
+    size_config,
+)
 from components.train.families.unet_gan.params import UnetGanParams
 
 NAME = "unet_gan"
@@ -25,6 +32,7 @@ def model_config(ctx: FamilyContext, steps: int, perceptual: str) -> dict:
         "network": {"base_channels": gp.base_channels, "bottleneck_channels": gp.bottleneck_channels,
                     "res_blocks": gp.res_blocks, "attention": gp.attention},
         "annotate": ctx.annotate.model_dump(mode="json") if ctx.annotate is not None else None,
+        **size_config(ctx),
         "perceptual": perceptual,
         "trained_steps": steps,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

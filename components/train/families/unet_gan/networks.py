@@ -2,8 +2,11 @@
 
 Generator: the 41-channel person representation + garment RGB + garment mask (45 channels) in; a 7x7 stem
 at `base` channels, three stride-2 downsamplings (base x 2, x 4, x 8: 64 -> 128 -> 256 -> 512 at full
-width), `res_blocks` residual blocks with SAGAN self-attention in the middle of them, then a decoder that
-upsamples and concatenates the encoder's skips, instance norm throughout, tanh out.
+width), `res_blocks` residual blocks with SAGAN self-attention in the middle of them, then pix2pix's U-Net
+decoder: at each level the input is concatenated with the encoder's features at that resolution (the bottleneck's
+input included) and a 4x4 stride-2 transposed conv (the encoder's 4x4 stride-2 convs mirrored) doubles the
+resolution; instance norm throughout, tanh out. 54.1M parameters with the PatchGAN at base 64 (of which the
+decoder 5.6M), 25.7M at base 32 with a 368-wide bottleneck (the CPU size).
 Discriminator: pix2pix's 70x70 PatchGAN (4x4 convs, strides 2, 2, 2, 1, 1) with spectral norm, on the
 (image, condition) pair; it returns every layer's features for the feature-matching loss.
 """
@@ -15,6 +18,7 @@ from torch import nn
 from torch.nn.utils import spectral_norm
 
 from components.train.families.representation import REPRESENTATION_CHANNELS
+from components.train.families.size import widen_input
 
 GENERATOR_IN = REPRESENTATION_CHANNELS + 3 + 1  # person representation, garment RGB, garment mask
 CONDITION_CHANNELS = GENERATOR_IN
@@ -63,6 +67,7 @@ class UNetGenerator(nn.Module):
     def __init__(self, in_ch: int = GENERATOR_IN, base: int = 64, bottleneck: int | None = None,
                  res_blocks: int = 9, attention: bool = True) -> None:
         super().__init__()
+        self.size_channels = 0  # extra size-conditioning planes after the 45 (widen_for_size)
         widths = [base, base * 2, base * 4, bottleneck or base * 8]
         self.stem = nn.Sequential(nn.ReflectionPad2d(3), nn.Conv2d(in_ch, widths[0], 7), _norm(widths[0]),
                                   nn.ReLU(True))
@@ -77,26 +82,32 @@ class UNetGenerator(nn.Module):
             blocks.append(SelfAttention(mid))
         blocks += [ResBlock(mid) for _ in range(res_blocks - half)]
         self.bottleneck = nn.Sequential(*blocks)
-        # Each decoder level doubles the resolution, then concatenates the encoder's skip at that resolution.
-        ins = [mid, widths[2] * 2, widths[1] * 2]
+        # Each decoder level takes its input concatenated with the encoder's features at the same resolution
+        # (pix2pix's skips, the innermost one included) and doubles the resolution with a transposed conv.
+        ins = [mid * 2, widths[2] * 2, widths[1] * 2]
         outs = [widths[2], widths[1], widths[0]]
         self.up = nn.ModuleList(
-            nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(i, o, 3, padding=1), _norm(o),
-                          nn.ReLU(True))
+            nn.Sequential(nn.ConvTranspose2d(i, o, 4, 2, 1), _norm(o), nn.ReLU(True))
             for i, o in zip(ins, outs)
         )
         self.head = nn.Sequential(nn.Conv2d(widths[0] * 2, widths[0], 3, padding=1), _norm(widths[0]), nn.ReLU(True),
                                   nn.ReflectionPad2d(3), nn.Conv2d(widths[0], 3, 7), nn.Tanh())
 
+    def widen_for_size(self, channels: int) -> "UNetGenerator":
+        """Read `channels` more input planes (the size map and ratios) through zero weights: same outputs as now."""
+        self.stem[1] = widen_input(self.stem[1], channels)
+        self.size_channels += channels
+        return self
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Bx45xHxW -> Bx3xHxW in [-1, 1] (H and W multiples of 8)."""
+        """Bx(45 + size_channels)xHxW -> Bx3xHxW in [-1, 1] (H and W multiples of 8)."""
         skips = [self.stem(x)]
         for d in self.down:
             skips.append(d(skips[-1]))
         h = self.bottleneck(skips[-1])
         for j, up in enumerate(self.up):
-            h = torch.cat([up(h), skips[2 - j]], dim=1)
-        return self.head(h)
+            h = up(torch.cat([h, skips[3 - j]], dim=1))
+        return self.head(torch.cat([h, skips[0]], dim=1))
 
 
 class PatchDiscriminator(nn.Module):

@@ -8,6 +8,7 @@ import torch
 
 from components.train.families import read_model_config
 from components.train.families.predictor import BaselinePredictor, read_weights
+from components.train.families.size import SIZE_CHANNELS
 from components.train.families.unet_gan.networks import UNetGenerator
 from components.train.families.unet_gan.trainer import generate
 
@@ -20,6 +21,8 @@ class UnetGanPredictor(BaselinePredictor):
         net = config["network"]
         self.G = UNetGenerator(base=net["base_channels"], bottleneck=net["bottleneck_channels"],
                                res_blocks=net["res_blocks"], attention=net["attention"])
+        if self.size_aware:
+            self.G.widen_for_size(SIZE_CHANNELS)
         self.G.load_state_dict(state)
         self.G.to(self.device).eval()
 

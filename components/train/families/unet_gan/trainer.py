@@ -14,8 +14,14 @@ from components.train.families.grid import pick_per_category, validation_grid
 from components.train.families.loop import LoopPosition, LoopResult, LoopSpec, run_loop
 from components.train.families.perceptual import PerceptualStatus, load_perceptual, perceptual_loss, style_loss
 from components.train.families.representation import PersonInputs, collate_inputs
+from components.train.families.size import SIZE_CHANNELS, size_inputs
 from components.train.families.unet_gan.losses import feature_matching_loss, lsgan_d_loss, lsgan_g_loss, masked_l1
-from components.train.families.unet_gan.networks import PatchDiscriminator, UNetGenerator, count_parameters
+from components.train.families.unet_gan.networks import (
+    CONDITION_CHANNELS,
+    PatchDiscriminator,
+    UNetGenerator,
+    count_parameters,
+)
 from components.train.families.unet_gan.params import UnetGanParams
 
 HEADLINE = "g_total"
@@ -26,15 +32,26 @@ def device_for(choice: str) -> torch.device:
     return torch.device("cuda" if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()) else "cpu")
 
 
-def build_generator(gp: UnetGanParams) -> UNetGenerator:
-    """The generator these params describe."""
-    return UNetGenerator(base=gp.base_channels, bottleneck=gp.bottleneck_channels, res_blocks=gp.res_blocks,
-                         attention=gp.attention)
+def build_generator(gp: UnetGanParams, size_conditioning: bool = False) -> UNetGenerator:
+    """The generator these params describe; size-conditioned: the same network reading the size planes through
+    zero-initialised weights (identical outputs at initialisation)."""
+    G = UNetGenerator(base=gp.base_channels, bottleneck=gp.bottleneck_channels, res_blocks=gp.res_blocks,
+                      attention=gp.attention)
+    return G.widen_for_size(SIZE_CHANNELS) if size_conditioning else G
 
 
-def condition(batch: dict) -> torch.Tensor:
-    """The generator's input and D's condition: person representation + garment RGB + garment mask."""
-    return torch.cat([batch["representation"], batch["garment"], batch["cloth_mask"]], dim=1)
+def parameter_count(gp: UnetGanParams) -> int:
+    """Trainable parameters of the generator and the PatchGAN these params describe (built on CPU, not trained)."""
+    return count_parameters(build_generator(gp)) + count_parameters(PatchDiscriminator(base=gp.disc_channels))
+
+
+def condition(batch: dict, size_channels: int = 0) -> torch.Tensor:
+    """The generator's input and D's condition: person representation + garment RGB + garment mask
+    (+ the size map and ratio planes of a size-conditioned model)."""
+    parts = [batch["representation"], batch["garment"], batch["cloth_mask"]]
+    if size_channels:
+        parts.append(size_inputs(batch).to(batch["garment"].device))
+    return torch.cat(parts, dim=1)
 
 
 def composite(raw: torch.Tensor, batch: dict) -> torch.Tensor:
@@ -45,7 +62,7 @@ def composite(raw: torch.Tensor, batch: dict) -> torch.Tensor:
 
 def generate(G: torch.nn.Module, batch: dict) -> torch.Tensor:
     """The try-on images of a collated batch."""
-    return composite(G(condition(batch)), batch)
+    return composite(G(condition(batch, G.size_channels)), batch)
 
 
 def region_l1(results: torch.Tensor, items: list[PersonInputs]) -> tuple[float, float]:
@@ -66,8 +83,10 @@ class UnetGanTrainer:
         self.device = device_for(tp.device)
         torch.manual_seed(ctx.seed)
         self.size = (gp.width, gp.height)
-        self.G = build_generator(gp).to(self.device)
-        self.D = PatchDiscriminator(base=gp.disc_channels).to(self.device)
+        self.size_channels = SIZE_CHANNELS if tp.size_conditioning.enabled else 0
+        self.G = build_generator(gp, bool(self.size_channels)).to(self.device)
+        self.D = PatchDiscriminator(in_ch=3 + CONDITION_CHANNELS + self.size_channels,
+                                    base=gp.disc_channels).to(self.device)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=gp.lr_g, betas=(gp.beta1, gp.beta2))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=gp.lr_d, betas=(gp.beta1, gp.beta2))
         if gp.perceptual.enabled and gp.perceptual.weight > 0:
@@ -89,7 +108,7 @@ class UnetGanTrainer:
         """One D update (after the warm-up) and one G update on the batch `indices`."""
         gp = self.gp
         batch = self.data.batch(indices, self.device)
-        cond, target = condition(batch), batch["target"]
+        cond, target = condition(batch, self.size_channels), batch["target"]
         fake = composite(self.G(cond), batch)
         adversarial = step >= gp.gan_start_step and (gp.adversarial_weight > 0 or gp.feature_matching_weight > 0)
         out: dict[str, float] = {}
