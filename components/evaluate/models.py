@@ -41,7 +41,11 @@ def pipeline_generator(model_dir: Path, steps: int, seed: int) -> Generator:
     """A Generator running the predictor of `model_dir`'s family (components/train/families)."""
     from components.train.families import load_predictor
 
-    pipe = load_predictor(model_dir, device="cpu")
+    return predictor_generator(load_predictor(model_dir, device="cpu"), steps, seed)
+
+
+def predictor_generator(pipe, steps: int, seed: int) -> Generator:
+    """A loaded predictor as a Generator: how evaluate calls a model, here and on a Ray actor alike."""
 
     def generate(pair: EvalPair, person: Image.Image, garment: Image.Image, mask: Image.Image) -> Image.Image:
         # The pair's requested fit: a size-aware model follows it, a size-blind one says once that it cannot.

@@ -93,6 +93,7 @@ class GeneratorActor:
         import ray
         import torch
 
+        from components.evaluate.models import predictor_generator
         from components.train.families import load_predictor
 
         torch.manual_seed(seed)  # as the evaluate stage (stage.py) seeds the driver before it loads the models
@@ -102,8 +103,7 @@ class GeneratorActor:
             tar.extractall(model_dir, filter="data")
         self.model_sha = hashlib.sha256(model).hexdigest()
         self.device = "cuda" if ray.get_gpu_ids() else "cpu"
-        self.pipe = load_predictor(model_dir, device=self.device)
-        self.steps, self.seed = steps, seed
+        self.generate = predictor_generator(load_predictor(model_dir, device=self.device), steps, seed)
 
     def describe(self) -> dict:
         """What this worker generates with: its code, the model it unpacked, its device and node."""
@@ -112,16 +112,12 @@ class GeneratorActor:
 
     def run(self, shard: list[ShippedPair]) -> list[tuple[str, Image.Image]]:
         """Each pair's result image as the predictor returned it."""
-        out = []
-        for item in shard:
-            result = self.pipe(_open(item.person, "RGB"), _open(item.garment, "RGB"), _open(item.mask, "L"),
-                               item.pair.category, num_inference_steps=self.steps, seed=self.seed)
-            out.append((item.pair.pair_id, result))
-        return out
+        return [(item.pair.pair_id, self.generate(item.pair, _open(item.person, "RGB"), _open(item.garment, "RGB"),
+                                                  _open(item.mask, "L"))) for item in shard]
 
     def close(self) -> None:
         """Release the model and delete the scratch folder."""
-        self.pipe = None
+        self.generate = None
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
