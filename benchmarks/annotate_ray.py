@@ -162,7 +162,7 @@ def main() -> None:
             print(pairs.text("local pool", "Ray"))
             print(f"  images/s: local pool {n / pairs.a.median:.2f}, Ray {n / pairs.b.median:.2f}")
 
-        from components.annotate.executors import ray_executor
+        from components.executors import ray_pool as ray_executor  # SHARDS_PER_ACTOR lives there
 
         def one_queued(fn):
             """`fn` with one shard queued per actor: nothing overlaps a shard's round trip, so it shows in full."""

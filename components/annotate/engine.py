@@ -41,6 +41,7 @@ class SampleResult:
     row: dict
     cached: bool = False
     model_calls: int = 0
+    shared: bool = False  # found by a Ray worker in the shared cache (annotate.ray.shared_cache)
 
 
 @dataclass
@@ -54,11 +55,14 @@ class EngineReport:
     model_calls: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
     retried_shards: int = 0  # shards run again because the worker running them died (executor: ray)
+    shared_hits: int = 0  # samples a Ray worker found in the shared cache instead of annotating (executor: ray)
 
     def summary(self) -> str:
         """One line plus one per quarantine reason."""
         head = (f"annotated {self.total} samples: {self.done} new, {self.cached} cached, "
                 f"{self.quarantined} quarantined, {self.model_calls} model calls")
+        if self.shared_hits:
+            head += f", {self.shared_hits} of the new found by the Ray workers in the shared cache"
         if self.retried_shards:
             head += f", {self.retried_shards} shards retried after a worker died"
         return "\n".join([head] + [f"  quarantined x{n}: {r}" for r, n in sorted(self.reasons.items(), key=lambda x: -x[1])])
@@ -388,6 +392,7 @@ def run_engine(tasks: list[SampleTask], settings: AnnotateParams, out_dir: Path,
             rows[r.sample_id] = r.row
             report.done += 1
             report.model_calls += r.model_calls
+            report.shared_hits += r.shared
             bar.update(1)
         bar.set_postfix(done=report.done, cached=report.cached,
                         quarantined=sum(1 for row in rows.values() if row.get("status") == "quarantined"))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from components.config.base import Section
+from components.executors.params import RayExecutorParams
 
 Category = Literal["upper_body", "lower_body", "dresses"]
 
@@ -94,22 +95,6 @@ class OpenPoseParams(Section):
     box_size: int = Field(default=368, gt=0)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     half: bool = True
-
-
-class RayExecutorParams(Section):
-    """Where the shards run when `executor: ray`: model actors on the cluster RAY_ADDRESS names (unset: a local Ray)."""
-
-    actors: int = Field(default=2, ge=1)  # annotator processes; each loads the models once
-    num_cpus: float = Field(default=1.0, gt=0)  # reserved per actor
-    num_gpus: float = Field(default=0.0, ge=0)  # per actor; fractions pack several actors on one GPU (0.25: four)
-    max_retries: int = Field(default=3, ge=0)  # times a shard is resubmitted after its actor died
-
-    @field_validator("num_gpus")
-    @classmethod
-    def _whole_above_one(cls, value: float) -> float:
-        if value > 1 and not float(value).is_integer():
-            raise ValueError("above 1, num_gpus must be a whole number of GPUs (Ray shares a GPU only below 1)")
-        return value
 
 
 class AnnotateParams(Section):

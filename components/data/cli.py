@@ -99,14 +99,23 @@ def diff_command(
 def augment_command(
     src: Optional[Path] = typer.Option(None, "--in", "-i", help="Annotated dataset (default: paths.annotated)."),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output dataset (default: paths.augmented)."),
+    executor: Optional[str] = typer.Option(
+        None, "--executor", help="local (this process) | ray (actors on RAY_ADDRESS, else a local Ray); "
+        "default: augment.executor."),
     profile: Optional[str] = ProfileOption,
 ) -> None:
     """Add paired, geometry-consistent variants of the train samples (test samples are never augmented)."""
     from components.data.augment.stage import run
+    from components.errors import ConfigError
     from components.params import load_params
     from components.project import project_root
 
-    typer.echo(run(load_params(profile=profile), project_root(), src=src, out=out).summary())
+    params = load_params(profile=profile)
+    if executor is not None:
+        if executor not in ("local", "ray"):
+            raise ConfigError(f"--executor {executor!r}: must be local or ray", hint="pass --executor local or ray")
+        params = params.model_copy(update={"augment": params.augment.model_copy(update={"executor": executor})})
+    typer.echo(run(params, project_root(), src=src, out=out).summary())
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from components.config.base import Section
+from components.executors.params import RayExecutorParams
 
 SourceKind = Literal["folder", "viton_hd", "dresscode", "hf"]
 
@@ -119,3 +120,9 @@ class AugmentParams(Section):
     photometric: list[TransformSpec] = Field(default_factory=_default_photometric)
     # Finished variants by what made them, outside the stage's DVC output (which `dvc repro` deletes first).
     cache_dir: str = ".cache/augment"
+    # local: this process; ray: the variants are made on Ray actors (the cluster RAY_ADDRESS names), `shard_size`
+    # parents per shard, and the driver assembles the manifest from them as a local run does. Neither is part of
+    # a variant's cache key.
+    executor: Literal["local", "ray"] = "local"
+    shard_size: int = Field(default=16, gt=0)
+    ray: RayExecutorParams = RayExecutorParams()

@@ -41,7 +41,11 @@ def pipeline_generator(model_dir: Path, steps: int, seed: int) -> Generator:
     """A Generator running the predictor of `model_dir`'s family (components/train/families)."""
     from components.train.families import load_predictor
 
-    pipe = load_predictor(model_dir, device="cpu")
+    return predictor_generator(load_predictor(model_dir, device="cpu"), steps, seed)
+
+
+def predictor_generator(pipe, steps: int, seed: int) -> Generator:
+    """A loaded predictor as a Generator: how evaluate calls a model, here and on a Ray actor alike."""
 
     def generate(pair: EvalPair, person: Image.Image, garment: Image.Image, mask: Image.Image) -> Image.Image:
         # The pair's requested fit: a size-aware model follows it, a size-blind one says once that it cannot.
@@ -67,8 +71,8 @@ def champion_version(client, name: str) -> str | None:
         return None
 
 
-def champion_generator(client, name: str, version: str, steps: int, seed: int) -> Generator:
-    """Download champion `version` of `name` and wrap it as a Generator."""
+def champion_model_dir(client, name: str, version: str) -> Path:
+    """Download champion `version` of `name`; the directory of its model.json."""
     import mlflow
     from components.errors import ConfigError
 
@@ -78,4 +82,9 @@ def champion_generator(client, name: str, version: str, steps: int, seed: int) -
     if model_dir is None:
         raise ConfigError(f"champion {name} v{version}: no model.json in its artifacts ({local})",
                           hint="register models with `vton train` (components/train/package.py)")
-    return pipeline_generator(model_dir, steps, seed)
+    return model_dir
+
+
+def champion_generator(client, name: str, version: str, steps: int, seed: int) -> Generator:
+    """Download champion `version` of `name` and wrap it as a Generator."""
+    return pipeline_generator(champion_model_dir(client, name, version), steps, seed)

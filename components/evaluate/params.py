@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, field_validator
 
 from components.config.base import Section
+from components.executors.params import RayExecutorParams
 
 
 class EvaluateParams(Section):
@@ -27,3 +30,15 @@ class EvaluateParams(Section):
         default=True, description="Also generate with the current champion on the same pairs."
     )
     require_calibrated: bool = Field(default=False, description="Fail when the standard FID/LPIPS weights are absent.")
+    executor: Literal["local", "ray"] = Field(
+        default="local", description="local: generate here; ray: on Ray actors (the model loaded once per actor)."
+    )
+    shard_size: int = Field(default=4, gt=0, description="Pairs per Ray shard (executor: ray).")
+    ray: RayExecutorParams = Field(default_factory=RayExecutorParams, description="Actors and resources for ray.")
+
+    @field_validator("ray")
+    @classmethod
+    def _no_shared_cache(cls, value: RayExecutorParams) -> RayExecutorParams:
+        if value.shared_cache is not None:
+            raise ValueError("evaluate keeps no cache: evaluate.ray.shared_cache must be null")
+        return value

@@ -288,3 +288,15 @@ def split_sizes_of(dataset: Path) -> dict[str, int]:
 
     counts = test_rows(read_manifest(dataset))["category"].value_counts()
     return {str(k): int(v) for k, v in counts.items()}
+
+
+def generator_for(model_dir: Path, pairs: list[EvalPair], settings: EvaluateParams, label: str) -> Generator:
+    """The model in `model_dir` as a Generator: loaded here (`executor: local`), or `pairs` generated on Ray actors
+    with the model loaded once per actor (`executor: ray`); scored alike by score_model either way."""
+    if settings.executor == "ray":
+        from components.evaluate.executors.ray_executor import ray_generator
+
+        return ray_generator(model_dir, pairs, settings, label)
+    from components.evaluate.models import pipeline_generator
+
+    return pipeline_generator(model_dir, settings.num_inference_steps, settings.seed)

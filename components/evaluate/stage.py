@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components.evaluate.params import EvaluateParams
-from components.evaluate.run import Evaluation, evaluate_models, find_weights, log_evaluation, split_sizes_of, write_reports
+from components.evaluate.run import (
+    Evaluation,
+    evaluate_models,
+    find_weights,
+    generator_for,
+    log_evaluation,
+    split_sizes_of,
+    write_reports,
+)
 from components.params import Params
 from components.project import resolve
 
@@ -50,7 +58,7 @@ def run(params: Params, root: Path) -> EvaluateResult:
     import torch
 
     from components.errors import DataContractError
-    from components.evaluate.models import champion_generator, champion_version, pipeline_generator, read_candidate_info
+    from components.evaluate.models import champion_model_dir, champion_version, read_candidate_info
     from components.evaluate.networks import load_metric_networks
     from components.evaluate.pairs import build_pairs, pairing_notes
     from components.tracking.mlflow_run import configure_mlflow
@@ -68,15 +76,15 @@ def run(params: Params, root: Path) -> EvaluateResult:
             hint="check the import test_fraction and the annotate stage's quarantine reasons",
         )
     networks = load_metric_networks(find_weights, settings.seed, settings.require_calibrated)
-    candidate = pipeline_generator(model_dir, settings.num_inference_steps, settings.seed)
+    candidate = generator_for(model_dir, pairs, settings, "candidate")
     info = read_candidate_info(model_dir)
     name = info.name or params.project.registered_model
     configure_mlflow(params.project.mlflow_experiment, root)
     champion = None
     version = champion_version(mlflow.MlflowClient(), name) if settings.evaluate_champion else None
     if version is not None and version != info.version:
-        champion = (version, champion_generator(mlflow.MlflowClient(), name, version,
-                                                settings.num_inference_steps, settings.seed))
+        champion = (version, generator_for(champion_model_dir(mlflow.MlflowClient(), name, version), pairs,
+                                           settings, "champion"))
     import shutil
 
     shutil.rmtree(out_dir, ignore_errors=True)

@@ -1,14 +1,8 @@
-"""annotate.executor: ray on a real Ray cluster (`ray start --head` on loopback, two actors): the same files and
-manifest as a local run, and a worker killed mid-shard loses and duplicates nothing."""
+"""annotate.executor: ray on a real Ray cluster (a head and two worker nodes on loopback): the same files and
+manifest as a local run, and a worker node's actor killed mid-shard loses and duplicates nothing."""
 
-import os
-import secrets
-import signal
-import socket
-import subprocess
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -18,136 +12,41 @@ from PIL import Image
 from components.annotate.cache import AnnotateCache
 from components.annotate.params import AnnotateParams
 from components.annotate.stage import annotate_dataset, annotate_folder
+from tests.infra import servers
+from tests.ray_cluster import RayCluster, imported_sample, kill_first_busy, tree
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
-REPO = Path(__file__).resolve().parents[2]
 # Small frames and one sample per shard: several shards per actor, in seconds on a loaded 2-core machine.
 SMALL = {"width": 192, "height": 256, "shard_size": 1}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _ray_cli() -> str:
-    import shutil
-    import sys
-
-    here = Path(sys.executable).parent / "ray"
-    return str(here) if here.is_file() else (shutil.which("ray") or "ray")
-
-
-def _session_pids(sid: int) -> list[int]:
-    """Every live process of the Ray session `ray start` (started as a session leader) began: its children too."""
-    import psutil
-
-    pids = []
-    for p in psutil.process_iter(["pid"]):
-        try:
-            if os.getsid(p.info["pid"]) == sid:
-                pids.append(p.info["pid"])
-        except (ProcessLookupError, PermissionError):
-            pass
-    return pids
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    """An S3 API on loopback (moto_server) for the shared cache."""
+    proc, url = servers.start_moto(Path(tempfile.mkdtemp(prefix="vton-s3-")))
+    yield url
+    servers.stop(proc)
 
 
 @pytest.fixture(scope="module")
-def ray_cluster():
-    """A Ray head on 127.0.0.1 with room for two actors, started here and stopped (only its processes) after."""
-    port, client_port = _free_port(), _free_port()
-    temp = tempfile.mkdtemp(prefix="vr", dir="/tmp")  # short: Ray's unix socket paths must stay under 108 chars
-    scratch = Path(temp) / "tmp"  # the actors' scratch folders (tempfile): removed with the cluster
-    scratch.mkdir()
-    # Token authentication with this cluster's own token, so neither side depends on a ~/.ray/auth_token.
-    token = Path(temp) / "auth_token"
-    token.write_text(secrets.token_hex(32))
-    auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)}
-    saved = {k: os.environ.get(k) for k in auth}
-    os.environ.update(auth)
-    env = {**os.environ, "PYTHONPATH": str(REPO), "RAY_USAGE_STATS_ENABLED": "0", "TMPDIR": str(scratch)}
-    head = subprocess.Popen(
-        [_ray_cli(), "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port), "--num-cpus", "2",
-         "--ray-client-server-port", str(client_port), "--include-dashboard=false", "--disable-usage-stats",
-         "--temp-dir", temp, "--block"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    address = f"127.0.0.1:{port}"
-    try:
-        _wait_until_up(address, head)
-        yield {"address": address, "client": f"ray://127.0.0.1:{client_port}", "scratch": scratch}
-    finally:
-        _stop(head)
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        import shutil
-
-        shutil.rmtree(temp, ignore_errors=True)
-
-
-def _wait_until_up(address: str, head: subprocess.Popen, timeout: float = 90) -> None:
-    """Return once `ray start` reports the head up (it exits early on a bad option); raise past `timeout`."""
-    import ray
-
-    host, port = address.split(":")
-    deadline = time.monotonic() + timeout
-    while True:
-        if head.poll() is not None:
-            raise RuntimeError(f"`ray start --head` exited with {head.returncode}")
-        try:
-            socket.create_connection((host, int(port)), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"no Ray head on {address} after {timeout} s") from None
-            time.sleep(0.5)
-    ray.init(address=address, log_to_driver=False)  # waits for the head's raylet to register
-    ray.shutdown()
-
-
-def _stop(head: subprocess.Popen) -> None:
-    """SIGTERM the `ray start --block` group, then SIGKILL whatever of its session is left, by pid."""
-    try:
-        os.killpg(head.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        pass
-    try:
-        head.wait(timeout=3)
-    except subprocess.TimeoutExpired:
-        pass
-    for pid in _session_pids(head.pid):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    head.wait(timeout=10)
+def ray_cluster(s3_endpoint):
+    """A head with no CPUs and two worker nodes of one CPU each: every actor runs on a worker node. The workers
+    have the S3 endpoint and credentials in their own environment, as a cluster's pods would."""
+    cluster = RayCluster(workers=2, env=servers.s3_env(s3_endpoint))
+    yield cluster
+    cluster.stop()
 
 
 @pytest.fixture
 def on_cluster(ray_cluster, monkeypatch):
-    monkeypatch.setenv("RAY_ADDRESS", ray_cluster["address"])
+    monkeypatch.setenv("RAY_ADDRESS", ray_cluster.address)
     return ray_cluster
 
 
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory) -> Path:
     """The bundled sample data, imported (pairs with garment photos, one of them not a person)."""
-    from components.data.importers.ingest import import_sources
-    from components.data.params import ImportParams, ImportSource
-    from components.data.sample_data import materialise_sample_data
-
-    root = tmp_path_factory.mktemp("proj")
-    folder = materialise_sample_data(root / "raw")
-    params = ImportParams(sources=[ImportSource(kind="folder", path=str(folder), name="sample", licence="test")])
-    import_sources(params, root / "imported", root)
-    return root / "imported"
-
-
-def _files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    return imported_sample(tmp_path_factory.mktemp("proj"))
 
 
 def _variants(real_photos, folder: Path, n: int) -> None:
@@ -166,14 +65,16 @@ def test_the_sample_annotated_on_ray_gives_the_same_files_and_manifest_as_a_loca
     ray_settings = AnnotateParams(**SMALL, executor="ray", ray={"actors": 2, "num_cpus": 1})
     on_ray = annotate_dataset(imported, tmp_path / "ray", ray_settings, tmp_path / "cache-ray")
     n = local.report.total
+    # Two actors of one CPU each on two worker nodes of one CPU each (the head has none): one per node.
+    assert len(on_cluster.worker_node_ids) == 2
     assert n >= 10 and on_ray.report.done == local.report.done == n
     assert on_ray.report.model_calls == local.report.model_calls
     assert on_ray.report.quarantined == local.report.quarantined >= 1  # the photo with nobody in it
     assert on_ray.report.retried_shards == 0
     assert on_ray.manifest.equals(local.manifest)
-    assert _files(tmp_path / "ray") == _files(tmp_path / "local")
+    assert tree(tmp_path / "ray") == tree(tmp_path / "local")
     # The replacement actor removed the scratch folder the killed one left; the others removed their own.
-    assert not list(on_cluster["scratch"].glob("vton-annotate-*"))
+    assert not list(on_cluster.scratch.glob("vton-annotate-*"))
     # The driver's cache learnt everything: a local re-run over the Ray cache does no work.
     again = annotate_dataset(imported, tmp_path / "ray", AnnotateParams(**SMALL), tmp_path / "cache-ray")
     assert again.report.cached == n and again.report.model_calls == 0
@@ -186,13 +87,13 @@ def test_a_driver_outside_the_cluster_annotates_through_ray_client_with_the_same
     _variants(real_photos, tmp_path / "photos", 2)
     local = annotate_folder(tmp_path / "photos", tmp_path / "local", AnnotateParams(**SMALL), tmp_path / "cache-local",
                             ["upper_body"])
-    monkeypatch.setenv("RAY_ADDRESS", ray_cluster["client"])
+    monkeypatch.setenv("RAY_ADDRESS", ray_cluster.client)
     ray_settings = AnnotateParams(**SMALL, executor="ray", ray={"actors": 2})
     on_ray = annotate_folder(tmp_path / "photos", tmp_path / "ray", ray_settings, tmp_path / "cache-ray",
                              ["upper_body"])
     assert on_ray.report.done == 2 and on_ray.report.model_calls == local.report.model_calls
     assert on_ray.manifest.equals(local.manifest)
-    assert _files(tmp_path / "ray") == _files(tmp_path / "local")
+    assert tree(tmp_path / "ray") == tree(tmp_path / "local")
 
 
 def test_samples_whose_person_maps_are_cached_are_rendered_on_ray_without_model_calls(real_photos, on_cluster,
@@ -209,8 +110,6 @@ def test_samples_whose_person_maps_are_cached_are_rendered_on_ray_without_model_
 
 def test_a_worker_killed_mid_shard_has_its_shard_retried_and_nothing_is_lost_or_recorded_twice(
         real_photos, on_cluster, tmp_path, monkeypatch):
-    import psutil
-
     _variants(real_photos, tmp_path / "photos", 4)
     local = annotate_folder(tmp_path / "photos", tmp_path / "local", AnnotateParams(**SMALL), tmp_path / "cache-local",
                             ["upper_body"])
@@ -224,18 +123,7 @@ def test_a_worker_killed_mid_shard_has_its_shard_retried_and_nothing_is_lost_or_
     monkeypatch.setattr(AnnotateCache, "save_record", counting)  # the driver's cache: workers run elsewhere
     killed: list[int] = []
     stop = threading.Event()
-
-    def kill_the_first_busy_actor() -> None:
-        # Ray titles an actor process `ray::ShardActor.run` while it runs a shard.
-        while not stop.is_set() and not killed:
-            for p in psutil.process_iter(["pid", "cmdline"]):
-                if (p.info["cmdline"] or [""])[0].startswith("ray::ShardActor.run"):
-                    os.kill(p.info["pid"], signal.SIGKILL)
-                    killed.append(p.info["pid"])
-                    return
-            time.sleep(0.02)
-
-    killer = threading.Thread(target=kill_the_first_busy_actor, daemon=True)
+    killer = threading.Thread(target=kill_first_busy, args=("ShardActor", on_cluster, killed, stop), daemon=True)
     killer.start()
     try:
         ray_settings = AnnotateParams(**SMALL, executor="ray", ray={"actors": 2, "max_retries": 2})
@@ -244,35 +132,23 @@ def test_a_worker_killed_mid_shard_has_its_shard_retried_and_nothing_is_lost_or_
     finally:
         stop.set()
         killer.join()
-    assert killed, "no actor was caught running a shard"
+    assert killed, "no actor on a worker node was caught running a shard"
     assert result.report.retried_shards >= 1
     assert "retried after a worker died" in result.report.summary()
     assert result.report.done == 4 and (result.manifest["status"] == "ok").all()
     assert sorted(recorded) == sorted(set(recorded)) and len(recorded) == 4  # each sample recorded once
     assert result.manifest.equals(local.manifest)
-    assert _files(tmp_path / "ray") == _files(tmp_path / "local")
+    assert tree(tmp_path / "ray") == tree(tmp_path / "local")
     # The replacement actor removed the scratch folder the killed one left; the others removed their own.
-    assert not list(on_cluster["scratch"].glob("vton-annotate-*"))
+    assert not list(on_cluster.scratch.glob("vton-annotate-*"))
 
 
 def test_a_shard_whose_worker_dies_past_max_retries_is_quarantined_uncached_and_the_next_run_annotates_it(
         real_photos, on_cluster, tmp_path):
-    import psutil
-
     _variants(real_photos, tmp_path / "photos", 3)
     killed: list[int] = []
     stop = threading.Event()
-
-    def kill_the_first_busy_actor() -> None:
-        while not stop.is_set() and not killed:
-            for p in psutil.process_iter(["pid", "cmdline"]):
-                if (p.info["cmdline"] or [""])[0].startswith("ray::ShardActor.run"):
-                    os.kill(p.info["pid"], signal.SIGKILL)
-                    killed.append(p.info["pid"])
-                    return
-            time.sleep(0.02)
-
-    killer = threading.Thread(target=kill_the_first_busy_actor, daemon=True)
+    killer = threading.Thread(target=kill_first_busy, args=("ShardActor", on_cluster, killed, stop), daemon=True)
     killer.start()
     try:
         ray_settings = AnnotateParams(**SMALL, executor="ray", ray={"actors": 1, "max_retries": 0})
@@ -304,3 +180,30 @@ def test_workers_running_other_annotate_code_than_the_driver_are_refused_before_
                         tmp_path / "cache", ["upper_body"])
     assert "build the worker image from this commit" in str(err.value)
     assert not list((tmp_path / "out").rglob("*.png"))
+
+
+def test_a_fresh_worker_takes_every_sample_another_run_annotated_from_the_shared_cache_on_s3(
+        real_photos, on_cluster, s3_endpoint, tmp_path):
+    import boto3
+
+    env = servers.s3_env(s3_endpoint)
+    boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                 aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"], region_name="us-east-1"
+                 ).create_bucket(Bucket="vton-cache")
+    _variants(real_photos, tmp_path / "photos", 3)
+    shared = AnnotateParams(**SMALL, executor="ray", ray={"actors": 2, "shared_cache": "s3://vton-cache/team"})
+    first = annotate_folder(tmp_path / "photos", tmp_path / "first", shared, tmp_path / "cache-1", ["upper_body"])
+    assert first.report.shared_hits == 0 and first.report.model_calls == 9
+    # Another driver with an empty cache of its own, on fresh actors: everything comes from S3, no model runs.
+    second = annotate_folder(tmp_path / "photos", tmp_path / "second", shared, tmp_path / "cache-2", ["upper_body"])
+    assert second.report.shared_hits == 3 and second.report.done == 3 and second.report.model_calls == 0
+    assert "3 of the new found by the Ray workers in the shared cache" in second.report.summary()
+    assert second.manifest.equals(first.manifest)
+    assert tree(tmp_path / "second") == tree(tmp_path / "first")
+    # What the workers took is now in that driver's own cache too: a local re-run does no work.
+    again = annotate_folder(tmp_path / "photos", tmp_path / "second", AnnotateParams(**SMALL), tmp_path / "cache-2",
+                            ["upper_body"])
+    assert again.report.cached == 3
+    # A new category of the same persons: samples the shared cache lacks, whose person maps it holds.
+    third = annotate_folder(tmp_path / "photos", tmp_path / "third", shared, tmp_path / "cache-3", ["dresses"])
+    assert third.report.shared_hits == 0 and third.report.done == 3 and third.report.model_calls == 0

@@ -151,3 +151,36 @@ def run_shipped_shard(inputs: ShardInputs, scratch: Path) -> ShardOutputs:
     finally:
         for folder in (staged, out_dir, cache_dir):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+# ---- the shared cache (worker side) ------------------------------------------------------------------
+
+SAMPLES, MAPS = "samples", "maps"
+
+
+def from_shared_cache(inputs: ShardInputs, shared) -> tuple[list[ShippedSample], ShardInputs]:
+    """(the samples `shared` holds, as shipped back; the shard left to annotate, with the person maps `shared`
+    holds added to those the driver packed)."""
+    hits, todo = [], []
+    for task in inputs.tasks:
+        found = shared.get_record(SAMPLES, task.sample_key)
+        if found is None:
+            todo.append(task)
+            continue
+        row, files = found
+        hits.append(ShippedSample(task.sample_key, SampleResult(task.sample_id, row, shared=True), True, files))
+    maps = dict(inputs.maps)
+    for pkey in {t.person_key for t in todo} - set(maps):
+        entry = shared.get(MAPS, pkey)
+        if entry is not None:
+            maps[pkey] = entry
+    return hits, dataclasses.replace(inputs, tasks=todo, maps=maps)
+
+
+def to_shared_cache(outputs: ShardOutputs, shared) -> None:
+    """Put what this worker annotated into `shared`: the person maps, then each recorded sample with its files."""
+    for pkey, entry in outputs.maps.items():
+        shared.put(MAPS, pkey, entry)
+    for sample in outputs.samples:
+        if sample.recorded:
+            shared.put_record(SAMPLES, sample.sample_key, sample.result.row, sample.files)

@@ -38,6 +38,8 @@ from components.manifest.schema import (
 from components.progress import progress
 
 PATH_COLUMNS = ("person_path", "garment_path", *ANNOTATION_PATH_COLUMNS)
+# Where variants are made, never what they are: not part of a variant's cache key.
+PLACEMENT = ("executor", "shard_size", "ray")
 
 
 @dataclass
@@ -50,11 +52,17 @@ class AugmentReport:
     cached: int = 0  # variants put back from the augment cache instead of being made again
     size_variants: int = 0  # of `variants`, those with the garment rescaled (fit.size_augment)
     failed: list[str] = field(default_factory=list)
+    retried_shards: int = 0  # shards run again because the Ray worker making them died (executor: ray)
+    shared_hits: int = 0  # variants a Ray worker found in the shared cache (executor: ray, ray.shared_cache)
 
     def summary(self) -> str:
         """One line for the log (plus one per failure)."""
         head = (f"augment: {self.inputs} input rows kept, {self.variants} variants of "
                 f"{self.augmented_parents} train samples ({self.size_variants} resized; {self.cached} from the cache)")
+        if self.shared_hits:
+            head += f", {self.shared_hits} found by the Ray workers in the shared cache"
+        if self.retried_shards:
+            head += f", {self.retried_shards} shards retried after a worker died"
         return "\n".join([head, *[f"  not augmented: {f}" for f in self.failed]])
 
 
@@ -169,12 +177,22 @@ def augment_dataset(in_dir: Path, out_dir: Path, params: AugmentParams, cache_di
     cache = AugmentCache(cache_dir) if cache_dir is not None else None
     # Variant v of a parent is the same whatever variants_per_sample is: raising it reuses the ones made.
     settings = {
-        "transform": params.model_dump(mode="json", exclude={"variants_per_sample", "cache_dir", "enabled"}),
+        "transform": params.model_dump(mode="json", exclude={"variants_per_sample", "cache_dir", "enabled",
+                                                             *PLACEMENT}),
         "size": {"seed": params.seed, **size.model_dump(mode="json", exclude={"variants_per_sample", "enabled"})},
     }
     code = code_digest() if cache is not None else ""
     plans = [_plan(parent, in_dir, out_dir, _jobs(parent, params, size), cache, settings, code) for parent in parents]
     report.cached = sum(1 for plan in plans for row in plan.cached if row is not None)
+    if params.executor == "ray" and any(plan.missing for plan in plans):
+        from components.data.augment.executors.ray_executor import augment_on_ray
+
+        # The workers' variants land in the cache; planning again links them in, and the loop below assembles
+        # the manifest from them exactly as it does from a local run's cached variants.
+        augment_on_ray([(parent, plan.keys) for parent, plan in zip(parents, plans) if plan.missing], in_dir,
+                       out_dir, params, fit, cache, report)
+        plans = [_plan(parent, in_dir, out_dir, plan.jobs, cache, settings, code) if plan.missing else plan
+                 for parent, plan in zip(parents, plans)]
     needed = [i for i, plan in enumerate(plans) if plan.missing]
     slots: list[dict | Future] = []
     with ThreadPoolExecutor(1, thread_name_prefix="augment-read") as reader, \

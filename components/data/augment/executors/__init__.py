@@ -1,0 +1,1 @@
+"""Where augment's variants are made besides this process: `augment.executor: ray` (ray_executor.py)."""
