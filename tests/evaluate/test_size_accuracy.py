@@ -69,7 +69,7 @@ def test_the_requested_label_of_a_labels_representative_ratios_is_that_label():
 TINY_GAN = {"base_channels": 8, "bottleneck_channels": 32, "res_blocks": 2, "disc_channels": 8, "width": 48,
             "height": 64, "perceptual": {"enabled": False}, "lr_g": 2e-3, "adversarial_weight": 0.0,
             "feature_matching_weight": 0.0}
-STEPS = 200
+STEPS = 400
 BATCH = 4
 
 
