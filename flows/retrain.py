@@ -21,6 +21,7 @@ from components.params import load_params
 from components.config.loader import set_active_profile
 from components.errors import ConfigError, VtonError
 from components.project import project_root
+from components.config.paths import PathsParams
 from components.registry.params import PromoteParams
 from components.stage.dvc import Dvc, DvcFailed, StageStatus
 from components.tracking.contract import Tag
@@ -176,7 +177,7 @@ def dvc_stage(stage: str, root: Path, run_id: str, force: bool, reports: Path,
 
 @task(name="promote")
 def promote_candidate(root: Path, run_id: str, registered_model: str, settings: PromoteParams,
-                      stages: list[StageResult]) -> str:
+                      stages: list[StageResult], paths: PathsParams | None = None) -> str:
     """Hand the evaluated candidate to the registry's gates, in this process; the decision's one-line message."""
     from components.registry.promotion import promote_run
 
@@ -185,7 +186,7 @@ def promote_candidate(root: Path, run_id: str, registered_model: str, settings: 
         return "not run: evaluate did not run in this retrain (no new figures to gate)"
     service = tracking_for(root)
     try:
-        decision = promote_run(service.client, registered_model, run_id, settings, root)
+        decision = promote_run(service.client, registered_model, run_id, settings, root, paths=paths)
     except ConfigError as exc:  # nothing to promote (e.g. the registry was reset): say so, the stages succeeded
         get_run_logger().warning("promotion: %s", exc)
         return f"not promoted: {exc}"
@@ -383,7 +384,7 @@ def retrain_flow(
                     base, run_id, params.project.registered_model, params.paths.augmented, wait_for=upstream
                 )
             summary.promotion = promote_candidate(base, run_id, params.project.registered_model, params.promote,
-                                                  summary.stages, wait_for=upstream)
+                                                  summary.stages, params.paths, wait_for=upstream)
     except BaseException as exc:
         error = exc
         raise
