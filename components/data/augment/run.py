@@ -124,7 +124,7 @@ def _write(sample: SampleArrays, row: dict, split: str, sid: str, out_dir: Path)
     for name, column in (("person_mask", "person_mask_area"), ("cloth_mask", "cloth_mask_area"),
                          ("agnostic_mask", "agnostic_mask_area")):
         if name in sample.maps:
-            stats[column] = float(sample.maps[name].sum())
+            stats[column] = float(np.count_nonzero(sample.maps[name]))  # == .sum() on a bool mask, ~10x faster
     person_bytes = (out_dir / cols["person_path"]).read_bytes()
     garment_bytes = (out_dir / cols["garment_path"]).read_bytes()
     return {
