@@ -173,7 +173,15 @@ def augment_dataset(in_dir: Path, out_dir: Path, params: AugmentParams, cache_di
         "size": {"seed": params.seed, **size.model_dump(mode="json", exclude={"variants_per_sample", "enabled"})},
     }
     code = code_digest() if cache is not None else ""
-    plans = [_plan(parent, in_dir, out_dir, _jobs(parent, params, size), cache, settings, code) for parent in parents]
+    digests = None
+    if cache is not None:
+        from components.annotate.cache import FileDigests
+
+        digests = FileDigests(cache_dir)  # parents' files hashed once, not on every run (by size and mtime)
+    plans = [_plan(parent, in_dir, out_dir, _jobs(parent, params, size), cache, settings, code, digests)
+             for parent in parents]
+    if digests is not None:
+        digests.save()
     report.cached = sum(1 for plan in plans for row in plan.cached if row is not None)
     needed = [i for i, plan in enumerate(plans) if plan.missing]
     slots: list[dict | Future] = []
@@ -271,13 +279,15 @@ class _Plan:
 
 
 def _plan(parent_row: dict, in_dir: Path, out_dir: Path, jobs: list[tuple[str, int]], cache: AugmentCache | None,
-          settings: dict, code: str) -> _Plan:
-    """Which variants of `parent_row` the cache holds (restoring their files into `out_dir`)."""
+          settings: dict, code: str, digests=None) -> _Plan:
+    """Which variants of `parent_row` the cache holds (restoring their files into `out_dir`); `digests`
+    (a FileDigests) remembers the parents' files' sha256 by size and mtime."""
     n = len(jobs)
     if cache is None:
         return _Plan(jobs, [""] * n, [None] * n)
+    sha = digests.sha256 if digests is not None else sha256_file
     try:
-        files = {col: sha256_file(in_dir / parent_row[col]) for col in PATH_COLUMNS if parent_row.get(col)}
+        files = {col: sha(in_dir / parent_row[col]) for col in PATH_COLUMNS if parent_row.get(col)}
     except OSError:
         return _Plan(jobs, [""] * n, [None] * n)  # a missing file: the load reports it as the reason
     # The label is not part of a variant (it is applied to the whole manifest from the thresholds).
