@@ -10,6 +10,11 @@ pairs with its spread (benchmarks/lib/timing.py), each stage run on a fresh outp
 
 - CPU seconds per image, stage at 1 worker / bare loop (the issue's goal: <= 1.15), with the process pinned
   to one core, so the stage's writer threads cannot hide work on a second core; and the same unpinned.
+- Of the stage's CPU, what encoding its files costs (each output re-encoded from its pixels as the stage writes
+  it): no change that keeps the files' bytes can take the ratio below 1 + that share of the bare loop.
+- The cores one worker's models keep busy (the bare loop's CPU over its wall time less the time its threads
+  waited for a core, unpinned: so a loaded machine does not lower it), and from it the speed-up N workers can
+  reach on this machine's cores.
 - The whole `vton annotate --input ... --workers W` command as a user runs it (a new process: imports,
   a fresh forkserver and model builds for W > 1) against the bare loop, in images/s, for each W; and W
   workers against 1. The cores the models can use bound the speed-up: on C cores, C divided by the cores one
@@ -79,18 +84,37 @@ def pinned(cores: set[int] | None):
                 pass  # a thread that ended meanwhile
 
 
-def bare_loop(paths: list[Path]) -> tuple[float, float]:
-    """(wall, CPU) seconds for MediaPipe pose + selfie segmentation called directly on every image."""
+def runqueue_wait() -> float:
+    """Seconds this process's threads have spent ready to run but waiting for a core (Linux schedstat)."""
+    total = 0
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            total += int(Path(f"/proc/self/task/{tid}/schedstat").read_text().split()[1])
+        except (OSError, ValueError, IndexError):
+            pass  # a thread that ended meanwhile
+    return total / 1e9
+
+
+def bare_loop(paths: list[Path], spread: list[float] | None = None) -> tuple[float, float]:
+    """(wall, CPU) seconds for MediaPipe pose + selfie segmentation called directly on every image.
+
+    With `spread`, appends the cores the loop kept busy: its CPU over its wall time less the time its threads
+    waited for a core, so other work on a loaded machine does not lower the figure (exact when the threads take
+    turns, as MediaPipe's graph threads and the caller do; an upper bound where they overlap)."""
     import mediapipe as mp
 
     pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1)
     seg = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
+    waited = runqueue_wait()
     start, cpu = time.perf_counter(), time.process_time()
     for p in paths:
         arr = np.asarray(Image.open(p).convert("RGB"))
         pose.process(arr)
         seg.process(arr)
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    if spread is not None:
+        running = max(wall - (runqueue_wait() - waited), cpu)  # never below CPU: at least one core's worth
+        spread.append(cpu / max(running, 1e-9))
     pose.close()
     seg.close()
     return wall, cpu
@@ -107,6 +131,37 @@ def stage_run(folder: Path, out: Path, cache: Path, workers: int) -> tuple[float
     start, cpu = time.perf_counter(), time.process_time()
     result = annotate_folder(folder, out, settings, cache, ["upper_body"])
     return time.perf_counter() - start, time.process_time() - cpu, result.report
+
+
+def encode_seconds(out: Path, samples: int = 8) -> float:
+    """CPU seconds per sample to encode its layout files again, as the stage writes them (JPEG 95, PNG level 1,
+    palette PNG for parses), from their decoded pixels: the part of the stage's cost no change that keeps the
+    files' bytes can remove."""
+    from components.annotate import layout
+    from components.manifest.schema import read_manifest
+
+    df = read_manifest(out)
+    rows = df[df["status"] == "ok"].head(samples)
+    jobs = []
+    for _, row in rows.iterrows():
+        for col in layout.PATHS:
+            rel = row.get(col)
+            if not isinstance(rel, str) or rel.endswith(".json"):
+                continue
+            with Image.open(out / rel) as img:
+                if img.mode == "P":
+                    jobs.append((layout.save_labels, np.asarray(img)))
+                elif rel.endswith(".jpg"):
+                    jobs.append((layout.save_jpeg, np.asarray(img)))
+                else:
+                    jobs.append((layout.save_png, np.asarray(img)))
+    scratch = out / "encode-bench"
+    cpu = time.process_time()
+    for i, (save, pixels) in enumerate(jobs):
+        save(pixels, scratch / f"{i}.{'jpg' if save is layout.save_jpeg else 'png'}")
+    cpu = time.process_time() - cpu
+    shutil.rmtree(scratch, ignore_errors=True)
+    return cpu / max(1, len(rows))
 
 
 def bench_project(tmp: Path) -> Path:
@@ -146,12 +201,14 @@ def main() -> None:
             i = next(runs)
             return stage_run(photos, tmp / f"out{i}", tmp / f"cache{i}", 1)
 
+        busy: list[float] = []  # cores the bare loop keeps busy, unpinned: what one worker's models can use
         for label, cores_used in (("pinned to one core", {cores[0]}), ("unpinned", None)):
             bare_cpu, stage_cpu, ratios = [], [], []
             with pinned(cores_used):
                 for r in range(args.repeats):
                     order = (bare_loop, fresh_stage) if r % 2 == 0 else (fresh_stage, bare_loop)
-                    got = {fn: fn(paths) if fn is bare_loop else fn() for fn in order}
+                    got = {fn: fn(paths, busy if cores_used is None else None) if fn is bare_loop else fn()
+                           for fn in order}
                     b, s_ = got[bare_loop][1], got[fresh_stage][1]
                     bare_cpu.append(b / n)
                     stage_cpu.append(s_ / n)
@@ -161,6 +218,16 @@ def main() -> None:
                   f"stage {Spread(stage_cpu).text('s')}")
             print(f"  stage / bare CPU per image: {ratio.text('x', digits=2)} (goal <= {CPU_GOAL}: "
                   f"{'met' if ratio.median <= CPU_GOAL else 'missed'})")
+        encode = encode_seconds(tmp / "out0")
+        bare_median = Spread(bare_cpu).median
+        print(f"  of the stage's CPU, encoding the layout files (JPEG 95, PNG level 1, as written): {encode:.3f} s "
+              f"per image = {encode / bare_median:.2f}x the bare loop, so stage / bare cannot go below "
+              f"{1 + encode / bare_median:.2f}x while the files keep their bytes")
+        models_cores = Spread(busy).median
+        print(f"cores one worker's models keep busy (bare loop CPU over wall less run-queue waits, unpinned): "
+              f"{models_cores:.2f}; on this "
+              f"machine's {len(cores)} cores, N workers can reach at most min(N, {len(cores) / models_cores:.1f})x "
+              f"the images/s of one")
 
         project = bench_project(tmp)
 
@@ -185,8 +252,9 @@ def main() -> None:
         if 1 in whole:
             for w in args.workers:
                 if w != 1:
+                    ideal = min(w, len(cores) / models_cores)
                     print(f"  {w} workers vs 1 (whole command): {whole[1].median / whole[w].median:.2f}x on "
-                          f"{len(cores)} cores (ideal {min(w, len(cores))}x where the models use one core each)")
+                          f"{len(cores)} cores (ideal {ideal:.2f}x: the cores the models can use, above)")
 
         first, again = [], []
         for _ in range(args.repeats):

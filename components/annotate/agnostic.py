@@ -11,6 +11,8 @@ components/annotate/automasker.py instead; otherwise these keypoint rules run, w
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
 from components.annotate import geometry as g
@@ -96,79 +98,126 @@ def pose_geometry_mask(
 
 
 class BodyParts:
-    """The raster regions the category rules combine, built once per person."""
+    """The raster regions the category rules combine, for one skeleton; each region is rasterised the first
+    time a rule reads it (a category reads about half of them, the pose-geometry parser three)."""
 
-    def __init__(self, **regions: np.ndarray) -> None:
-        self.__dict__.update(regions)
+    def __init__(self, sk: g.Skeleton, shape: tuple[int, int], unit: float, p: MaskRules,
+                 person_mask: np.ndarray | None) -> None:
+        self.sk, self.shape, self.unit, self.p, self.person_mask = sk, shape, unit, p, person_mask
+        self.margin = p.torso_margin * unit
+        self.rs, self.ls = sk.pt("RShoulder"), sk.pt("LShoulder")
+        self.rh, self.lh, _ = sk.hips(p.hip_from_shoulder, unit)
+        rs, ls, rh, lh = self.rs, self.ls, self.rh, self.lh
+        self.across = _unit_vector(ls - rs) if rs is not None and ls is not None else (
+            _unit_vector(lh - rh) if rh is not None and lh is not None else np.array([1.0, 0.0]))
+        self.face_c, self.rx, self.ry = _face(sk, unit)
+        self.face_bottom = self.face_c[1] + self.ry if self.face_c is not None else 0.0
 
     @classmethod
     def build(cls, sk: g.Skeleton, shape: tuple[int, int], unit: float, p: MaskRules,
               person_mask: np.ndarray | None) -> "BodyParts":
         """Head, hands, feet, torso, arms and legs regions for one skeleton."""
-        h, w = shape
-        margin = p.torso_margin * unit
-        rs, ls = sk.pt("RShoulder"), sk.pt("LShoulder")
-        rh, lh, _ = sk.hips(p.hip_from_shoulder, unit)
-        across = _unit_vector(ls - rs) if rs is not None and ls is not None else (
-            _unit_vector(lh - rh) if rh is not None and lh is not None else np.array([1.0, 0.0]))
+        return cls(sk, shape, unit, p, person_mask)
 
-        face_c, rx, ry = _face(sk, unit)
-        head = g.ellipse(shape, face_c, rx * 1.15, ry * 1.15) if face_c is not None else g.blank(shape)
-        face_bottom = face_c[1] + ry if face_c is not None else 0.0
-        if person_mask is not None and face_c is not None:
-            head |= person_mask & ~g.rows_below(shape, face_bottom)  # hair above the chin line
+    @cached_property
+    def head(self) -> np.ndarray:
+        """Face ellipse, plus the person's pixels above the chin line (hair)."""
+        shape = self.shape
+        head = g.ellipse(shape, self.face_c, self.rx * 1.15, self.ry * 1.15) if self.face_c is not None else g.blank(shape)
+        if self.person_mask is not None and self.face_c is not None:
+            head |= self.person_mask & ~g.rows_below(shape, self.face_bottom)  # hair above the chin line
+        return head
 
-        hands = g.blank(shape)
+    @cached_property
+    def hands(self) -> np.ndarray:
+        """A disc past each wrist, along the forearm."""
+        centres = []
         for elbow, wrist in (("RElbow", "RWrist"), ("LElbow", "LWrist")):
-            wp, ep = sk.pt(wrist), sk.pt(elbow)
+            wp, ep = self.sk.pt(wrist), self.sk.pt(elbow)
             if wp is not None:
-                centre = wp + 0.35 * (wp - ep) if ep is not None else wp
-                hands |= g.disc(shape, centre, p.hand_radius * unit)
-        feet = g.blank(shape)
-        for name in ("RAnkle", "LAnkle", "RHeel", "LHeel", "RBigToe", "LBigToe"):
-            if (pt := sk.pt(name)) is not None:
-                feet |= g.disc(shape, pt, p.foot_radius * unit)
+                centres.append(wp + 0.35 * (wp - ep) if ep is not None else wp)
+        return g.discs(self.shape, centres, self.p.hand_radius * self.unit)
 
-        arm_t = p.arm_width * unit
-        arms = g.limb(shape, [rs, sk.pt("RElbow"), sk.pt("RWrist")], arm_t) | g.limb(
-            shape, [ls, sk.pt("LElbow"), sk.pt("LWrist")], arm_t)
+    @cached_property
+    def feet(self) -> np.ndarray:
+        """A disc on each ankle, heel and big toe."""
+        points = [self.sk.pt(name) for name in ("RAnkle", "LAnkle", "RHeel", "LHeel", "RBigToe", "LBigToe")]
+        return g.discs(self.shape, [pt for pt in points if pt is not None], self.p.foot_radius * self.unit)
 
-        torso = g.blank(shape)
-        if rs is not None and ls is not None and rh is not None:
-            collar_y = face_bottom + p.neck_margin * unit if face_c is not None else min(rs[1], ls[1]) - margin
-            neck = (rs + ls) / 2
-            pts = [rs - across * margin, ls + across * margin, lh + across * margin + [0, margin],
-                   rh - across * margin + [0, margin],
-                   np.array([neck[0] - 0.3 * unit, collar_y]), np.array([neck[0] + 0.3 * unit, collar_y])]
-            torso = g.polygon(shape, pts)
+    @cached_property
+    def arms(self) -> np.ndarray:
+        """Shoulder-elbow-wrist limbs on both sides."""
+        sk, arm_t = self.sk, self.p.arm_width * self.unit
+        return g.limb(self.shape, [self.rs, sk.pt("RElbow"), sk.pt("RWrist")], arm_t) | g.limb(
+            self.shape, [self.ls, sk.pt("LElbow"), sk.pt("LWrist")], arm_t)
 
-        legs = g.blank(shape)
-        torso_to_legs = g.blank(shape)
-        above_waist = g.blank(shape)
-        below_hem = g.blank(shape)
-        if rh is not None and lh is not None:
-            half = p.leg_width * unit / 2
-            rk, lk = sk.pt("RKnee"), sk.pt("LKnee")
-            rk_end = rk if rk is not None else g.extend_down(rh, None, h)
-            lk_end = lk if lk is not None else g.extend_down(lh, None, h)
-            r_ankle = sk.pt("RAnkle") if rk is not None else None
-            l_ankle = sk.pt("LAnkle") if lk is not None else None
-            if rk is not None and r_ankle is None:
-                r_ankle = g.extend_down(rh, rk, h)  # shin leaves the photo: continue the thigh's line
-            if lk is not None and l_ankle is None:
-                l_ankle = g.extend_down(lh, lk, h)
-            waist_y = min(rh[1], lh[1]) - margin
-            thighs = g.polygon(shape, [rh - across * half, lh + across * half, lk_end + across * half,
-                                       rk_end - across * half, np.array([rh[0], waist_y]), np.array([lh[0], waist_y])])
-            shins = g.limb(shape, [rk_end, r_ankle], 2 * half) | g.limb(shape, [lk_end, l_ankle], 2 * half)
-            legs = (thighs | shins) & g.rows_below(shape, waist_y)
-            above_waist = ~g.rows_below(shape, waist_y)
-            below_hem = g.rows_below(shape, max(rh[1], lh[1]) + 2 * margin)
-            if rs is not None and ls is not None:
-                torso_to_legs = g.polygon(shape, [rs - across * margin, ls + across * margin,
-                                                  lk_end + across * half, rk_end - across * half])
-        return cls(head=head, hands=hands, feet=feet, arms=arms, torso=torso, legs=legs,
-                   torso_to_legs=torso_to_legs, above_waist=above_waist, below_hem=below_hem)
+    @cached_property
+    def torso(self) -> np.ndarray:
+        """Shoulders to hips, from the collar line down, widened by the torso margin."""
+        rs, ls, rh, lh, across, margin, unit = self.rs, self.ls, self.rh, self.lh, self.across, self.margin, self.unit
+        if rs is None or ls is None or rh is None:
+            return g.blank(self.shape)
+        collar_y = (self.face_bottom + self.p.neck_margin * unit if self.face_c is not None
+                    else min(rs[1], ls[1]) - margin)
+        neck = (rs + ls) / 2
+        pts = [rs - across * margin, ls + across * margin, lh + across * margin + [0, margin],
+               rh - across * margin + [0, margin],
+               np.array([neck[0] - 0.3 * unit, collar_y]), np.array([neck[0] + 0.3 * unit, collar_y])]
+        return g.polygon(self.shape, pts)
+
+    @cached_property
+    def _knees(self) -> tuple | None:
+        """(half leg width, right and left knee ends, right and left ankles, waist row), or None without hips."""
+        rh, lh, sk, h = self.rh, self.lh, self.sk, self.shape[0]
+        if rh is None or lh is None:
+            return None
+        half = self.p.leg_width * self.unit / 2
+        rk, lk = sk.pt("RKnee"), sk.pt("LKnee")
+        rk_end = rk if rk is not None else g.extend_down(rh, None, h)
+        lk_end = lk if lk is not None else g.extend_down(lh, None, h)
+        r_ankle = sk.pt("RAnkle") if rk is not None else None
+        l_ankle = sk.pt("LAnkle") if lk is not None else None
+        if rk is not None and r_ankle is None:
+            r_ankle = g.extend_down(rh, rk, h)  # shin leaves the photo: continue the thigh's line
+        if lk is not None and l_ankle is None:
+            l_ankle = g.extend_down(lh, lk, h)
+        return half, rk_end, lk_end, r_ankle, l_ankle, min(rh[1], lh[1]) - self.margin
+
+    @cached_property
+    def legs(self) -> np.ndarray:
+        """Waist to ankles (thighs and shins)."""
+        if self._knees is None:
+            return g.blank(self.shape)
+        half, rk_end, lk_end, r_ankle, l_ankle, waist_y = self._knees
+        rh, lh, across, shape = self.rh, self.lh, self.across, self.shape
+        thighs = g.polygon(shape, [rh - across * half, lh + across * half, lk_end + across * half,
+                                   rk_end - across * half, np.array([rh[0], waist_y]), np.array([lh[0], waist_y])])
+        shins = g.limb(shape, [rk_end, r_ankle], 2 * half) | g.limb(shape, [lk_end, l_ankle], 2 * half)
+        return (thighs | shins) & g.rows_below(shape, waist_y)
+
+    @cached_property
+    def torso_to_legs(self) -> np.ndarray:
+        """Shoulders to knees (a dress's outline)."""
+        if self._knees is None or self.rs is None or self.ls is None:
+            return g.blank(self.shape)
+        half, rk_end, lk_end = self._knees[:3]
+        across, margin = self.across, self.margin
+        return g.polygon(self.shape, [self.rs - across * margin, self.ls + across * margin,
+                                      lk_end + across * half, rk_end - across * half])
+
+    @cached_property
+    def above_waist(self) -> np.ndarray:
+        """Every row above the waist line."""
+        if self._knees is None:
+            return g.blank(self.shape)
+        return ~g.rows_below(self.shape, self._knees[-1])
+
+    @cached_property
+    def below_hem(self) -> np.ndarray:
+        """Every row below the hips plus two margins."""
+        if self.rh is None or self.lh is None:
+            return g.blank(self.shape)
+        return g.rows_below(self.shape, max(self.rh[1], self.lh[1]) + 2 * self.margin)
 
 
 def _check_required(category: str, sk: g.Skeleton, p: MaskRules) -> None:

@@ -66,6 +66,11 @@ def _to_u8(mask: np.ndarray) -> np.ndarray:
     return mask.astype(np.uint8)
 
 
+def _as_mask(canvas: np.ndarray) -> np.ndarray:
+    """A 0/1 uint8 canvas as a bool mask without copying it (the same bytes: bool is one byte, 0 or 1)."""
+    return canvas.view(bool)
+
+
 def limb(shape: tuple[int, int], points: list[np.ndarray | None], thickness: float) -> np.ndarray:
     """A thick polyline through consecutive present points (a segment is drawn only if both ends exist)."""
     canvas = np.zeros(shape, np.uint8)
@@ -75,7 +80,7 @@ def limb(shape: tuple[int, int], points: list[np.ndarray | None], thickness: flo
             cv2.line(canvas, _ipt(a), _ipt(b), 1, t, lineType=cv2.LINE_8)
             cv2.circle(canvas, _ipt(a), t // 2, 1, -1)
             cv2.circle(canvas, _ipt(b), t // 2, 1, -1)
-    return canvas.astype(bool)
+    return _as_mask(canvas)
 
 
 def polygon(shape: tuple[int, int], points: list[np.ndarray]) -> np.ndarray:
@@ -84,21 +89,27 @@ def polygon(shape: tuple[int, int], points: list[np.ndarray]) -> np.ndarray:
     pts = np.array([_ipt(p) for p in points], dtype=np.int32)
     if len(pts) >= 3:
         cv2.fillConvexPoly(canvas, cv2.convexHull(pts), 1)
-    return canvas.astype(bool)
+    return _as_mask(canvas)
 
 
 def disc(shape: tuple[int, int], center: np.ndarray, radius: float) -> np.ndarray:
     """A filled disc."""
+    return discs(shape, [center], radius)
+
+
+def discs(shape: tuple[int, int], centers: list[np.ndarray], radius: float) -> np.ndarray:
+    """The union of filled discs of one radius: the OR of `disc` per centre, drawn on one canvas."""
     canvas = np.zeros(shape, np.uint8)
-    cv2.circle(canvas, _ipt(center), max(1, int(round(radius))), 1, -1)
-    return canvas.astype(bool)
+    for center in centers:
+        cv2.circle(canvas, _ipt(center), max(1, int(round(radius))), 1, -1)
+    return _as_mask(canvas)
 
 
 def ellipse(shape: tuple[int, int], center: np.ndarray, rx: float, ry: float) -> np.ndarray:
     """A filled axis-aligned ellipse."""
     canvas = np.zeros(shape, np.uint8)
     cv2.ellipse(canvas, _ipt(center), (max(1, int(round(rx))), max(1, int(round(ry)))), 0, 0, 360, 1, -1)
-    return canvas.astype(bool)
+    return _as_mask(canvas)
 
 
 def rows_below(shape: tuple[int, int], y: float) -> np.ndarray:

@@ -112,8 +112,9 @@ def save_labels(labels: np.ndarray, path: Path) -> None:
     img.save(path, format="PNG", optimize=False, compress_level=1)
 
 
-def render_densepose(parts: np.ndarray) -> np.ndarray:
-    """`image-densepose` as IDM-VTON feeds it: the I map through the Parula colour map at alpha 0.7 on black, RGB."""
+def _densepose_colours(parts: np.ndarray) -> np.ndarray:
+    """The `image-densepose` rule itself, pixel by pixel: part id through the Parula colour map at alpha 0.7
+    on black, RGB. Every step reads one pixel only, so it is applied once to the 256 possible ids."""
     import cv2
 
     scaled = (parts.astype(np.float32) * (255.0 / 24)).clip(0, 255).astype(np.uint8)
@@ -121,6 +122,25 @@ def render_densepose(parts: np.ndarray) -> np.ndarray:
     out = (colour_bgr.astype(np.float64) * 0.7).astype(np.uint8)
     out[parts == 0] = 0
     return np.ascontiguousarray(out[:, :, ::-1])
+
+
+_DENSEPOSE_TABLE: np.ndarray | None = None
+
+
+def render_densepose(parts: np.ndarray) -> np.ndarray:
+    """`image-densepose` as IDM-VTON feeds it: the I map through the Parula colour map at alpha 0.7 on black, RGB.
+
+    A 256-entry table of the rule's colours indexed by the part ids: the same pixels as applying the rule to
+    the whole map (float64 copies of an HxWx3 image), ~10x faster."""
+    import cv2
+
+    global _DENSEPOSE_TABLE
+    if parts.dtype != np.uint8:
+        return _densepose_colours(parts)
+    if _DENSEPOSE_TABLE is None:
+        _DENSEPOSE_TABLE = _densepose_colours(np.arange(256, dtype=np.uint8)[None, :])[0]
+    ids = np.ascontiguousarray(parts)
+    return cv2.merge([cv2.LUT(ids, np.ascontiguousarray(_DENSEPOSE_TABLE[:, c])) for c in range(3)])
 
 
 def densepose_image(parts: np.ndarray, uv: np.ndarray | None) -> np.ndarray:

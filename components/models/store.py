@@ -195,6 +195,11 @@ def unverified_error(entry: ModelEntry, actual: str | None = None) -> Unverified
     )
 
 
+# (path, size, mtime_ns, expected sha256) of files this process has checked: a package's model files get no
+# stamp beside them (site-packages), and building an annotator verifies each twice (ensure, then its digest).
+_VERIFIED: set[tuple[str, int, int, str]] = set()
+
+
 def verify_file(entry: ModelEntry, path: Path, force: bool = False, trust: bool = False) -> str:
     """Check `path` against the pinned (or trusted) sha256; with `trust`, record an unpinned file's sha256.
 
@@ -203,9 +208,13 @@ def verify_file(entry: ModelEntry, path: Path, force: bool = False, trust: bool 
     """
     expected = _expected_sha(entry, path)
     stat = path.stat()
+    checked = (str(path), stat.st_size, stat.st_mtime_ns, expected)
     if not force and expected:
+        if checked in _VERIFIED:
+            return expected
         seen = _read_stamp(path)
         if seen.get("sha256") == expected and seen.get("size") == stat.st_size and seen.get("mtime_ns") == stat.st_mtime_ns:
+            _VERIFIED.add(checked)
             return expected
     actual = sha256_file(path)
     if expected and actual != expected:
@@ -218,6 +227,8 @@ def verify_file(entry: ModelEntry, path: Path, force: bool = False, trust: bool 
         raise unverified_error(entry, actual)
     if entry.scheme != "package":
         _write_stamp(path, actual, trusted=not entry.sha_known)
+    if expected:
+        _VERIFIED.add(checked)
     return actual
 
 

@@ -39,7 +39,7 @@ class PoseGeometryParsing(Annotator):
 def parse_from_geometry(keypoints: np.ndarray, person_mask: np.ndarray, rules: MaskRules) -> np.ndarray:
     """uint8 HxW LIP labels: paint order arms, legs, torso, shoes, then face and hair over everything."""
     shape = person_mask.shape
-    person = person_mask.astype(bool)
+    person = np.asarray(person_mask, dtype=bool)  # no copy of a bool mask: it is only read
     sk = g.Skeleton(np.asarray(keypoints, dtype=np.float32))
     unit = sk.scale(fallback=0.25 * shape[1])
     parts = BodyParts.build(sk, shape, unit, rules, person)
@@ -60,10 +60,8 @@ def parse_from_geometry(keypoints: np.ndarray, person_mask: np.ndarray, rules: M
     else:
         out[rest] = LIP["upper_clothes"]
     for side, label in (("R", LIP["right_shoe"]), ("L", LIP["left_shoe"])):
-        feet = g.blank(shape)
-        for name in (f"{side}Ankle", f"{side}Heel", f"{side}BigToe"):
-            if (pt := sk.pt(name)) is not None:
-                feet |= g.disc(shape, pt, rules.foot_radius * unit)
+        points = [sk.pt(name) for name in (f"{side}Ankle", f"{side}Heel", f"{side}BigToe")]
+        feet = g.discs(shape, [pt for pt in points if pt is not None], rules.foot_radius * unit)
         out[person & feet & g.rows_below(shape, _lowest_knee(sk))] = label
     face_c, rx, ry = _face(sk, unit)
     if face_c is not None:

@@ -2,6 +2,7 @@
 
     <cache_dir>/variants/<kk>/<key>.json   one variant's manifest row and its files' (sha256, size, mtime)
     <cache_dir>/files/<kk>/<sha256>        the files themselves, by content (components/file_store.py)
+    <cache_dir>/digests.json               the parents' files' sha256 by path, size and mtime (hashed once)
 
 A variant is a pure function of its parent's row and file bytes, the augment params, its variant number
 and the code that draws and writes it, so that is its key. `dvc repro` deletes data/augmented before the

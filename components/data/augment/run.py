@@ -132,7 +132,7 @@ def _write(sample: SampleArrays, row: dict, split: str, sid: str, out_dir: Path)
     for name, column in (("person_mask", "person_mask_area"), ("cloth_mask", "cloth_mask_area"),
                          ("agnostic_mask", "agnostic_mask_area")):
         if name in sample.maps:
-            stats[column] = float(sample.maps[name].sum())
+            stats[column] = float(np.count_nonzero(sample.maps[name]))  # == .sum() on a bool mask, ~10x faster
     person_bytes = (out_dir / cols["person_path"]).read_bytes()
     garment_bytes = (out_dir / cols["garment_path"]).read_bytes()
     return {
@@ -182,7 +182,15 @@ def augment_dataset(in_dir: Path, out_dir: Path, params: AugmentParams, cache_di
         "size": {"seed": params.seed, **size.model_dump(mode="json", exclude={"variants_per_sample", "enabled"})},
     }
     code = code_digest() if cache is not None else ""
-    plans = [_plan(parent, in_dir, out_dir, _jobs(parent, params, size), cache, settings, code) for parent in parents]
+    digests = None
+    if cache is not None:
+        from components.annotate.cache import FileDigests
+
+        digests = FileDigests(cache_dir)  # parents' files hashed once, not on every run (by size and mtime)
+    plans = [_plan(parent, in_dir, out_dir, _jobs(parent, params, size), cache, settings, code, digests)
+             for parent in parents]
+    if digests is not None:
+        digests.save()
     report.cached = sum(1 for plan in plans for row in plan.cached if row is not None)
     if params.executor == "ray" and any(plan.missing for plan in plans):
         from components.data.augment.executors.ray_executor import augment_on_ray
@@ -289,13 +297,15 @@ class _Plan:
 
 
 def _plan(parent_row: dict, in_dir: Path, out_dir: Path, jobs: list[tuple[str, int]], cache: AugmentCache | None,
-          settings: dict, code: str) -> _Plan:
-    """Which variants of `parent_row` the cache holds (restoring their files into `out_dir`)."""
+          settings: dict, code: str, digests=None) -> _Plan:
+    """Which variants of `parent_row` the cache holds (restoring their files into `out_dir`); `digests`
+    (a FileDigests) remembers the parents' files' sha256 by size and mtime."""
     n = len(jobs)
     if cache is None:
         return _Plan(jobs, [""] * n, [None] * n)
+    sha = digests.sha256 if digests is not None else sha256_file
     try:
-        files = {col: sha256_file(in_dir / parent_row[col]) for col in PATH_COLUMNS if parent_row.get(col)}
+        files = {col: sha(in_dir / parent_row[col]) for col in PATH_COLUMNS if parent_row.get(col)}
     except OSError:
         return _Plan(jobs, [""] * n, [None] * n)  # a missing file: the load reports it as the reason
     # The label is not part of a variant (it is applied to the whole manifest from the thresholds).

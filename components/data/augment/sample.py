@@ -52,10 +52,12 @@ def load_sample(row: dict, root: Path) -> SampleArrays:
     """Read the files a manifest row names (paths relative to `root`)."""
     from components.annotate.keypoints import read_body25
 
-    def rgb(rel: str) -> np.ndarray:
-        return np.asarray(Image.open(root / rel).convert("RGB"))
+    def pixels(rel: str, mode: str | None) -> np.ndarray:
+        # convert() copies the whole image even when it is in `mode` already (the layout's files are).
+        with Image.open(root / rel) as img:
+            return np.asarray(img if mode is None or img.mode == mode else img.convert(mode))
 
-    sample = SampleArrays(person=rgb(row["person_path"]), garment=rgb(row["garment_path"]))
+    sample = SampleArrays(person=pixels(row["person_path"], "RGB"), garment=pixels(row["garment_path"], "RGB"))
     if row.get("keypoints_path"):
         sample.keypoints = read_body25(root / row["keypoints_path"])
     for column, name in MAP_COLUMNS.items():
@@ -63,11 +65,11 @@ def load_sample(row: dict, root: Path) -> SampleArrays:
         if not rel:
             continue
         if name in ("agnostic", "densepose"):
-            sample.maps[name] = rgb(rel)
+            sample.maps[name] = pixels(rel, "RGB")
         elif name in LABEL_MAPS:
-            sample.maps[name] = np.asarray(Image.open(root / rel))  # palette PNG: pixel values are label ids
+            sample.maps[name] = pixels(rel, None)  # palette PNG: pixel values are label ids
         else:
-            sample.maps[name] = np.asarray(Image.open(root / rel).convert("L")) > 127
+            sample.maps[name] = pixels(rel, "L") > 127
     return sample
 
 

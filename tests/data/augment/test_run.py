@@ -115,6 +115,21 @@ def test_a_rerun_after_the_outputs_were_deleted_links_cached_variants_back_witho
     assert _tree(out) == before
 
 
+def test_a_rerun_hashes_no_parent_file_that_is_unchanged_since_the_last_run(annotated, tmp_path, monkeypatch):
+    import components.annotate.cache as digest_store
+    import components.data.augment.run as run
+
+    cache = tmp_path / "cache"
+    params = AugmentParams(variants_per_sample=1)
+    augment_dataset(annotated, tmp_path / "a", params, cache_dir=cache)
+    hashed = []
+    real = digest_store.sha256_file
+    for module in (digest_store, run):  # every name the stage could hash a parent's file through
+        monkeypatch.setattr(module, "sha256_file", lambda path: hashed.append(path) or real(path))
+    again = augment_dataset(annotated, tmp_path / "b", params, cache_dir=cache)
+    assert again.cached == again.variants == 2 and hashed == []
+
+
 def test_a_changed_parent_or_param_augments_again_and_more_variants_reuse_the_made_ones(annotated, tmp_path):
     from components.manifest.schema import read_manifest as read
 
