@@ -40,12 +40,12 @@ def _set_train_steps(ws, steps: dict) -> None:
 
 def _retrain(ws, monkeypatch, resume: bool):
     """One retrain of the smoke profile: train, evaluate (against the champion), promote; (run id, decision)."""
-    from components.evaluate.run import evaluate_stage
+    from components.evaluate.stage import run as evaluate_stage
     from components.params import load_params
     from components.registry.promotion import promote_run
     from components.tracking.mlflow_run import RUN_ID_ENV
     from components.tracking.service import TrackingService
-    from components.train.stage import train_stage
+    from components.train.stage import run as train_stage
 
     params = load_params(ws / "params.yaml")
     service = TrackingService(ws)
