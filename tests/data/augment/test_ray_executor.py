@@ -111,7 +111,8 @@ def test_workers_running_other_augment_code_than_the_driver_are_refused_before_a
     with pytest.raises(ConfigError, match="runs different augment code") as err:
         augment_dataset(annotated, tmp_path / "out", AugmentParams(**PARAMS, executor="ray"), tmp_path / "cache")
     assert "build the worker image from this commit" in str(err.value)
-    assert not list((tmp_path / "cache").rglob("*.json"))
+    # Only the parents' checksums the driver took while planning (digests.json) may be there: no variant.
+    assert [p.name for p in (tmp_path / "cache").rglob("*.json")] in ([], ["digests.json"])
 
 
 def test_a_fresh_worker_takes_every_variant_another_run_made_from_the_shared_cache_on_s3(
