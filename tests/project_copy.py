@@ -28,3 +28,15 @@ def copy_project(ws: Path, paths: tuple[str, ...] = WORKSPACE_PATHS, source: Pat
             (ws / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, ws / rel)
     return ws
+
+
+def imported_sample(root: Path) -> Path:
+    """The bundled sample data imported under `root` (pairs with garment photos, one of them not a person)."""
+    from components.data.importers.ingest import import_sources
+    from components.data.params import ImportParams, ImportSource
+    from components.data.sample_data import materialise_sample_data
+
+    folder = materialise_sample_data(root / "raw")
+    params = ImportParams(sources=[ImportSource(kind="folder", path=str(folder), name="sample", licence="test")])
+    import_sources(params, root / "imported", root)
+    return root / "imported"

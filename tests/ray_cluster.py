@@ -228,18 +228,6 @@ def kill_first_busy(cls: str, cluster: RayCluster, killed: list[int], stop) -> N
         time.sleep(0.02)
 
 
-def imported_sample(root: Path) -> Path:
-    """The bundled sample data imported under `root` (pairs with garment photos, one of them not a person)."""
-    from components.data.importers.ingest import import_sources
-    from components.data.params import ImportParams, ImportSource
-    from components.data.sample_data import materialise_sample_data
-
-    folder = materialise_sample_data(root / "raw")
-    params = ImportParams(sources=[ImportSource(kind="folder", path=str(folder), name="sample", licence="test")])
-    import_sources(params, root / "imported", root)
-    return root / "imported"
-
-
 def tree(folder: Path) -> dict[str, bytes]:
     """{relative path: bytes} of every file under `folder`."""
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}

@@ -25,15 +25,9 @@ REPO = Path(__file__).resolve().parents[2]
 def imported(tmp_path_factory) -> Path:
     """The bundled sample data, imported (pairs of four full-body people, their dress composites, and one photo
     of a cat)."""
-    from components.data.importers.ingest import import_sources
-    from components.data.params import ImportParams, ImportSource
-    from components.data.sample_data import materialise_sample_data
+    from tests.project_copy import imported_sample
 
-    root = tmp_path_factory.mktemp("proj")
-    folder = materialise_sample_data(root / "raw")
-    params = ImportParams(sources=[ImportSource(kind="folder", path=str(folder), name="sample", licence="test")])
-    import_sources(params, root / "imported", root)
-    return root / "imported"
+    return imported_sample(tmp_path_factory.mktemp("proj"))
 
 
 def _variants(real_photos, folder: Path, n: int) -> None:

@@ -13,7 +13,8 @@ from components.annotate.cache import AnnotateCache
 from components.annotate.params import AnnotateParams
 from components.annotate.stage import annotate_dataset, annotate_folder
 from tests.infra import servers
-from tests.ray_cluster import RayCluster, imported_sample, kill_first_busy, tree
+from tests.project_copy import imported_sample
+from tests.ray_cluster import RayCluster, kill_first_busy, tree
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 # Small frames and one sample per shard: several shards per actor, in seconds on a loaded 2-core machine.

@@ -23,15 +23,9 @@ SMOKE = AnnotateParams(mask=MaskRules(require_knees=["lower_body"], require_ankl
 @pytest.fixture(scope="module")
 def imported(tmp_path_factory) -> Path:
     """The bundled sample data, imported (four full-body people, their dress composites, and one photo of a cat)."""
-    from components.data.importers.ingest import import_sources
-    from components.data.params import ImportParams, ImportSource
-    from components.data.sample_data import materialise_sample_data
+    from tests.project_copy import imported_sample
 
-    root = tmp_path_factory.mktemp("proj")
-    folder = materialise_sample_data(root / "raw")
-    params = ImportParams(sources=[ImportSource(kind="folder", path=str(folder), name="sample", licence="test")])
-    import_sources(params, root / "imported", root)
-    return root / "imported"
+    return imported_sample(tmp_path_factory.mktemp("proj"))
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,8 @@ from components.data.augment.cache import AugmentCache
 from components.data.augment.run import augment_dataset
 from components.data.params import AugmentParams
 from tests.infra import servers
-from tests.ray_cluster import RayCluster, imported_sample, kill_first_busy, tree
+from tests.project_copy import imported_sample
+from tests.ray_cluster import RayCluster, kill_first_busy, tree
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 # Two variants of every train sample with the pair mirrored sometimes: every code path of a variant runs.

@@ -25,16 +25,11 @@ from components.manifest.schema import read_manifest, resolve_path
 @pytest.fixture(scope="module")
 def annotated(tmp_path_factory) -> Path:
     """The bundled sample, imported and annotated with the smoke profile's rules."""
-    from components.data.importers.ingest import import_sources
-    from components.data.params import ImportParams, ImportSource
-    from components.data.sample_data import materialise_sample_data
+    from tests.project_copy import imported_sample
 
     root = tmp_path_factory.mktemp("proj")
-    folder = materialise_sample_data(root / "raw")
-    params = ImportParams(sources=[ImportSource(kind="folder", path=str(folder), name="sample", licence="test")])
-    import_sources(params, root / "imported", root)
     settings = AnnotateParams(mask=MaskRules(require_knees=["lower_body"], require_ankles=["lower_body"]))
-    annotate_dataset(root / "imported", root / "annotated", settings, root / "cache")
+    annotate_dataset(imported_sample(root), root / "annotated", settings, root / "cache")
     return root / "annotated"
 
 
