@@ -1,7 +1,7 @@
 """Try-on for people and scripts: resolve a model (registry URI or folder), read pairs, write result images.
 
 A person photo needs no annotations: the model's predictor annotates it on the fly, and the agnostic mask
-comes from the configured annotators unless the pair names one.
+comes from the annotators with the settings the model recorded unless the pair names one.
 """
 
 from __future__ import annotations
@@ -113,16 +113,17 @@ def _open(path: Path, mode: str, what: str) -> Image.Image:
 
 
 class TryOn:
-    """A loaded predictor plus the annotate settings used for masks; `run(pair)` -> the result image.
+    """A loaded predictor plus the annotate settings its masks are made with; `run(pair)` -> the result image.
 
+    Masks are made with the annotate settings the model recorded (those its training data was annotated with,
+    as its predictor uses them); a model written before they were recorded gets the project's (`note` says so).
     With `cache_dir` (the annotate cache), a person photo's annotations (for its mask and for the predictor's
     person representation) are computed once per photo content and reused by later pairs and later calls.
     """
 
     def __init__(self, model_dir: Path, annotate_params, device: str = "cpu", cache_dir: Path | None = None) -> None:
-        from components.annotate.photo_cache import PhotoAnnotator
+        from components.train.automask import mask_photos, recorded_settings
         from components.train.families import family_of, load_predictor, read_model_config
-
         from components.train.families.base import is_size_aware
 
         self.model_dir = model_dir
@@ -130,9 +131,15 @@ class TryOn:
         self.family = family_of(self.config)
         self.size_aware = is_size_aware(self.config)
         self.predictor = load_predictor(model_dir, device)
-        self.annotate = annotate_params
-        self.photos = [PhotoAnnotator(annotate_params, cache_dir)]  # for masks; the predictor's own below
-        if hasattr(self.predictor, "cache_annotations"):
+        recorded = recorded_settings(self.config)
+        self.annotate = recorded if recorded is not None else annotate_params
+        self.note = None if recorded is not None else (
+            f"note: {model_dir / 'model.json'} records no annotate settings (a model written before they were "
+            "recorded): masks are made with the project's (params.yaml `annotate`), which may not be the ones "
+            "it was trained on")
+        self.photos = [mask_photos(self.annotate, self.predictor, cache_dir)]  # for masks
+        shared = getattr(self.predictor, "photos", None) is self.photos[0]
+        if hasattr(self.predictor, "cache_annotations") and not shared:  # the predictor annotates with others
             self.photos.append(self.predictor.cache_annotations(cache_dir))
 
     def annotation_summary(self) -> str:

@@ -66,6 +66,9 @@ def test_a_run_without_resume_starts_from_an_empty_folder_so_a_later_resume_cont
     second = run(params, root, register=False)  # the same key: a fresh start of the same run
     assert second.checkpoint_dir == first.checkpoint_dir
     assert _checkpoints(second.checkpoint_dir) == ["checkpoint-2"]  # the first run's step 4 is gone
+    # CatVTON-Flux records the annotate settings its masks were made with, as the baselines do (tryon reuses them).
+    assert json.loads((second.model_dir / "model.json").read_text())["annotate"] == \
+        params.annotate.model_dump(mode="json")
     assert "removed 2 checkpoint(s) of an earlier run" in capsys.readouterr().err
 
     run(_stage(tmp_path, dataset, max_steps=4, checkpoint_every=2), root, resume=True, register=False)
