@@ -33,9 +33,9 @@ from components.executors.ray_pool import node_id, on_pool, refuse_mismatch, run
 from components.progress import progress_bar
 
 SCRATCH_PREFIX = "vton-evaluate-"
-# The code a result depends on: the families' networks and predictors, and the annotators some of them run on
-# the person photo.
-CODE_PACKAGES = ("train", "annotate", "evaluate")
+# The code a result depends on: the families' networks and predictors, the annotators some of them run on the
+# person photo, the fit ratios they measure it with (size conditioning) and the image I/O the annotators decode with.
+CODE_PACKAGES = ("train", "annotate", "evaluate", "fit", "manifest")
 
 
 def code_digest() -> str:
