@@ -30,14 +30,10 @@ class Pair:
         return f"{self.person.stem}__{self.garment.stem}__{self.category}.png"
 
 
-def find_model_dir(root: Path) -> Path | None:
-    """The shallowest folder under `root` that holds a model.json."""
-    hits = sorted(root.rglob("model.json"), key=lambda p: len(p.parts))
-    return hits[0].parent if hits else None
-
-
 def resolve_model(model: str, root: Path) -> Path:
     """A local model directory for `model`: a folder with model.json, or a `models:/` / `runs:/` MLflow URI."""
+    from components.train.families import find_model_dir
+
     local = Path(model)
     if local.is_dir():
         if (local / "model.json").is_file():

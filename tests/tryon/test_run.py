@@ -70,3 +70,12 @@ def test_the_pyfunc_makes_a_missing_mask_with_the_models_recorded_settings(tmp_p
     mask = np.asarray(model._mask_for(person, "upper_body"))
     assert np.array_equal(mask, np.asarray(agnostic_mask_for_image(person, "upper_body", RECORDED)))
     assert not np.array_equal(mask, np.asarray(agnostic_mask_for_image(person, "upper_body", PROJECT)))
+
+
+def test_a_folder_holding_a_model_somewhere_below_resolves_to_the_shallowest_model_folder(tmp_path):
+    from components.tryon.run import resolve_model
+
+    for folder in (tmp_path / "artifacts" / "model_dir", tmp_path / "artifacts" / "model_dir" / "old" / "copy"):
+        folder.mkdir(parents=True)
+        (folder / "model.json").write_text("{}")
+    assert resolve_model(str(tmp_path), tmp_path) == tmp_path / "artifacts" / "model_dir"
