@@ -84,6 +84,18 @@ def expected_region(worn: torch.Tensor, fallback: torch.Tensor, own: torch.Tenso
     return torch.where(empty, (fallback > 0.5).float(), worn)
 
 
+def request_size_map(batch: dict, size_ratios: list | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(size map, requested ratios) of a collated batch asked for `size_ratios`: one (width, length, span) or None
+    per row (None, or a None row: as worn, its own ratios and region). What every size-aware predictor feeds."""
+    own = batch["fit_ratios"]
+    rows = [None] * own.shape[0] if size_ratios is None else list(size_ratios)
+    requested = ratios_tensor(rows).to(own.device)
+    asked = torch.tensor([r is not None for r in rows], device=own.device)[:, None]
+    requested = torch.where(asked, requested, own)
+    size_map = expected_region(batch["worn_mask"].cpu(), batch["agnostic_mask"].cpu(), own.cpu(), requested.cpu())
+    return size_map.to(batch["worn_mask"].device), requested
+
+
 def size_planes(size_map: torch.Tensor, ratios: torch.Tensor) -> torch.Tensor:
     """The baselines' SIZE_CHANNELS extra input planes: the map, then each log ratio painted inside the map.
 
