@@ -109,6 +109,9 @@ def test_one_param_switches_size_conditioning_on_with_the_three_fit_columns():
     assert TrainParams.model_validate({"size_conditioning": {"enabled": True}}).size_conditioning.enabled
     with pytest.raises(ValueError, match="three fit ratios"):
         TrainParams.model_validate({"size_conditioning": {"enabled": True, "columns": ["fit_width_ratio"]}})
+    with pytest.raises(ValueError, match="x_embedder reads the size map"):
+        TrainParams.model_validate({"size_conditioning": True, "mode": "lora",
+                                    "lora_target_modules": ["to_q", "x_embedder"]})
 
 
 # -- every family starts as its size-blind twin -----------------------------------------------------------------------
