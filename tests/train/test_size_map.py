@@ -221,3 +221,20 @@ def test_the_photo_map_is_the_worn_region_rescaled_by_the_requested_fit(real_pho
     (top, width), (wtop, wwidth) = extent(as_worn), extent(wider)
     assert wtop == top and wwidth > width  # wider, hanging from the same top edge
     assert photos.computed == 1  # one photo, annotated once
+
+
+def test_a_checkpoint_without_the_map_columns_is_refused_rather_than_resumed_untrained(tmp_path, real_photos):
+    from safetensors.torch import load_file, save_file
+
+    from components.train.trainer import TRAINABLE_FILE, Trainer
+
+    ds = make_dataset(tmp_path / "d", real_photos, ratios=True)
+    params = tiny_params(tmp_path, size_conditioning=True, max_steps=1)
+    samples = select_samples(ds, "train", params.size_conditioning.columns).samples
+    trainer = Trainer(params, samples, tmp_path / "ckpt")
+    ckpt = trainer.save_checkpoint()
+    state = load_file(str(ckpt / TRAINABLE_FILE))
+    del state[f"transformer.{SIZE_MAP_PARAMETER}"]  # as a run from before the map wrote it
+    save_file(state, str(ckpt / TRAINABLE_FILE))
+    with pytest.raises(ValueError, match="lacks the trainable weights"):
+        Trainer(params, samples, tmp_path / "ckpt").load_checkpoint(ckpt)
