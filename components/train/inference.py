@@ -102,8 +102,8 @@ class TryOnPipeline:
             return photo_size_map(person, garment, mask, category, canvas.panel, self.photos.settings, self.photos,
                                   ratios)
         except ValueError as exc:
-            self._note_no_map(f"{exc}: the repainted region stands in for the size map, the requested fit is "
-                              "not drawn")
+            unfollowed = ", the requested fit is not drawn" if ratios is not None else ""
+            self._note_no_map(f"{exc}: the repainted region stands in for the size map{unfollowed}")
             return None
 
     def _note_no_map(self, text: str) -> None:
@@ -207,8 +207,7 @@ class TryOnPipeline:
         from components.train.size_map import feeding_size_map, size_map_tokens
 
         if size_map is None:
-            w, h = canvas.panel
-            size_map = np.asarray(canvas.mask)[:, w:] >= 128
+            size_map = np.asarray(canvas.mask)[:, canvas.panel[0]:] >= 128
         image = size_map_canvas(size_map, canvas.panel)
         # The pipeline's own mask preprocessing (resize to the canvas, binarise), then the mask's packing.
         pixels = self.pipe.mask_processor.preprocess(image, height=canvas.image.height, width=canvas.image.width)
