@@ -62,6 +62,9 @@ def train(ctx: FamilyContext) -> FamilyResult:
     config = model_config(tp, base.spec, ctx.profile)
     config[FAMILY_KEY] = NAME
     config[SIZE_CONFIG_KEY] = {**config[SIZE_CONFIG_KEY], **size_config(ctx)[SIZE_CONFIG_KEY]}
+    if tp.size_conditioning.enabled:
+        # Serving annotates a bare photo for its worn region (the size map) with the settings training data had.
+        config["annotate"] = ctx.annotate.model_dump(mode="json") if ctx.annotate is not None else None
 
     def on_step(step: int, _loss: float) -> None:
         every = tp.tracking.validate_every
