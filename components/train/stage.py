@@ -105,7 +105,7 @@ def run(params: Params, root: Path, resume: bool = False, register: bool = True)
     from components.tracking.mlflow_run import lineage_tags, log_image_artifact, stage_run
     from components.train.data import require_samples, select_samples
     from components.train.families import get_family
-    from components.train.families.base import FamilyContext
+    from components.train.families.base import FamilyContext, size_map_input_for
     from components.train.package import log_and_register
     from components.train.report import loss_curve_png, write_loss_rows
     from components.train.trainer import dump_json
@@ -145,7 +145,8 @@ def run(params: Params, root: Path, resume: bool = False, register: bool = True)
             ("run_key", key))})
         mlflow.set_tags({**lineage_tags(params.profile, root), Tag.TRAIN_DATASET_VERSION: data_version,
                          Tag.TRAIN_RUN_KEY: key, Tag.MODEL_FAMILY: tp.model,
-                         Tag.MODEL_SIZE_CONDITIONING: "on" if tp.size_conditioning.enabled else "off"})
+                         Tag.MODEL_SIZE_CONDITIONING: "on" if tp.size_conditioning.enabled else "off",
+                         Tag.MODEL_SIZE_MAP: size_map_input_for(tp.model, tp.size_conditioning.enabled)})
         ctx = FamilyContext(
             params=tp, samples=samples, val_samples=val, checkpoint_dir=checkpoint_dir, model_dir=model_dir,
             reports_dir=reports_dir, seed=params.project.seed, resume=resume, profile=params.profile,

@@ -34,7 +34,8 @@ from components.progress import progress_bar
 
 SCRATCH_PREFIX = "vton-evaluate-"
 # The code a result depends on: the families' networks and predictors, the annotators some of them run on the
-# person photo, the fit ratios they measure it with (size conditioning) and the image I/O the annotators decode with.
+# person photo, the fit maths a size request is drawn with (the size map's rescaled region, a photo's own fit
+# ratios) and the image I/O the annotators decode with.
 CODE_PACKAGES = ("train", "annotate", "evaluate", "fit", "manifest")
 
 

@@ -63,7 +63,8 @@ def train(ctx: FamilyContext) -> FamilyResult:
     config = model_config(tp, base.spec, ctx.profile)
     config[FAMILY_KEY] = NAME
     config[SIZE_CONFIG_KEY] = {**config[SIZE_CONFIG_KEY], **size_config(ctx)[SIZE_CONFIG_KEY]}
-    # The masks it learnt from were made with these: `vton tryon` and the pyfunc make theirs alike.
+    # The masks it learnt from were made with these, and serving annotates a bare photo for its worn region (the
+    # size map) with them: `vton tryon` and the pyfunc make their masks alike.
     config[ANNOTATE_KEY] = ctx.annotate.model_dump(mode="json") if ctx.annotate is not None else None
 
     def on_step(step: int, _loss: float) -> None:
