@@ -26,8 +26,10 @@ def mask_photos(settings, predictor, cache_dir: Path | None = None):  # noqa: AN
     settings (each photo then annotated once for its mask and its person representation)."""
     from components.annotate.photo_cache import PhotoAnnotator
 
-    if hasattr(predictor, "cache_annotations") and getattr(predictor, "annotate", None) == settings:
-        return predictor.cache_annotations(cache_dir)
+    if hasattr(predictor, "cache_annotations"):
+        own = predictor.cache_annotations(cache_dir)  # the predictor's own (it keeps it as `photos`)
+        if own.settings == settings:
+            return own
     return PhotoAnnotator(settings, cache_dir)
 
 

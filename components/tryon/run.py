@@ -134,9 +134,9 @@ class TryOn:
             "recorded): masks are made with the project's (params.yaml `annotate`), which may not be the ones "
             "it was trained on")
         self.photos = [mask_photos(self.annotate, self.predictor, cache_dir)]  # for masks
-        shared = getattr(self.predictor, "photos", None) is self.photos[0]
-        if hasattr(self.predictor, "cache_annotations") and not shared:  # the predictor annotates with others
-            self.photos.append(self.predictor.cache_annotations(cache_dir))
+        own = getattr(self.predictor, "photos", None)
+        if own is not None and own is not self.photos[0]:  # the predictor annotates with other settings
+            self.photos.append(own)
 
     def annotation_summary(self) -> str:
         """How many photos were annotated and how many found again (masks and the predictor together)."""
