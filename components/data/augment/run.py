@@ -162,7 +162,6 @@ def augment_dataset(in_dir: Path, out_dir: Path, params: AugmentParams, cache_di
     on a re-run (components/data/augment/cache.py); only new or changed parents are decoded and augmented.
     `fit` (default: the params' defaults) labels every row's fit and, when fit.size_augment.enabled, adds
     size variants of the paired train samples (components/data/augment/size.py)."""
-    check(params)
     fit = fit or FitParams()
     size = fit.size_augment
     cache = AugmentCache(cache_dir) if cache_dir is not None else None
@@ -177,6 +176,9 @@ def augment_dataset(in_dir: Path, out_dir: Path, params: AugmentParams, cache_di
         if done is not None:  # nothing this run depends on changed: its outputs and manifest are back
             digests.save()
             return AugmentReport(**done, cached=done["variants"])
+    # After the whole-run lookup: a run record exists only for params a run of this code checked, and checking
+    # builds every transform (albumentations, and the torch it imports: seconds of a cached command's start).
+    check(params)
     df = read_manifest(in_dir)
     clear_outputs(out_dir)
     report = AugmentReport(inputs=len(df))
