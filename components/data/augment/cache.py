@@ -123,7 +123,8 @@ class AugmentCache:
                     return None
         except (OSError, ValueError, KeyError):
             return None
-        clear_outputs(out_dir)
+        if _holds_others(out_dir, record["files"]):
+            clear_outputs(out_dir)  # stale variants go; otherwise the files already in place stay (no relink)
         if not self.files.ensure_files({**record["files"], MANIFEST_FILENAME: record["manifest"]}, out_dir):
             return None
         return record["report"]
@@ -134,6 +135,17 @@ class AugmentCache:
         manifest = list(self.files.put(out_dir / MANIFEST_FILENAME))
         self._write_record(self._record_path(key, "runs"), {"inputs": inputs, "files": self.placed,
                                                             "manifest": manifest, "report": report})
+
+
+def _holds_others(out_dir: Path, files: dict) -> bool:
+    """Whether the split folders of `out_dir` hold a file that is not one of `files` (paths relative to it)."""
+    prefix = len(str(out_dir)) + 1
+    for split in SPLITS:
+        for folder, _, names in os.walk(out_dir / split):
+            for name in names:
+                if os.path.join(folder, name)[prefix:] not in files:
+                    return True
+    return False
 
 
 def clear_outputs(out_dir: Path) -> None:

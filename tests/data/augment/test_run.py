@@ -168,6 +168,8 @@ def test_an_unchanged_rerun_puts_files_and_manifest_back_without_reading_plannin
     shutil.rmtree(out)
     again = augment_dataset(annotated, out, params, cache_dir=cache)
     assert _tree(out) == before
+    augment_dataset(annotated, out, params, cache_dir=cache)  # every output already in place: left as it is
+    assert _tree(out) == before
     assert (kept.inputs, kept.variants, kept.cached) == (again.inputs, again.variants, again.cached) == (4, 4, 4)
     assert first.augmented_parents == again.augmented_parents == 2
     monkeypatch.undo()
