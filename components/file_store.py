@@ -40,6 +40,18 @@ def _reflink(src: Path, dst: Path) -> bool:
 def place(src: Path, dst: Path) -> str:
     """Put `src`'s content at `dst` (replaced atomically): a hard link, else a reflink, else a copy that keeps
     the mtime. Returns how ("link", "reflink" or "copy")."""
+    # Where `dst` is absent (a re-run after `dvc repro` deleted the outputs), one link call is the whole job;
+    # its folder is made only when the link says it is missing.
+    for attempt in range(2):
+        try:
+            os.link(src, dst)
+            return "link"
+        except FileNotFoundError:
+            if attempt or not src.exists():
+                raise
+            dst.parent.mkdir(parents=True, exist_ok=True)
+        except OSError:  # there already (replaced below), or links unsupported here
+            break
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-import shutil
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from components.data.augment.cache import AugmentCache, code_digest, parent_key, variant_key
+from components.data.augment.cache import AugmentCache, clear_outputs, code_digest, parent_key, run_key, variant_key
 from components.data.augment.sample import MAP_COLUMNS, SampleArrays, augment_sample, load_sample
 from components.data.augment.size import draw_scale, rescale_garment
 from components.data.augment.transforms import check, to_json, variant_seed
@@ -30,6 +29,7 @@ from components.fit.params import FitParams
 from components.hashing import sha256_file
 from components.manifest.schema import (
     ANNOTATION_PATH_COLUMNS,
+    MANIFEST_FILENAME,
     STAT_COLUMNS,
     garment_worn,
     read_manifest,
@@ -162,31 +162,36 @@ def augment_dataset(in_dir: Path, out_dir: Path, params: AugmentParams, cache_di
     on a re-run (components/data/augment/cache.py); only new or changed parents are decoded and augmented.
     `fit` (default: the params' defaults) labels every row's fit and, when fit.size_augment.enabled, adds
     size variants of the paired train samples (components/data/augment/size.py)."""
-    check(params)
     fit = fit or FitParams()
     size = fit.size_augment
+    cache = AugmentCache(cache_dir) if cache_dir is not None else None
+    code = code_digest() if cache is not None else ""
+    digests = whole_run = None
+    if cache is not None:
+        from components.annotate.cache import FileDigests
+
+        digests = FileDigests(cache_dir)  # parents' files hashed once, not on every run (by size and mtime)
+        whole_run = _run_key(in_dir, out_dir, params, fit, code, digests)
+        done = cache.load_run(whole_run, in_dir, out_dir, digests.sha256) if whole_run else None
+        if done is not None:  # nothing this run depends on changed: its outputs and manifest are back
+            digests.save()
+            return AugmentReport(**done, cached=done["variants"])
+    # After the whole-run lookup: a run record exists only for params a run of this code checked, and checking
+    # builds every transform (albumentations, and the torch it imports: seconds of a cached command's start).
+    check(params)
     df = read_manifest(in_dir)
-    for split in ("train", "test"):
-        shutil.rmtree(out_dir / split, ignore_errors=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    clear_outputs(out_dir)
     report = AugmentReport(inputs=len(df))
     rows = [relink(df, in_dir, out_dir)]
     todo = df[(df["status"] == "ok") & (df["split"] == "train")] if params.enabled or size.enabled else df.iloc[0:0]
     parents = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in parent.to_dict().items()}
                for _, parent in todo.iterrows()]
-    cache = AugmentCache(cache_dir) if cache_dir is not None else None
     # Variant v of a parent is the same whatever variants_per_sample is: raising it reuses the ones made.
     settings = {
         "transform": params.model_dump(mode="json", exclude={"variants_per_sample", "cache_dir", "enabled",
                                                              *PLACEMENT}),
         "size": {"seed": params.seed, **size.model_dump(mode="json", exclude={"variants_per_sample", "enabled"})},
     }
-    code = code_digest() if cache is not None else ""
-    digests = None
-    if cache is not None:
-        from components.annotate.cache import FileDigests
-
-        digests = FileDigests(cache_dir)  # parents' files hashed once, not on every run (by size and mtime)
     plans = [_plan(parent, in_dir, out_dir, _jobs(parent, params, size), cache, settings, code, digests)
              for parent in parents]
     if digests is not None:
@@ -254,7 +259,25 @@ def augment_dataset(in_dir: Path, out_dir: Path, params: AugmentParams, cache_di
     # Labels from the ratios and the current thresholds, for input rows and variants alike.
     manifest[FIT_LABEL_COLUMN] = fit_labels(manifest, fit)
     write_manifest(manifest, out_dir)
+    if whole_run is not None and not report.failed and all(plan.files is not None for plan in plans):
+        inputs = {rel: sha for plan in plans for rel, sha in plan.files.items()}
+        inputs[MANIFEST_FILENAME] = digests.sha256(in_dir / MANIFEST_FILENAME)
+        cache.save_run(whole_run, inputs, out_dir, {"inputs": report.inputs, "variants": report.variants,
+                                                    "augmented_parents": report.augmented_parents,
+                                                    "size_variants": report.size_variants})
+        digests.save()
     return report
+
+
+def _run_key(in_dir: Path, out_dir: Path, params: AugmentParams, fit: FitParams, code: str, digests) -> str | None:
+    """The whole run's cache key (cache.run_key), or None when the input manifest cannot be read."""
+    try:
+        manifest = digests.sha256(in_dir / MANIFEST_FILENAME)
+    except OSError:
+        return None  # read_manifest says what is wrong
+    prefix = os.path.relpath(in_dir.resolve(), out_dir.resolve())
+    return run_key(manifest, Path(prefix).as_posix(), params.model_dump(mode="json", exclude={"cache_dir", *PLACEMENT}),
+                   fit.model_dump(mode="json"), code)
 
 
 TRANSFORM, SIZE = "transform", "size"
@@ -289,6 +312,7 @@ class _Plan:
     jobs: list[tuple[str, int]]
     keys: list[str]
     cached: list[dict | None]
+    files: dict[str, str] | None = None  # the parent's files' sha256 by path, when hashed (a whole run's inputs)
 
     @property
     def missing(self) -> bool:
@@ -313,7 +337,8 @@ def _plan(parent_row: dict, in_dir: Path, out_dir: Path, jobs: list[tuple[str, i
     bases = {kind: parent_key(row, files, settings[kind], code) for kind in {k for k, _ in jobs}}
     keys = [variant_key(bases[kind], v) if kind == TRANSFORM else variant_key(bases[kind], f"{kind}:{v}")
             for kind, v in jobs]
-    return _Plan(jobs, keys, [cache.load(k, out_dir) for k in keys])
+    return _Plan(jobs, keys, [cache.load(k, out_dir) for k in keys],
+                 {parent_row[col]: sha for col, sha in files.items()})
 
 
 def _finished_row(row: dict, augmented: SampleArrays, parent_row: dict, sid: str, out_dir: Path,

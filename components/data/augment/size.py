@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from scipy import ndimage
 
 from components.data.augment.sample import SampleArrays
 from components.fit.columns import worn_region
@@ -78,6 +77,7 @@ def rescale_garment(sample: SampleArrays, category: str, sx: float, sy: float, a
                     ) -> SampleArrays:
     """`sample` with its worn and flat garment scaled by (sx, sy); ValueError when there is nothing to scale."""
     import cv2
+    from scipy import ndimage  # here, not at import: scipy.ndimage is most of a cached `vton data augment`'s imports
 
     from components.annotate.regions import agnostic_image
     from components.annotate.frame import PAD_RGB

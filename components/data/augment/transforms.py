@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import warnings
 from typing import Any
 
@@ -13,6 +14,10 @@ import numpy as np
 
 from components.data.params import AugmentParams, TransformSpec
 from components.errors import ConfigError
+
+# albumentations asks PyPI for a newer version on import (up to a 2 s timeout, a network call on every run);
+# the pinned version is the one this code is tested with.
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 # Flips are decided for the whole pair (augment.garment_flip, flip_p), never inside one list.
 FORBIDDEN = {"HorizontalFlip", "VerticalFlip", "Transpose", "D4", "RandomRotate90", "SquareSymmetry"}

@@ -144,3 +144,37 @@ def test_a_changed_parent_or_param_augments_again_and_more_variants_reuse_the_ma
     (annotated / row["parse_path"]).write_bytes((annotated / row["person_mask_path"]).read_bytes())
     changed = augment_dataset(annotated, tmp_path / "d", AugmentParams(variants_per_sample=1), cache_dir=cache)
     assert changed.cached == 1  # the other parent's variant only
+
+
+def test_an_unchanged_rerun_puts_files_and_manifest_back_without_reading_planning_or_writing_a_manifest(
+        annotated, tmp_path, monkeypatch):
+    import shutil
+
+    import components.data.augment.run as run
+
+    out, cache = tmp_path / "data" / "augmented", tmp_path / "cache"
+    params = AugmentParams(variants_per_sample=2)
+    first = augment_dataset(annotated, out, params, cache_dir=cache)
+    before = _tree(out)
+    (out / "train" / "image" / "stale.jpg").write_bytes(b"left by an older run")
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("an unchanged re-run read, planned or wrote a manifest")
+
+    for name in ("read_manifest", "write_manifest", "_plan"):
+        monkeypatch.setattr(run, name, no_work)
+    kept = augment_dataset(annotated, out, params, cache_dir=cache)  # outputs still there, plus a stale file
+    assert _tree(out) == before
+    shutil.rmtree(out)
+    again = augment_dataset(annotated, out, params, cache_dir=cache)
+    assert _tree(out) == before
+    augment_dataset(annotated, out, params, cache_dir=cache)  # every output already in place: left as it is
+    assert _tree(out) == before
+    assert (kept.inputs, kept.variants, kept.cached) == (again.inputs, again.variants, again.cached) == (4, 4, 4)
+    assert first.augmented_parents == again.augmented_parents == 2
+    monkeypatch.undo()
+    # Anything the run depends on changes (here: where the output lies, which the rows' paths carry): a full run.
+    moved = augment_dataset(annotated, tmp_path / "elsewhere" / "deeper" / "augmented", params, cache_dir=cache)
+    assert moved.cached == moved.variants == 4
+    assert read_manifest(tmp_path / "elsewhere" / "deeper" / "augmented")["person_path"].dropna().str.startswith(
+        "../../../data/annotated/").any()
