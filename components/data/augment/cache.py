@@ -41,12 +41,31 @@ CODE_MODULES = (
 MANIFEST_MODULES = ("manifest/schema.py", "fit/labels.py", "data/augment/cache.py")
 
 
+# The libraries that draw, resample and encode a variant's pixels: an upgrade may change its bytes.
+PIXEL_LIBRARIES = ("albumentations", "albucore", "opencv-python-headless", "numpy", "pillow", "scipy")
+
+
+def library_versions(names: tuple[str, ...] = PIXEL_LIBRARIES) -> str:
+    """`name==version` of each installed library in `names` (read from metadata, nothing is imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name}=={version(name)}")
+        except PackageNotFoundError:
+            found.append(f"{name}==absent")
+    return ";".join(found)
+
+
 def code_digest(modules: tuple[str, ...] = CODE_MODULES) -> str:
-    """sha256 of the code that draws and writes variants (or of `modules`, paths under components/)."""
+    """sha256 of the code that draws and writes variants (or of `modules`, paths under components/) and of the
+    versions of the libraries that shape their pixels."""
     root = Path(__file__).resolve().parents[2]
     h = hashlib.sha256()
     for rel in modules:
         h.update((root / rel).read_bytes())
+    h.update(library_versions().encode())
     return h.hexdigest()
 
 
