@@ -80,9 +80,9 @@ def unpaired_partners(persons: pd.DataFrame, garments: pd.DataFrame) -> dict[str
     """{person id: (garment sample id, published)} for the persons of one category, in their order.
 
     A person's published garment is looked up among `garments` (that category's usable test samples, in
-    sample-id order); without one, or when no usable sample holds it, the next person's garment is taken: the
-    next whose garment differs from the person's own (two shots of one person wearing one garment make no
-    unpaired pair). A lone person, or one whom every other person's garment matches, gets none.
+    sample-id order); without one, when it is the person's own garment (by sha256), or when no usable sample
+    holds it, the next person's garment is taken: the next whose garment differs from the person's own (two
+    shots of one person wearing one garment make no unpaired pair). A lone person, or one whom every other person's garment matches, gets none.
     """
     by_sha: dict[str, str] = {}
     for sid, sha in zip(garments["sample_id"], garments["garment_sha256"]):
@@ -93,8 +93,11 @@ def unpaired_partners(persons: pd.DataFrame, garments: pd.DataFrame) -> dict[str
     own = list(persons["garment_sha256"]) if "garment_sha256" in persons else [None] * len(ids)
     out: dict[str, tuple[str, bool]] = {}
     for i, (sid, ref) in enumerate(zip(ids, refs)):
-        published = by_sha.get(ref) if isinstance(ref, str) else None
-        if published is not None and published != sid:
+        # A list naming the person's own garment (by its bytes: their other shot's row holds the same sha) names
+        # no unpaired pair, so the rule forms one.
+        usable = isinstance(ref, str) and not (isinstance(own[i], str) and ref == own[i])
+        published = by_sha.get(ref) if usable else None
+        if published is not None:
             out[sid] = (published, True)
             continue
         for step in range(1, len(ids)):

@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 
 from components.errors import ConfigError
 from components.storage.s3 import parse_s3_url, s3_client
+
+log = logging.getLogger(__name__)
 
 
 class SharedCache:
@@ -81,11 +84,17 @@ class SharedCache:
         self._put(self._key(kind, key), data)
 
     def get_record(self, kind: str, key: str) -> tuple[dict, dict[str, bytes]] | None:
-        """(row, {relative path: bytes}) of a finished record, or None on a miss or a file that is gone or changed."""
+        """(row, {relative path: bytes}) of a finished record, or None on a miss, a record that is not one, or a
+        file that is gone or changed (the caller then makes the record again and its put_record replaces this one)."""
         data = self.get(kind, key)
         if data is None:
             return None
-        record = json.loads(data)
+        record = _parse_record(data)
+        if record is None:
+            # A damaged entry must never crash a run: count it a miss, and say which so it can be looked at.
+            log.warning("shared cache %s: the %s/%s record %s is not a valid record; treating it as a miss "
+                        "(it is replaced when made again)", self.url, self.step, kind, key)
+            return None
         files = {}
         for rel, sha in record["files"].items():
             blob = self._get(self._file_key(sha))
@@ -102,6 +111,19 @@ class SharedCache:
             if not self._exists(self._file_key(sha)):
                 self._put(self._file_key(sha), blob)
         self.put(kind, key, json.dumps({"row": row, "files": shas}, default=_json_default).encode())
+
+
+def _parse_record(data: bytes) -> dict | None:
+    """The record `{"row": {...}, "files": {path: sha256}}` in `data`, or None when `data` is not one."""
+    try:
+        record = json.loads(data)
+    except ValueError:  # not JSON, or not UTF-8 (both are ValueErrors)
+        return None
+    if not (isinstance(record, dict) and isinstance(record.get("row"), dict) and isinstance(record.get("files"), dict)):
+        return None
+    if not all(isinstance(rel, str) and isinstance(sha, str) for rel, sha in record["files"].items()):
+        return None
+    return record
 
 
 def _json_default(value):

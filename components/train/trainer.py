@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import shutil
 import sys
 import time
@@ -29,6 +28,7 @@ from components.train.data import (
     bucket_of,
     collate,
 )
+from components.train.families import checkpoint as checkpoints
 from components.train.flow_matching import scheduler_training_sigmas
 from components.train.gate import GateResult, enforce, run_overfit_gate
 from components.train.params import TrainParams
@@ -37,8 +37,10 @@ from components.train.step import StepConfig, flow_matching_loss
 from components.tracking.contract import Metric, metric_key
 
 CATEGORIES = ("upper_body", "lower_body", "dresses")
-CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
 TRAINABLE_FILE = "trainable.safetensors"
+# accelerate's file for the first object registered for checkpointing (the DataPosition, the only one): written
+# last by save_state in every set-up (DeepSpeed too), so a checkpoint folder holding it is complete.
+POSITION_FILE = "custom_checkpoint_0.pkl"
 
 
 @dataclass
@@ -99,11 +101,8 @@ class TrainResult:
 
 
 def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
-    """The complete checkpoint with the highest step under `checkpoint_dir` (partial `.tmp` dirs are ignored)."""
-    if not checkpoint_dir.is_dir():
-        return None
-    found = [(int(m.group(1)), p) for p in checkpoint_dir.iterdir() if (m := CHECKPOINT_RE.match(p.name)) and p.is_dir()]
-    return max(found)[1] if found else None
+    """The complete trainer checkpoint with the highest step under `checkpoint_dir` (one holding its data position)."""
+    return checkpoints.latest_checkpoint(checkpoint_dir, POSITION_FILE)
 
 
 def peak_memory_mb(device: torch.device) -> float:
@@ -280,10 +279,7 @@ class Trainer:
         if acc.is_main_process:
             shutil.rmtree(final, ignore_errors=True)
             tmp.replace(final)  # a checkpoint appears under its real name only once complete
-            done = sorted((int(m.group(1)), p) for p in self.checkpoint_dir.iterdir()
-                          if (m := CHECKPOINT_RE.match(p.name)))
-            for _, old in done[: -self.params.checkpoints_to_keep]:
-                shutil.rmtree(old, ignore_errors=True)
+            checkpoints.prune_checkpoints(self.checkpoint_dir, self.params.checkpoints_to_keep)
         acc.wait_for_everyone()
         return final
 

@@ -86,6 +86,18 @@ def test_a_published_garment_no_usable_sample_holds_falls_back_to_the_rule_and_s
                                     "garment)"]
 
 
+def test_a_published_list_naming_the_persons_own_garment_in_their_other_shot_falls_back_to_the_rule(tmp_path):
+    directory = _constructed(tmp_path, {"b": "sha-a"})
+    df = read_manifest(directory)
+    df.loc[df["sample_id"] == "b", "garment_sha256"] = "sha-a"  # a and b: two shots of one person in one garment
+    write_manifest(df, directory)
+    pairs = build_pairs(directory, 10)
+    chosen = {p.person_id: (p.garment_id, p.published, p.published_unusable) for p in pairs if p.kind == "unpaired"}
+    # b's list names its own garment (row a holds those bytes): that is b's paired pair, never an unpaired one.
+    assert chosen == {"a": ("c", False, False), "b": ("c", False, False), "c": ("a", False, False)}
+    assert pairing_notes(pairs) == []
+
+
 def test_an_unpaired_row_is_its_own_unpaired_pair_without_ground_truth_and_never_a_paired_one(tmp_path):
     directory = _constructed(tmp_path, {})
     df = read_manifest(directory)

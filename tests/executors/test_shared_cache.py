@@ -58,6 +58,22 @@ def test_a_record_whose_file_was_damaged_or_lost_is_a_miss(s3_env):
     assert cache.get_record("variants", "cd" * 32) is None
 
 
+def test_a_damaged_record_is_a_miss_with_a_warning_and_is_replaced_when_made_again(s3_env, caplog):
+    from components.storage.s3 import s3_client
+
+    client = s3_client()
+    client.create_bucket(Bucket="cache-c")
+    cache = SharedCache("s3://cache-c", "annotate", client)
+    key = "12" * 32
+    for damaged in (b'{"row": {"status": "ok"}, "fi', b"\xff\xfe", b"[1, 2]", b'{"row": {}, "files": ["a.png"]}'):
+        client.put_object(Bucket="cache-c", Key=f"annotate/samples/12/{key}", Body=damaged)
+        caplog.clear()
+        assert cache.get_record("samples", key) is None
+        assert f"annotate/samples record {key} is not a valid record" in caplog.text
+    cache.put_record("samples", key, {"status": "ok"}, {"a.png": b"pixels"})
+    assert cache.get_record("samples", key) == ({"status": "ok"}, {"a.png": b"pixels"})
+
+
 def test_a_bucket_that_does_not_exist_is_a_clear_error_naming_the_cache(s3_env):
     cache = SharedCache("s3://no-such-bucket/x", "annotate")
     with pytest.raises(ConfigError, match="s3://no-such-bucket/x cannot be read") as err:

@@ -37,11 +37,13 @@ def test_gate_fails_the_stage_when_the_loss_cannot_fall(tmp_path, dataset):
     assert all(torch.equal(a, b) for a, b in zip(before, trainer.trainable))  # gate leaves no trace
 
 
-def test_fit_trains_checkpoints_and_a_second_run_reuses_the_latent_cache(tmp_path, dataset):
+def test_fit_trains_checkpoints_resume_skips_an_incomplete_one_and_a_second_run_reuses_the_latent_cache(tmp_path, dataset):
     trainer = _trainer(tmp_path, dataset, max_steps=4, checkpoint_every=2)
     result = trainer.fit()
     assert result.steps == 4 and len(result.losses) == 4 and all(math.isfinite(v) for v in result.losses)
     assert result.cache.encoded == 3
+    assert latest_checkpoint(tmp_path / "ckpt").name == "checkpoint-4"
+    (tmp_path / "ckpt" / "checkpoint-9").mkdir()  # a folder by that name that no save completed (say, half copied)
     assert latest_checkpoint(tmp_path / "ckpt").name == "checkpoint-4"
     again = _trainer(tmp_path, dataset, max_steps=4)
     assert again.cache_report.encoded == 0 and again.cache_report.cached == 3

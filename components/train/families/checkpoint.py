@@ -1,7 +1,8 @@
 """Atomic, exact checkpoints for the baseline families: weights, optimizers, RNG streams and data position.
 
 A checkpoint is `checkpoint-<step>/state.pt`, written under `.tmp-checkpoint-<step>` and renamed only once
-complete (as components/train/trainer.py does), so a run killed mid-save never resumes from half a file.
+complete (as components/train/trainer.py does, whose accelerate checkpoints are found and pruned by the same
+functions here), so a run killed mid-save never resumes from half a file.
 """
 
 from __future__ import annotations
@@ -19,13 +20,21 @@ CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
 STATE_FILE = "state.pt"
 
 
-def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
-    """The complete checkpoint with the highest step under `checkpoint_dir` (partial `.tmp-*` dirs ignored)."""
+def latest_checkpoint(checkpoint_dir: Path, complete_file: str = STATE_FILE) -> Path | None:
+    """The complete checkpoint with the highest step under `checkpoint_dir`: a `checkpoint-<step>` folder holding
+    `complete_file` (the file its writer writes last); partial `.tmp-*` folders and empty ones are ignored."""
     if not checkpoint_dir.is_dir():
         return None
     found = [(int(m.group(1)), p) for p in checkpoint_dir.iterdir()
-             if (m := CHECKPOINT_RE.match(p.name)) and (p / STATE_FILE).is_file()]
+             if (m := CHECKPOINT_RE.match(p.name)) and (p / complete_file).is_file()]
     return max(found)[1] if found else None
+
+
+def prune_checkpoints(checkpoint_dir: Path, keep: int) -> None:
+    """Remove all but the newest `keep` `checkpoint-<step>` folders under `checkpoint_dir`."""
+    done = sorted((int(m.group(1)), p) for p in checkpoint_dir.iterdir() if (m := CHECKPOINT_RE.match(p.name)))
+    for _, old in done[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def rng_state() -> dict[str, Any]:
@@ -54,9 +63,7 @@ def save_checkpoint(checkpoint_dir: Path, step: int, state: dict[str, Any], keep
     torch.save({**state, "rng": rng_state(), "step": step}, tmp / STATE_FILE)
     shutil.rmtree(final, ignore_errors=True)
     tmp.replace(final)
-    done = sorted((int(m.group(1)), p) for p in checkpoint_dir.iterdir() if (m := CHECKPOINT_RE.match(p.name)))
-    for _, old in done[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
+    prune_checkpoints(checkpoint_dir, keep)
     return final
 
 
