@@ -14,6 +14,10 @@ class RayExecutorParams(Section):
     num_cpus: float = Field(default=1.0, gt=0)  # reserved per actor
     num_gpus: float = Field(default=0.0, ge=0)  # per actor; fractions pack several actors on one GPU (0.25: four)
     max_retries: int = Field(default=3, ge=0)  # times a shard is resubmitted after its actor died
+    # Seconds without any shard finishing before the step stops with an error naming the running shards: a hung
+    # actor (a deadlocked model, a stalled mount) otherwise stalls the stage for good. Longer than the slowest
+    # shard: while actors work, one of them finishes within a shard's time. null: wait for ever.
+    stall_timeout_s: float | None = Field(default=3600.0, gt=0)
     # s3://bucket/prefix: the content-keyed cache the workers read before computing and write after, so a worker
     # on any machine skips work another run already did (components/executors/shared_cache.py); null: none.
     shared_cache: str | None = None

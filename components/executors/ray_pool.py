@@ -125,6 +125,15 @@ def raise_worker_error(exc: RayTaskError) -> None:
     raise exc
 
 
+def raise_stalled(what: str, running: list[int], waited_s: float) -> None:
+    """The ConfigError for a pool where no shard finished for `waited_s` seconds (`running`: the shards held)."""
+    raise ConfigError(
+        f"no {what} shard finished on the Ray cluster for {waited_s:.0f} s; running: shards "
+        f"{', '.join(str(i) for i in sorted(running))}",
+        hint=f"check those actors' logs (ray logs / the dashboard) for a hang; if a shard really takes that long, "
+             f"raise {what}.ray.stall_timeout_s (null waits for ever)")
+
+
 def refuse_mismatch(what: str, seen: list[dict], here: dict, keys: tuple[str, ...]) -> None:
     """A ConfigError when a worker's describe() differs from this driver's on any of `keys` (code, models)."""
     for info in seen:
@@ -163,13 +172,15 @@ def _alive(pid: int) -> bool:
 
 
 def run_shards(n_shards: int, pool: ActorPool, send: Callable[[Any, int], Any], land: Callable[[int, Any], None],
-               give_up: Callable[[int, int, Exception], None], max_retries: int) -> int:
+               give_up: Callable[[int, int, Exception], None], max_retries: int,
+               stall_timeout_s: float | None = None) -> int:
     """Run shards 0..n_shards-1 on `pool`: `send(actor, i)` submits one (an ObjectRef), `land(i, outputs)`
     takes what came back, `give_up(i, deaths, exc)` a shard whose actors died past `max_retries`.
 
     An actor runs its shards in order, so when it dies the oldest shard it holds is the one it was running:
     that one counts a death (and towards max_retries); the ones queued behind it never started and are simply
-    sent again. Returns how many shards were retried."""
+    sent again. When no shard finishes for `stall_timeout_s` a ConfigError names the shards that were running.
+    Returns how many shards were retried."""
     waiting = deque(range(n_shards))
     deaths = [0] * n_shards
     retried: set[int] = set()
@@ -185,7 +196,10 @@ def run_shards(n_shards: int, pool: ActorPool, send: Callable[[Any, int], Any], 
     submit()
     while any(queued):
         slot_of = {ref: slot for slot, held in enumerate(queued) for ref, _ in held}
-        (ready,), _ = ray.wait(list(slot_of), num_returns=1)
+        done, _ = ray.wait(list(slot_of), num_returns=1, timeout=stall_timeout_s)
+        if not done:
+            raise_stalled(pool.what, [held[0][1] for held in queued if held], stall_timeout_s)
+        ready = done[0]
         slot = slot_of[ready]
         ref, i = queued[slot].popleft()  # the oldest: a later one is ready first only when the actor died
         try:

@@ -1,8 +1,13 @@
-"""The shared Ray pool (components/executors/ray_pool.py) on a local Ray: an error a worker's shard raises."""
+"""The shared Ray pool (components/executors/ray_pool.py) on one local Ray: an error a worker's shard raises, and
+a pool where no shard finishes."""
 
 from __future__ import annotations
 
+import logging
+import time
+
 import pytest
+import ray
 
 from components.errors import ConfigError
 from components.executors.ray_pool import on_pool, run_shards
@@ -24,8 +29,28 @@ class SharedCacheRefused:
         return None
 
 
-def test_a_user_error_a_shard_raises_reaches_the_driver_as_that_error_without_the_workers_traceback(monkeypatch):
-    monkeypatch.delenv("RAY_ADDRESS", raising=False)  # a local Ray, started and shut down by on_pool
+@pytest.fixture(scope="module")
+def local_ray():
+    """One local Ray for the module (on_pool joins it rather than starting its own)."""
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
+    yield
+    ray.shutdown()
+
+
+class Hung:
+    """An actor whose shards never finish, as a deadlocked model or a stalled mount leaves one."""
+
+    def describe(self) -> dict:
+        return {}
+
+    def run(self, shard: int) -> None:
+        time.sleep(3600)
+
+    def close(self) -> None:
+        return None
+
+
+def test_a_user_error_a_shard_raises_reaches_the_driver_as_that_error_without_the_workers_traceback(local_ray):
 
     def work(pool) -> int:
         return run_shards(1, pool, lambda actor, i: actor.run.remote(i), lambda i, out: None,
@@ -36,3 +61,16 @@ def test_a_user_error_a_shard_raises_reaches_the_driver_as_that_error_without_th
     assert type(err.value) is ConfigError  # this process's own error, not Ray's wrapper of it
     assert str(err.value).startswith("on a Ray worker: the shared cache s3://bucket/prefix cannot be read")
     assert "Traceback" not in str(err.value) and err.value.hint.startswith("give the Ray workers credentials")
+
+
+def test_a_pool_where_no_shard_finishes_within_the_stall_timeout_stops_with_an_error_naming_the_shards(local_ray):
+    def work(pool) -> int:
+        return run_shards(3, pool, lambda actor, i: actor.run.remote(i), lambda i, out: None,
+                          lambda i, deaths, exc: None, max_retries=0, stall_timeout_s=2.0)
+
+    started = time.monotonic()
+    with pytest.raises(ConfigError) as err:
+        on_pool(Hung, (), 1, 1.0, 0.0, "annotate", lambda seen: None, work)
+    assert time.monotonic() - started < 120  # the hung actor was killed by close(), not waited for
+    assert "no annotate shard finished on the Ray cluster for 2 s; running: shards 0" in str(err.value)
+    assert "annotate.ray.stall_timeout_s" in err.value.hint

@@ -119,7 +119,7 @@ def run_on_ray(shards: list[list[SampleTask]], settings: AnnotateParams, version
             send=lambda actor, i: actor.run.remote(pack_shard(shards[i], cache)),
             land=lambda i, outputs: collect(land_shard(outputs, cache, out_dir)),
             give_up=lambda i, deaths, exc: collect(_given_up(shards[i], deaths, exc)),
-            max_retries=opts.max_retries)
+            max_retries=opts.max_retries, stall_timeout_s=opts.stall_timeout_s)
 
     return on_pool(ShardActor, (settings, versions), min(opts.actors, len(shards)), opts.num_cpus, opts.num_gpus,
                    "annotate", check, work)

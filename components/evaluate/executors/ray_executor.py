@@ -153,7 +153,7 @@ def generate_on_ray(model_dir: Path, pairs: list[EvalPair], settings: EvaluatePa
 
     def work(pool) -> int:
         return run_shards(len(shards), pool, lambda actor, i: actor.run.remote(pack(shards[i])), land, give_up,
-                          opts.max_retries)
+                          opts.max_retries, opts.stall_timeout_s)
 
     def check(seen: list[dict]) -> None:
         refuse_mismatch("evaluate", seen, {"code": code_digest(), "model": sha}, ("code", "model"))

@@ -199,7 +199,8 @@ def augment_on_ray(todo: list[tuple[dict, list[str]]], in_dir: Path, out_dir: Pa
                     "them instead", len(shards[i]), deaths, type(exc).__name__)
 
     def work(pool) -> int:
-        return run_shards(len(shards), pool, send, land, give_up, opts.max_retries)
+        return run_shards(len(shards), pool, send, land, give_up, opts.max_retries,
+                          opts.stall_timeout_s)
 
     try:
         report.retried_shards = on_pool(AugmentActor, (params, fit), min(opts.actors, len(shards)), opts.num_cpus,
