@@ -175,7 +175,7 @@ def test_workers_running_other_annotate_code_than_the_driver_are_refused_before_
 
     _variants(real_photos, tmp_path / "photos", 1)
     # The driver's rendering code as if it were one commit ahead of the workers' image.
-    monkeypatch.setattr(ray_executor, "render_code_digest", lambda: "0" * 64)
+    monkeypatch.setattr(ray_executor, "render_code_digest", lambda settings: "0" * 64)
     with pytest.raises(ConfigError, match="runs different annotate code") as err:
         annotate_folder(tmp_path / "photos", tmp_path / "out", AnnotateParams(**SMALL, executor="ray"),
                         tmp_path / "cache", ["upper_body"])
