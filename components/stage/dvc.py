@@ -149,9 +149,20 @@ class Dvc:
         return env
 
     def _run(self, args: list[str], what: str) -> str:
-        proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=self.root, env=self.environment(),
-                              capture_output=True, text=True)
-        output = (proc.stdout + proc.stderr).strip()
+        # Guarded like a stage: a `dvc pull` left running by a killed retrain would hold the repo lock.
+        proc = subprocess.Popen([sys.executable, "-m", "dvc", *args], cwd=self.root, env=self.environment(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                                start_new_session=os.name == "posix")
+        guard = GroupGuard(proc.pid)
+        try:
+            try:
+                stdout, stderr = proc.communicate()
+            except BaseException:
+                stop_process_group(proc)
+                raise
+        finally:
+            guard.release()
+        output = (stdout + stderr).strip()
         if proc.returncode != 0:
             raise DvcFailed(what, error_lines(output), hint=f"run `dvc {' '.join(args)}` in {self.root}")
         return output
