@@ -42,21 +42,27 @@ os.environ.update(
 os.environ["_MLFLOW_SERVER_ARTIFACT_ROOT"] = (_SESSION_HOME / "mlruns").as_uri()
 os.environ.pop("VTON_MLFLOW_RUN_ID", None)
 os.environ.pop("VTON_PROJECT_ROOT", None)
-
+DEFAULT_EXPERIMENT_ID = "0"  # MLflow's Default experiment, created with every store
 
 
 @pytest.fixture(autouse=True)
 def _forget_mlflow_fluent_state():
-    """End runs a test left open and forget the cached active experiment (stale under another store)."""
+    """End runs a test left open and forget the active experiment a test set (stale under another store)."""
     yield
     if "mlflow" in sys.modules:
         import mlflow
-        from mlflow.tracking import fluent
 
         while mlflow.active_run() is not None:
             mlflow.end_run()
-        fluent._active_experiment_id = None
-    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)  # mlflow.set_experiment exports it; stale under another store
+        # mlflow.set_experiment (configure_mlflow calls it) caches its experiment in this process and exports
+        # MLFLOW_EXPERIMENT_ID; under the next test's store that id may name nothing. MLflow has no public
+        # "unset", so make the Default experiment active again: id 0 exists in every store, and it is where a run
+        # started without an experiment goes anyway.
+        if os.environ.get("MLFLOW_EXPERIMENT_ID") not in (None, DEFAULT_EXPERIMENT_ID):
+            if not mlflow.get_tracking_uri().startswith("sqlite:"):  # a test's server may be gone by now
+                mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
+            mlflow.set_experiment(experiment_id=DEFAULT_EXPERIMENT_ID)
+    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
 
 
 @pytest.fixture

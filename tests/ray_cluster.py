@@ -3,7 +3,8 @@
 The head holds no CPUs, so every actor runs on one of the two worker nodes (one CPU each), as on a cluster
 whose driver is not a worker. Token authentication with a token of this test process, so nothing depends on a
 ~/.ray/auth_token. Every node is started in its own session and stopped by pid: only its own processes.
-Test modules start one cluster each (module-scoped fixtures), with the environment its workers need.
+Test modules start one cluster each (module-scoped fixtures `ray_cluster` and `on_cluster`, imported from here),
+with the environment its workers need: a module gives its workers more by defining its own `ray_worker_env`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 # Ray titles an actor process `ray::<Class>.<method>` while it runs that method.
@@ -231,3 +234,25 @@ def kill_first_busy(cls: str, cluster: RayCluster, killed: list[int], stop) -> N
 def tree(folder: Path) -> dict[str, bytes]:
     """{relative path: bytes} of every file under `folder`."""
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def ray_worker_env() -> dict[str, str]:
+    """What the worker nodes' own environment holds beyond this process's: nothing unless a module overrides this
+    (e.g. with an S3 endpoint and credentials, as a cluster's pods would have them)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(ray_worker_env):
+    """A head with no CPUs and two worker nodes of one CPU each: every actor runs on a worker node."""
+    cluster = RayCluster(workers=2, env=ray_worker_env or None)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def on_cluster(ray_cluster, monkeypatch):
+    """The cluster, with RAY_ADDRESS pointing this test's drivers at it."""
+    monkeypatch.setenv("RAY_ADDRESS", ray_cluster.address)
+    return ray_cluster

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import inspect
 import os
 import traceback
 from collections import defaultdict
@@ -24,11 +23,17 @@ from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from components.annotate.annotators import annotator_class, backends_for, build_annotators, selected_classes
+from components.annotate.annotators import (
+    annotator_class,
+    backends_for,
+    build_annotators,
+    render_hook_files,
+    selected_classes,
+)
 from components.annotate.cache import AnnotateCache, FileDigests, digest
 from components.annotate.layout import LAYOUT_VERSION
 from components.annotate.params import AnnotateParams
-from components.annotate.sample import SampleTask, relabel_for_category, render_sample
+from components.annotate.sample import SampleTask, render_sample
 from components.errors import Quarantine
 from components.progress import progress_bar
 
@@ -111,18 +116,19 @@ def person_key(person_sha: str, settings: AnnotateParams, identities: dict[str, 
 
 
 # The modules that turn maps into files: a change to any of them re-renders samples (without model calls).
-# sample.py relabels parses with the geometric parser's module, so that module renders too (hashed below).
+# An annotator whose render hook shapes the files (annotators/base.py: parse_for_category) renders too (hashed below).
 RENDER_MODULES = ("agnostic.py", "regions.py", "cloth_mask.py", "frame.py", "geometry.py", "keypoints.py", "layout.py",
                   "measure.py", "sample.py", "../fit/ratios.py", "../fit/columns.py")
 
 
-def render_code_digest() -> str:
-    """sha256 of the rendering code, so cached samples never outlive the code that wrote them."""
+def render_code_digest(settings: AnnotateParams) -> str:
+    """sha256 of the code that renders samples with these annotate params, so cached samples never outlive it."""
     here = Path(__file__).parent
     h = hashlib.sha256(LAYOUT_VERSION.encode())
     for rel in RENDER_MODULES:
         h.update((here / rel).read_bytes())
-    h.update(Path(inspect.getfile(relabel_for_category)).read_bytes())
+    for path in render_hook_files(settings):
+        h.update(path.read_bytes())
     return h.hexdigest()
 
 
@@ -131,7 +137,7 @@ def sample_key(pkey: str, garment_sha: str | None, sample_id: str, category: str
     """Cache key of a finished sample: its person key, garment bytes, identity, output-shaping params and code."""
     shaping = settings.model_dump(exclude={"workers", "shard_size", "executor", "ray", "cache_dir", "overlay_samples"})
     return digest({"person": pkey, "garment": garment_sha, "id": sample_id, "category": category, "split": split,
-                   "params": shaping, "code": code or render_code_digest()})
+                   "params": shaping, "code": code or render_code_digest(settings)})
 
 
 def shards_of(tasks: list[SampleTask], shard_size: int) -> list[list[SampleTask]]:

@@ -20,7 +20,7 @@ from components.annotate.agnostic import (
     agnostic_mask_sources,
     labels_in,
 )
-from components.annotate.annotators.pose_geometry import relabel_for_category
+from components.annotate.annotators import provider_of
 from components.annotate.cloth_mask import cloth_mask
 from components.annotate.frame import PAD_RGB, Letterbox, letterbox, solid
 from components.annotate.keypoints import dresscode_json, openpose_json, render_skeleton, write_json
@@ -122,10 +122,11 @@ def render_sample(task: SampleTask, frame: np.ndarray, box: Letterbox, maps: Bod
     write(layout.save_mask, maps.person_mask, out("person_mask_path"))
     write(layout.save_mask, mask, out("agnostic_mask_path"))
     write(layout.save_image, agnostic_image(frame, mask), out("agnostic_path"))
-    parsing_source = settings.parsing if maps.parse_lip is not None else None
+    parser = provider_of(settings, "parse_lip") if maps.parse_lip is not None else None
+    parsing_source = parser[0] if parser is not None else None
     parse = None
-    if maps.parse_lip is not None:
-        parse = relabel_for_category(maps.parse_lip, task.category) if parsing_source == "pose_geometry" else maps.parse_lip
+    if parser is not None:
+        parse = parser[1].parse_for_category(maps.parse_lip, task.category)
         write(layout.save_labels, parse, out("parse_path"))
     if maps.parse_atr is not None:
         write(layout.save_labels, maps.parse_atr, out("parse_atr_path"))

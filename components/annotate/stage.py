@@ -187,7 +187,7 @@ def _annotate_rows(df: pd.DataFrame, in_dir: Path, out_dir: Path, settings: Anno
     digests = digests or FileDigests(cache_dir)  # inputs and weights are hashed once, not on every run
     identities = annotator_identities(settings, digests)  # missing weights fail here, before anything is written
     out_dir.mkdir(parents=True, exist_ok=True)
-    code = render_code_digest()
+    code = render_code_digest(settings)
 
     def sha(path: Path) -> str:
         return digests.sha256(path) if path.is_file() else f"missing:{path}"

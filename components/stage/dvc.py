@@ -23,6 +23,7 @@ from typing import BinaryIO
 import yaml
 
 from components.errors import ConfigError, VtonError
+from components.stage import watchdog
 
 # `vton` exits 2 for user-fixable errors and 3 for failed gates; neither passes on a second try.
 USER_ERROR_EXITS = (2, 3)
@@ -148,9 +149,20 @@ class Dvc:
         return env
 
     def _run(self, args: list[str], what: str) -> str:
-        proc = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=self.root, env=self.environment(),
-                              capture_output=True, text=True)
-        output = (proc.stdout + proc.stderr).strip()
+        # Guarded like a stage: a `dvc pull` left running by a killed retrain would hold the repo lock.
+        proc = subprocess.Popen([sys.executable, "-m", "dvc", *args], cwd=self.root, env=self.environment(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                                start_new_session=os.name == "posix")
+        guard = GroupGuard(proc.pid)
+        try:
+            try:
+                stdout, stderr = proc.communicate()
+            except BaseException:
+                stop_process_group(proc)
+                raise
+        finally:
+            guard.release()
+        output = (stdout + stderr).strip()
         if proc.returncode != 0:
             raise DvcFailed(what, error_lines(output), hint=f"run `dvc {' '.join(args)}` in {self.root}")
         return output
@@ -184,19 +196,25 @@ class Dvc:
             proc = subprocess.Popen(cmd, cwd=self.root, env=self.environment(extra_env), stdout=subprocess.PIPE,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=os.name == "posix")
+            # ... and if this process dies without a word (SIGKILL, OOM killer), a watchdog stops that group, so
+            # no stage runs on unowned, holding its outputs and DVC's lock.
+            guard = GroupGuard(proc.pid)
             splitter = LineSplitter(keep)
             assert proc.stdout is not None
             try:
-                while chunk := proc.stdout.read1(65536):
-                    if echo is not None:
-                        echo.write(chunk)
-                        echo.flush()
-                    splitter.feed(chunk.decode("utf-8", errors="replace"))
-            except BaseException:  # interrupted or terminated: the stage must not run on without us
-                stop_process_group(proc)
-                raise
-            splitter.close()
-            code = proc.wait()
+                try:
+                    while chunk := proc.stdout.read1(65536):
+                        if echo is not None:
+                            echo.write(chunk)
+                            echo.flush()
+                        splitter.feed(chunk.decode("utf-8", errors="replace"))
+                except BaseException:  # interrupted or terminated: the stage must not run on without us
+                    stop_process_group(proc)
+                    raise
+                splitter.close()
+                code = proc.wait()
+            finally:
+                guard.release()
         finally:
             if log is not None:
                 log.close()
@@ -275,6 +293,32 @@ class Dvc:
             return [o.def_path for o in _collect(repo, stage).outs if o.use_cache]
 
 
+class GroupGuard:
+    """A watchdog process (components/stage/watchdog.py) that stops process group `pgid` if this process dies
+    before `release()`: the one way to clean up after a SIGKILL, which runs no handler here. No-op off POSIX."""
+
+    def __init__(self, pgid: int) -> None:
+        self._dog: subprocess.Popen | None = None
+        if os.name != "posix":
+            return
+        # -I -S: the standard library only, no site packages to import; own session: Ctrl-C never reaches it.
+        # Its stdin pipe's write end is close-on-exec, so only this process (not DVC or the stage) holds it.
+        self._dog = subprocess.Popen([sys.executable, "-I", "-S", str(Path(watchdog.__file__)), str(pgid)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+
+    def release(self) -> None:
+        """The group ended or was stopped here: tell the watchdog to exit without touching it."""
+        if self._dog is None:
+            return
+        assert self._dog.stdin is not None
+        with contextlib.suppress(OSError):
+            self._dog.stdin.write(watchdog.RELEASE)
+            self._dog.stdin.close()
+        self._dog.wait()
+        self._dog = None
+
+
 def stop_process_group(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
     """SIGTERM `proc`'s process group (just `proc` off POSIX); SIGKILL what is still alive after `grace_s`."""
     import signal
@@ -284,21 +328,12 @@ def stop_process_group(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
         proc.wait()
         return
 
-    def group_alive() -> bool:
-        try:
-            os.killpg(proc.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
         proc.poll()  # reap DVC itself, or the group stays alive through its zombie
-        if not group_alive():
+        if not watchdog.group_alive(proc.pid):
             break
         time.sleep(0.05)
     else:

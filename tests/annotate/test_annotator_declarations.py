@@ -7,7 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from components.annotate.annotators import REGISTRY, annotator_class, selected_classes
+import numpy as np
+
+from components.annotate.agnostic import LIP
+from components.annotate.annotators import REGISTRY, annotator_class, provider_of, selected_classes
 from components.annotate.annotators.base import PLACEMENT_FIELDS, BatchedAnnotator
 from components.annotate.engine import engine_batch_size, person_key, worker_preload
 from components.annotate.params import AnnotateParams
@@ -91,12 +94,17 @@ def test_batch_size_and_preload_come_from_the_selected_annotators_declarations()
     assert "mediapipe.python.solutions.pose" not in worker_preload(AnnotateParams(pose="openpose"))
 
 
+# Params sections an annotator declares that are not its own: the agnostic-mask rules, which sample.py draws every
+# agnostic mask with whichever parser runs (the geometric parser also paints its regions with them).
+SHARED_SECTIONS = {"mask"}
+
+
 def _backend_words() -> set[str]:
     words = set()
     for role, backend in REGISTRY:
         cls = annotator_class(role, backend)
         words |= {backend, cls.name, *cls.settings_fields, getattr(cls, "params_field", "")}
-    return {w for w in words if w} | {"mediapipe"}
+    return {w for w in words if w} - SHARED_SECTIONS | {"mediapipe"}
 
 
 def _code_strings_and_attributes(path: Path) -> list[tuple[int, str]]:
@@ -112,12 +120,12 @@ def _code_strings_and_attributes(path: Path) -> list[tuple[int, str]]:
     return out
 
 
-ENGINE_FILES = ["engine.py", "cache.py", "preflight.py", *(f"executors/{p.name}" for p in (ANNOTATE / "executors").glob("*.py"))]
+ENGINE_FILES = ["engine.py", "cache.py", "preflight.py", "sample.py", *(f"executors/{p.name}" for p in (ANNOTATE / "executors").glob("*.py"))]
 ROLE_SELECTORS = {"pose", "parsing", "densepose"}  # the params fields naming backends: only the registry reads them
 
 
 @pytest.mark.parametrize("rel", ENGINE_FILES)
-def test_the_engine_cache_executors_and_preflight_name_no_backend(rel):
+def test_the_engine_cache_executors_preflight_and_sample_rendering_name_no_backend(rel):
     words = _backend_words()
     found = []
     for line, text in _code_strings_and_attributes(ANNOTATE / rel):
@@ -131,3 +139,24 @@ def test_placement_fields_exist_in_the_research_sections():
     research = {f for s in ("schp", "densepose_model", "openpose")
                 for f in AnnotateParams.model_fields[s].annotation.model_fields}
     assert PLACEMENT_FIELDS <= research
+
+
+def test_the_parse_a_sample_writes_is_shaped_by_its_parsers_declaration_not_by_a_backend_name():
+    parse = np.zeros((4, 4), np.uint8)
+    parse[:2] = LIP["upper_clothes"]
+    parse[2:] = LIP["pants"]
+    geometric = provider_of(AnnotateParams(parsing="pose_geometry"), "parse_lip")
+    assert geometric[0] == "pose_geometry" and geometric[1].shapes_rendering()
+    assert (geometric[1].parse_for_category(parse, "dresses") == LIP["dress"]).all()
+    assert (geometric[1].parse_for_category(parse, "upper_body") == parse).all()
+    learned = provider_of(AnnotateParams(parsing="schp_lip+schp_atr"), "parse_lip")
+    assert learned[0] == "schp_lip+schp_atr" and not learned[1].shapes_rendering()
+    assert learned[1].parse_for_category(parse, "dresses") is parse  # a real parser's labels are written as found
+
+
+def test_the_render_code_digest_covers_the_modules_whose_render_hooks_run():
+    from components.annotate.annotators import pose_geometry
+    from components.annotate.annotators import render_hook_files
+
+    assert render_hook_files(AnnotateParams(parsing="pose_geometry")) == [Path(pose_geometry.__file__)]
+    assert render_hook_files(AnnotateParams(parsing="schp_lip+schp_atr")) == []

@@ -1,7 +1,6 @@
 """annotate.executor: ray on a real Ray cluster (a head and two worker nodes on loopback): the same files and
 manifest as a local run, and a worker node's actor killed mid-shard loses and duplicates nothing."""
 
-import tempfile
 import threading
 from pathlib import Path
 
@@ -14,7 +13,8 @@ from components.annotate.params import AnnotateParams
 from components.annotate.stage import annotate_dataset, annotate_folder
 from tests.infra import servers
 from tests.project_copy import imported_sample
-from tests.ray_cluster import RayCluster, kill_first_busy, tree
+from tests.infra.servers import s3_endpoint  # noqa: F401 (a shared fixture)
+from tests.ray_cluster import kill_first_busy, on_cluster, ray_cluster, tree  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 # Small frames and one sample per shard: several shards per actor, in seconds on a loaded 2-core machine.
@@ -22,26 +22,9 @@ SMALL = {"width": 192, "height": 256, "shard_size": 1}
 
 
 @pytest.fixture(scope="module")
-def s3_endpoint():
-    """An S3 API on loopback (moto_server) for the shared cache."""
-    proc, url = servers.start_moto(Path(tempfile.mkdtemp(prefix="vton-s3-")))
-    yield url
-    servers.stop(proc)
-
-
-@pytest.fixture(scope="module")
-def ray_cluster(s3_endpoint):
-    """A head with no CPUs and two worker nodes of one CPU each: every actor runs on a worker node. The workers
-    have the S3 endpoint and credentials in their own environment, as a cluster's pods would."""
-    cluster = RayCluster(workers=2, env=servers.s3_env(s3_endpoint))
-    yield cluster
-    cluster.stop()
-
-
-@pytest.fixture
-def on_cluster(ray_cluster, monkeypatch):
-    monkeypatch.setenv("RAY_ADDRESS", ray_cluster.address)
-    return ray_cluster
+def ray_worker_env(s3_endpoint):
+    """The worker nodes hold the shared cache's S3 endpoint and credentials in their own environment."""
+    return servers.s3_env(s3_endpoint)
 
 
 @pytest.fixture(scope="module")
@@ -175,7 +158,7 @@ def test_workers_running_other_annotate_code_than_the_driver_are_refused_before_
 
     _variants(real_photos, tmp_path / "photos", 1)
     # The driver's rendering code as if it were one commit ahead of the workers' image.
-    monkeypatch.setattr(ray_executor, "render_code_digest", lambda: "0" * 64)
+    monkeypatch.setattr(ray_executor, "render_code_digest", lambda settings: "0" * 64)
     with pytest.raises(ConfigError, match="runs different annotate code") as err:
         annotate_folder(tmp_path / "photos", tmp_path / "out", AnnotateParams(**SMALL, executor="ray"),
                         tmp_path / "cache", ["upper_body"])

@@ -11,19 +11,12 @@ import torch
 from components.evaluate.pairs import build_pairs
 from components.evaluate.params import EvaluateParams
 from components.evaluate.run import evaluate_models, generator_for
-from tests.ray_cluster import RayCluster, kill_first_busy, tree
+from tests.ray_cluster import kill_first_busy, ray_cluster, ray_worker_env, tree  # noqa: F401 (fixtures)
 from tests.train.families.conftest import worn_dataset  # noqa: F401  (the shared fixture)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 SETTINGS = {"max_pairs_per_category": 3, "width": 48, "height": 64, "kid_subset_size": 2, "num_inference_steps": 2,
             "review_pairs_per_category": 1, "worst_n": 1}
-
-
-@pytest.fixture(scope="module")
-def ray_cluster():
-    cluster = RayCluster(workers=2)
-    yield cluster
-    cluster.stop()
 
 
 @pytest.fixture(scope="module")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import tempfile
-from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -13,13 +11,7 @@ from components.errors import ConfigError
 from components.executors.params import RayExecutorParams
 from components.executors.shared_cache import SharedCache
 from tests.infra import servers
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    proc, url = servers.start_moto(Path(tempfile.mkdtemp(prefix="vton-s3-")))
-    yield url
-    servers.stop(proc)
+from tests.infra.servers import s3_endpoint  # noqa: F401 (a shared fixture)
 
 
 @pytest.fixture

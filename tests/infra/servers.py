@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 BIN = Path(sys.executable).parent
 ACCESS_KEY, SECRET_KEY = "vton-test-key", "vton-test-secret"
 
@@ -204,3 +206,11 @@ def start_prefect(pg: Postgres, home: Path, log_dir: Path, wait: bool = True) ->
     if wait:
         wait_http(url + "/health", proc, 180, log)
     return proc, url
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    """An S3 API on loopback (moto_server) for one test module, e.g. for a shared cache; stopped after it."""
+    proc, url = start_moto(Path(tempfile.mkdtemp(prefix="vton-s3-")))
+    yield url
+    stop(proc)

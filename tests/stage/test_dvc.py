@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -118,3 +122,81 @@ def test_no_module_outside_the_adapter_runs_dvc_itself():
             if path.relative_to(REPO).as_posix() != "components/stage/dvc.py" and pattern.search(path.read_text()):
                 offenders.append(path.relative_to(REPO).as_posix())
     assert offenders == [], f"these run dvc without the adapter: {offenders}"
+
+
+# A stage that records its pid and process group, then sleeps while hang.please exists (else finishes at once).
+HANGER = """
+import os, pathlib, time
+pathlib.Path("hang.pids").write_text(f"{os.getpid()} {os.getpgid(0)}")
+while pathlib.Path("hang.please").exists():
+    time.sleep(0.2)
+pathlib.Path("hang.out").write_text("done")
+"""
+# The adapter as the retrain uses it, in a process of its own that the test can SIGKILL.
+STARTER = "import sys; from pathlib import Path; from components.stage.dvc import Dvc; Dvc(Path(sys.argv[1])).repro('hang')"
+
+
+def _gone(alive, within_s: float) -> bool:
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        if not alive():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _exists(kill, target: int) -> bool:
+    try:
+        kill(target, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_sigkilled_retrain_takes_its_running_stage_and_dvc_with_it_and_leaves_no_lock_behind(repo):
+    """SIGKILL runs no handler in the retrain; the watchdog beside `dvc repro` stops DVC and the stage command."""
+    (repo / "hang.py").write_text(HANGER)
+    spec = yaml.safe_load((repo / "dvc.yaml").read_text())
+    spec["stages"]["hang"] = {"cmd": f"{sys.executable} hang.py", "deps": ["hang.py"], "outs": ["hang.out"]}
+    (repo / "dvc.yaml").write_text(yaml.safe_dump(spec))
+    (repo / "hang.please").touch()
+    env = {**os.environ, "PYTHONPATH": str(REPO), "VTON_STAGE_ECHO": "0"}
+    starter = subprocess.Popen([sys.executable, "-c", STARTER, str(repo)], cwd=repo, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not (repo / "hang.pids").is_file() and starter.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert (repo / "hang.pids").is_file(), f"the stage never started (starter exit {starter.poll()})"
+    stage_pid, group = map(int, (repo / "hang.pids").read_text().split())
+
+    starter.send_signal(signal.SIGKILL)
+    starter.wait()
+    assert _gone(lambda: _exists(os.kill, stage_pid), within_s=10), "the stage outlived the SIGKILLed retrain"
+    assert _gone(lambda: _exists(os.killpg, group), within_s=10), "DVC's process group outlived the retrain"
+
+    # DVC's rwlock still names the dead DVC's pid for hang.out; a live one would make this `... is busy`.
+    (repo / "hang.please").unlink()
+    assert Dvc(repo).repro("hang", echo=io.BytesIO()).status is StageStatus.RAN
+    assert (repo / "hang.out").read_text() == "done"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_stage_that_ends_normally_leaves_no_watchdog_behind(repo):
+    before = _children()
+    assert Dvc(repo).repro("talk", echo=io.BytesIO()).status is StageStatus.RAN
+    assert _children() == before
+
+
+def _children() -> set[int]:
+    """Pids of this process's live children (from /proc: Linux)."""
+    me, out = os.getpid(), set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            if int(fields[1]) == me and fields[0] != "Z":
+                out.add(int(entry))
+    return out

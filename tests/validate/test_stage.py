@@ -53,16 +53,21 @@ def test_dvc_repro_validate_writes_an_offline_report_and_tracked_metrics(workspa
     assert {"validate/report.html", "validate/metrics.json", "validate/suites.json"} <= artifacts
 
 
-def test_a_failing_rule_stops_the_retrain_flow_at_validate_with_the_summary(workspace):
+def test_a_failing_rule_stops_the_retrain_flow_at_validate_with_the_summary_shown_live_and_stated_once(workspace):
     _prepare(workspace, break_rule=True)
     # `vton retrain` in its own process, so Prefect reads this startup timeout (a busy CI machine can take
     # longer than the default 20 s to start the ephemeral server).
     proc = run([sys.executable, "-m", "components.cli", "retrain", "--stage", "validate"], workspace, check=False,
                env={"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300"})
     assert proc.returncode != 0
-    first = next(line for line in proc.stderr.splitlines() if line.startswith("error:"))
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, proc.stderr  # stated once, not again under each of Prefect's records
+    first = errors[0]
     assert first.startswith("error: stage 'validate' failed: error: data-quality gate FAILED")
     assert "integrity.augmented_leakage" in first and "aug0" in first and "upper_body 1" in first
+    # The stage's own output reached the terminal live (DVC's lines, the gate's summary), with no traceback.
+    assert "Running stage 'validate'" in proc.stdout and "data-quality gate FAILED" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
     # the report explaining the failure is there even though DVC did not record the stage
     html = (workspace / "reports" / "validate" / "report.html").read_text()
     assert "Data-quality gate: FAILED" in html and "data:image/jpeg;base64," in html

@@ -7,6 +7,8 @@ To add a backend, add one line to REGISTRY and the name to the Literal in compon
 from __future__ import annotations
 
 import importlib
+import inspect
+from pathlib import Path
 
 from components.annotate.annotators.base import ROLES, Annotator
 from components.errors import ConfigError
@@ -60,9 +62,24 @@ def selected_classes(settings) -> list[type[Annotator]]:
     return [annotator_class(role, backend) for role, backend in backends_for(settings)]
 
 
+def provider_of(settings, field: str) -> tuple[str, type[Annotator]] | None:
+    """(backend name, class) of the selected annotator that fills BodyMaps `field` first; None when none does."""
+    for role, backend in backends_for(settings):
+        cls = annotator_class(role, backend)
+        if field in cls.provides:
+            return backend, cls
+    return None
+
+
+def render_hook_files(settings) -> list[Path]:
+    """Source files of the selected annotators whose render hooks shape a sample's files (sorted)."""
+    return sorted({Path(inspect.getfile(cls)) for cls in selected_classes(settings) if cls.shapes_rendering()})
+
+
 def build_annotators(settings) -> list[Annotator]:
     """One instance of every annotator these params select (call once per worker process)."""
     return [annotator_class(role, backend)(settings) for role, backend in backends_for(settings)]
 
 
-__all__ = ["REGISTRY", "Annotator", "annotator_class", "backends_for", "build_annotators", "default_backends", "selected_classes"]
+__all__ = ["REGISTRY", "Annotator", "annotator_class", "backends_for", "build_annotators", "default_backends",
+           "provider_of", "render_hook_files", "selected_classes"]

@@ -32,7 +32,8 @@ class Annotator(ABC):
     an installed package, whose version string then names the package version).
     They declare what the engine needs to know about them, so it never asks which backend it runs:
     `settings_fields` (the AnnotateParams sections that change their maps: with `identity`, their part of
-    the cache key), `batch_size` (person photos per pass) and `preload` (modules a worker pool imports once).
+    the cache key), `batch_size` (person photos per pass), `preload` (modules a worker pool imports once) and
+    `parse_for_category` (how the parse they fill is written for a sample's garment).
     Per-image failures that are properties of the image (no person, several people) raise
     components.errors.Quarantine; anything else is a bug or an environment problem.
     """
@@ -85,6 +86,17 @@ class Annotator(ABC):
     def batch_size(cls, settings) -> int:
         """Person photos this annotator takes per pass with these annotate params: one at a time."""
         return 1
+
+    @classmethod
+    def parse_for_category(cls, parse: np.ndarray, category: str) -> np.ndarray:
+        """The LIP parse this annotator filled, as a sample of garment `category` writes it: unchanged by default.
+        An annotator overriding this shapes rendered files, so its module is part of the render code digest."""
+        return parse
+
+    @classmethod
+    def shapes_rendering(cls) -> bool:
+        """True when this annotator overrides a render hook (`parse_for_category`)."""
+        return cls.parse_for_category.__func__ is not Annotator.parse_for_category.__func__
 
     @abstractmethod
     def annotate(self, image: np.ndarray, prior: BodyMaps) -> BodyMaps:

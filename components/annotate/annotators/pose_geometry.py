@@ -29,6 +29,11 @@ class PoseGeometryParsing(Annotator):
         super().__init__(settings)
         self.rules: MaskRules = settings.mask if settings is not None else MaskRules()
 
+    @classmethod
+    def parse_for_category(cls, parse: np.ndarray, category: str) -> np.ndarray:
+        """Geometry cannot tell a dress from a top and trousers: the sample's category says which it is."""
+        return relabel_for_category(parse, category)
+
     def annotate(self, image: np.ndarray, prior: BodyMaps) -> BodyMaps:
         """The LIP label map of the person described by prior.keypoints_body25 and prior.person_mask."""
         if prior.keypoints_body25 is None or prior.person_mask is None:

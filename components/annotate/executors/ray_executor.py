@@ -65,7 +65,7 @@ class ShardActor:
 
         Weights missing on this node are pulled from the model store first when VTON_MODELS_AUTO_PULL=1."""
         _ensure_weights(self.settings)
-        return {"code": render_code_digest(), "annotators": annotator_identities(self.settings),
+        return {"code": render_code_digest(self.settings), "annotators": annotator_identities(self.settings),
                 "pid": os.getpid(), "node": node_id()}
 
     def run(self, inputs: ShardInputs) -> ShardOutputs:
@@ -108,7 +108,7 @@ def run_on_ray(shards: list[list[SampleTask]], settings: AnnotateParams, version
                cache: AnnotateCache, out_dir: Path, collect: Callable[[list[SampleResult]], None]) -> int:
     """Annotate `shards` on Ray actors, feeding each returned shard to `collect`; return how many were retried."""
     opts = settings.ray
-    here = {"code": render_code_digest(), "annotators": versions}
+    here = {"code": render_code_digest(settings), "annotators": versions}
 
     def check(seen: list[dict]) -> None:
         refuse_mismatch("annotate", seen, here, ("code", "annotators"))

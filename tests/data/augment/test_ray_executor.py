@@ -3,7 +3,6 @@ annotated, augments to the same files and manifest as a local run, and a worker 
 
 from __future__ import annotations
 
-import tempfile
 import threading
 from pathlib import Path
 
@@ -16,7 +15,8 @@ from components.data.augment.run import augment_dataset
 from components.data.params import AugmentParams
 from tests.infra import servers
 from tests.project_copy import imported_sample
-from tests.ray_cluster import RayCluster, kill_first_busy, tree
+from tests.infra.servers import s3_endpoint  # noqa: F401 (a shared fixture)
+from tests.ray_cluster import kill_first_busy, on_cluster, ray_cluster, tree  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 # Two variants of every train sample with the pair mirrored sometimes: every code path of a variant runs.
@@ -24,25 +24,9 @@ PARAMS = {"variants_per_sample": 2, "garment_flip": True}
 
 
 @pytest.fixture(scope="module")
-def s3_endpoint():
-    """An S3 API on loopback (moto_server) for the shared cache."""
-    proc, url = servers.start_moto(Path(tempfile.mkdtemp(prefix="vton-s3-")))
-    yield url
-    servers.stop(proc)
-
-
-@pytest.fixture(scope="module")
-def ray_cluster(s3_endpoint):
-    """A CPU-less head and two worker nodes whose own environment holds the S3 endpoint and credentials."""
-    cluster = RayCluster(workers=2, env=servers.s3_env(s3_endpoint))
-    yield cluster
-    cluster.stop()
-
-
-@pytest.fixture
-def on_cluster(ray_cluster, monkeypatch):
-    monkeypatch.setenv("RAY_ADDRESS", ray_cluster.address)
-    return ray_cluster
+def ray_worker_env(s3_endpoint):
+    """The worker nodes hold the shared cache's S3 endpoint and credentials in their own environment."""
+    return servers.s3_env(s3_endpoint)
 
 
 @pytest.fixture(scope="module")
