@@ -58,9 +58,12 @@ def retrain(
     # A terminated retrain unwinds (SystemExit) so the flow ends its MLflow run KILLED rather than leaving it RUNNING.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
-    # Prefect's temporary server starts first, on another core, while this process imports Prefect and MLflow;
-    # MLflow's import and store open (a thread) overlap Prefect's import instead of following it.
-    server = prefect_server.start() if prefect_server.wanted() else None
+    # A server `prefect server start --background` runs for this PREFECT_HOME is used as it is; else Prefect's
+    # temporary server starts first, on another core, while this process imports Prefect and MLflow. MLflow's
+    # import and store open (a thread) overlap Prefect's import instead of following it.
+    server = None
+    if prefect_server.wanted() and prefect_server.use_running_server() is None:
+        server = prefect_server.start()
     threading.Thread(target=warm_up, name="warm-up-tracking", daemon=True).start()
     from flows.retrain import retrain_flow  # the CLI is the one place that reaches into flows/
 

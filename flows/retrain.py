@@ -82,7 +82,12 @@ class RetrainSummary:
         if self.prefect_flow_run_id:
             home = os.environ.get("PREFECT_HOME", "~/.prefect")
             lines.append(f"  Prefect run:    {self.prefect_flow_run_id}")
-            lines.append(f"  Prefect UI:     PREFECT_HOME={home} prefect server start   (then http://127.0.0.1:4200)")
+            ui = _live_ui_url()
+            if ui:
+                lines.append(f"  Prefect UI:     {ui}/runs/flow-run/{self.prefect_flow_run_id}")
+            else:  # a temporary server, gone now: one command brings the UI up, and later retrains reuse it
+                lines.append(f"  Prefect UI:     PREFECT_HOME={home} prefect server start --background   (then "
+                             "http://127.0.0.1:4200; later retrains use it; `prefect server stop` ends it)")
         reports = self.root / "reports"
         for label, path in (
             ("data quality", reports / "validate" / "report.html"),
@@ -95,6 +100,15 @@ class RetrainSummary:
             if path is not None and path.exists():
                 lines.append(f"  {label + ':':<15} {path}")
         return "\n".join(lines)
+
+
+def _live_ui_url() -> str | None:
+    """The UI of the Prefect server this retrain talked to, when it outlives the retrain; None for a temporary one."""
+    if os.environ.get("PREFECT_UI_URL") == "":  # flows/prefect_server.py: a temporary server, no UI
+        return None
+    from prefect.settings import get_current_settings
+
+    return get_current_settings().ui_url
 
 
 def tracking_for(root: Path) -> TrackingService:
