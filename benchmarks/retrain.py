@@ -136,6 +136,26 @@ def start_prefect_server(ws: Path, env: dict[str, str]) -> tuple[subprocess.Pope
     raise SystemExit(f"prefect server did not start; see {ws / 'prefect-server.log'}")
 
 
+def start_background_server(ws: Path, env: dict[str, str]) -> None:
+    """`prefect server start --background` on a free loopback port (PREFECT_SERVER_API_PORT), once healthy."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        env["PREFECT_SERVER_API_PORT"] = str(sock.getsockname()[1])
+    subprocess.run([str(Path(sys.executable).parent / "prefect"), "server", "start", "--background"], env=env,
+                   check=True, capture_output=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{env['PREFECT_SERVER_API_PORT']}/api/health", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit("prefect server start --background did not answer within 300 s")
+
+
 def spread(values: list[float]) -> str:
     """Median and range of `values` in seconds."""
     return f"{statistics.median(values):6.1f}s (min {min(values):.1f}, max {max(values):.1f}, n={len(values)})"
@@ -148,6 +168,9 @@ def main() -> None:
     parser.add_argument("--stages", nargs="+",
                         default=["scrape", "import", "annotate", "augment", "validate", "train", "evaluate"])
     parser.add_argument("--server", action="store_true", help="One Prefect server for all runs (PREFECT_API_URL).")
+    parser.add_argument("--background-server", action="store_true",
+                        help="One `prefect server start --background` in the copy's PREFECT_HOME, no PREFECT_API_URL: "
+                        "what `vton retrain` finds and reuses by itself.")
     parser.add_argument("--skip-forced", action="store_true",
                         help="Only the no-op pairs (the forced ones take minutes).")
     parser.add_argument("--code", type=Path, default=REPO,
@@ -166,12 +189,16 @@ def main() -> None:
         server = None
         if args.server:
             server, env["PREFECT_API_URL"] = start_prefect_server(ws, env)
+        elif args.background_server:
+            start_background_server(ws, env)
         try:
             measure(args, ws, env, bindir)
         finally:
             if server is not None:
                 server.terminate()
                 server.wait(timeout=60)
+            if args.background_server:
+                subprocess.run([str(bindir / "prefect"), "server", "stop"], env=env, capture_output=True, timeout=120)
 
 
 def load() -> str:
@@ -180,12 +207,21 @@ def load() -> str:
     return f"load average {one:.1f} {five:.1f} {fifteen:.1f} on {os.cpu_count()} cores"
 
 
+def prefect_mode(args: argparse.Namespace, env: dict[str, str]) -> str:
+    """Which Prefect server the retrains talk to, in words."""
+    if env.get("PREFECT_API_URL"):
+        return env["PREFECT_API_URL"]
+    if args.background_server:
+        return f"`prefect server start --background` on port {env['PREFECT_SERVER_API_PORT']} (found by vton)"
+    return "temporary server per retrain"
+
+
 def measure(args: argparse.Namespace, ws: Path, env: dict[str, str], bindir: Path) -> None:
     """The first run, then the no-op pairs and (unless skipped) the forced pairs."""
     retrain = [str(bindir / "vton"), "retrain", "--profile", "smoke"]
     repro = [sys.executable, "-m", "dvc", "repro", *args.stages]
     print(f"workspace {ws}; stages {' '.join(args.stages)}; {args.pairs} interleaved pairs each; "
-          f"Prefect: {env.get('PREFECT_API_URL') or 'temporary server per retrain'}; {load()}")
+          f"Prefect: {prefect_mode(args, env)}; {load()}")
     first = timed(retrain, ws, env)
     print(f"first retrain (everything runs, caches cold): {first:.1f}s")
     CPU.clear()
