@@ -80,6 +80,26 @@ def workspace(tmp: Path, stages: list[str], code: Path = REPO) -> Path:
     return ws
 
 
+def kept_workspace(where: Path, stages: list[str], code: Path) -> Path:
+    """`workspace` made at `where` (kept), or the one already there with `code`'s code and `stages` put in it."""
+    import shutil
+
+    import yaml
+
+    ws = where.resolve() / "ws"
+    if not ws.is_dir():
+        made = workspace(where.resolve(), stages, code)
+        assert made == ws
+        return ws
+    for name in ("components", "flows", "mlflow"):
+        shutil.copytree(code / name, ws / name, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    params = yaml.safe_load((ws / "params.yaml").read_text())
+    params["flow"]["stages"] = stages
+    (ws / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    return ws
+
+
 # Command line -> CPU seconds (user + system, the command and every process it waited for) of each run: on a
 # shared machine the wall time moves with the load, the CPU time much less.
 CPU: dict[str, list[float]] = {}
@@ -173,13 +193,18 @@ def main() -> None:
                         "what `vton retrain` finds and reuses by itself.")
     parser.add_argument("--skip-forced", action="store_true",
                         help="Only the no-op pairs (the forced ones take minutes).")
+    parser.add_argument("--workspace", type=Path, default=None,
+                        help="Keep the copy in DIR (made there if missing); an existing one gets the measured code "
+                        "(components, flows, mlflow) copied over it and skips building the pipeline from scratch, "
+                        "so another checkout whose stage code is the same starts from a no-op.")
     parser.add_argument("--code", type=Path, default=REPO,
                         help="The checkout whose code and pipeline are measured (default: this one), e.g. another "
                         "worktree for a before/after figure.")
     args = parser.parse_args()
     bindir = Path(sys.executable).parent
     with tempfile.TemporaryDirectory(prefix="vton-bench-retrain-") as tmp:
-        ws = workspace(Path(tmp), args.stages, args.code.resolve())
+        ws = kept_workspace(args.workspace, args.stages, args.code.resolve()) if args.workspace else \
+            workspace(Path(tmp), args.stages, args.code.resolve())
         env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}",
                "PREFECT_HOME": str(ws / ".prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
                "MLFLOW_TRACKING_URI": f"sqlite:///{ws / 'mlflow.db'}", "VTON_PROJECT_ROOT": str(ws),

@@ -51,7 +51,6 @@ def retrain(
     """Run the end-to-end retraining flow (Prefect) over the DVC stages, then promote."""
     import atexit
     import signal
-    import threading
 
     if _ENTRY_POINT:  # the `vton` process itself (never a test runner or another program calling the app)
         atexit.register(_exit_without_teardown)  # first registered, so it runs after every other exit hook
@@ -63,17 +62,18 @@ def retrain(
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
     # A server `prefect server start --background` runs for this PREFECT_HOME is used as it is; else Prefect's
-    # temporary server starts first, on another core, while this process imports Prefect and MLflow. MLflow's
-    # import and store open (a thread) overlap Prefect's import instead of following it.
+    # temporary server starts first, on another core, while this process imports Prefect and MLflow.
     server = None
     if prefect_server.wanted() and prefect_server.use_running_server() is None:
         server = prefect_server.start()
     # The one `dvc status` a no-op needs runs now, in its own process, beside the imports (flows/early_status.py).
     if not force:
         early_status.start_for_retrain(profile, stages)
-    threading.Thread(target=warm_up, name="warm-up-tracking", daemon=True).start()
     from flows.retrain import retrain_flow  # the CLI is the one place that reaches into flows/
 
+    # MLflow's import and store open, in this thread while the server starts: imports in two threads at once can
+    # hand one of them a half-initialised module (seen: "cannot import name 'flow' from 'prefect'").
+    warm_up()
     if server is not None:
         server.wait()
     summary = retrain_flow(profile=profile, stages=stages, force=force)
