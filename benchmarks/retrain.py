@@ -27,7 +27,8 @@ tenants' doing, so the CPU figures are the ones to compare; before = main 77e245
     temporary server   before 140.2s vs 36.8s (3.81x) | 15.2s vs 2.7s (5.6x)
                        after  114.9s vs 42.5s (2.70x) | 14.1s vs 2.9s (4.9x)
     background server  after   76.9s vs 39.4s (1.95x) |  7.3s vs 2.8s (2.6x)
-    --server           after   50.2s vs 18.7s (2.69x) |  7.3s vs 2.5s (2.9x)   before: FILL_F
+    --server           before  28.5s vs  9.5s (3.01x) |  7.9s vs 2.5s (3.2x)   (load 15-20)
+                       after   50.2s vs 18.7s (2.69x) |  7.3s vs 2.5s (2.9x)   (load 27-30)
   scrape..validate, background server: no-op 69.0s vs 54.4s (1.27x) | 7.1s vs 2.8s (2.5x);
     forced 178.1s vs 185.7s, orchestration share -1% (-38%..36%: noise at load 26) | CPU 27.4s vs 20.5s (25%)
   full smoke list, background server, forced: FILL_A
