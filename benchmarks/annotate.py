@@ -11,15 +11,18 @@ pairs with its spread (benchmarks/lib/timing.py), each stage run on a fresh outp
 - CPU seconds per image, stage at 1 worker / bare loop (the issue's goal: <= 1.15), with the process pinned
   to one core, so the stage's writer threads cannot hide work on a second core; and the same unpinned.
 - Of the stage's CPU, what encoding its files costs (each output re-encoded from its pixels as the stage writes
-  it): no change that keeps the files' bytes can take the ratio below 1 + that share of the bare loop.
+  it): no change that keeps the files' bytes can take the ratio below 1 + that share of the bare loop; and
+  what its cache writes cost (the maps entry, the files' checksums), which a stage that keeps its cache pays too.
 - The cores one worker's models keep busy (the bare loop's CPU over its wall time less the time its threads
   waited for a core, unpinned: so a loaded machine does not lower it), and from it the speed-up N workers can
   reach on this machine's cores.
 - The whole `vton annotate --input ... --workers W` command as a user runs it (a new process: imports,
   a fresh forkserver and model builds for W > 1) against the bare loop, in images/s, for each W; and W
-  workers against 1. The cores the models can use bound the speed-up: on C cores, C divided by the cores one
-  worker keeps busy. Printed with the load average: figures from a shared machine are only comparable to
-  figures taken under the same load.
+  workers against 1. The cores the models can use bound the speed-up: on C idle cores, C divided by the
+  cores one worker keeps busy. On a shared machine the other load takes its share of those cores, so beside
+  it is the speed-up W bare loops run at once in W processes reach over one, measured in interleaved pairs
+  with the command: the ceiling for W workers on this machine as loaded now. Printed with the load average:
+  figures from a shared machine are only comparable to figures taken under the same load.
 - A cached re-run with the outputs deleted first (what `dvc repro` does before it runs a changed stage), as
   a percentage of the first run (goal <= 5%), in-process and as the whole command.
 """
@@ -120,6 +123,48 @@ def bare_loop(paths: list[Path], spread: list[float] | None = None) -> tuple[flo
     return wall, cpu
 
 
+# One bare loop in its own process: it builds its models, says so, waits for the word, then times its loop
+# (wall clock of this machine, so the parent can line the processes' spans up).
+_BARE_CHILD = """
+import json, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from benchmarks.annotate import bare_loop
+paths = [Path(p) for p in sys.argv[2:]]
+bare_loop(paths[:1])
+print("ready", flush=True)
+sys.stdin.readline()
+start = time.time()
+bare_loop(paths)
+print(json.dumps([start, time.time()]), flush=True)
+"""
+
+
+def parallel_bare_rate(paths: list[Path], processes: int) -> float:
+    """Images/s of `processes` bare loops run at once in separate processes, each over all of `paths`, timed from
+    when all have built their models: what the models alone reach on this machine as it is loaded now (the
+    ceiling of N workers' images/s, whatever else shares the cores)."""
+    import json
+    import subprocess
+
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    args = [sys.executable, "-c", _BARE_CHILD, str(REPO), *map(str, paths)]
+    procs = [subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              text=True, env=env) for _ in range(processes)]
+    try:
+        for proc in procs:
+            if proc.stdout.readline().strip() != "ready":
+                raise RuntimeError("a bare-loop process failed before its loop")
+        for proc in procs:
+            proc.stdin.write("go\n")
+            proc.stdin.flush()
+        spans = [json.loads(proc.stdout.readline()) for proc in procs]
+    finally:
+        for proc in procs:
+            proc.wait()
+    return processes * len(paths) / (max(end for _, end in spans) - min(start for start, _ in spans))
+
+
 def stage_run(folder: Path, out: Path, cache: Path, workers: int) -> tuple[float, float, object]:
     """(wall, CPU of this process) seconds for the annotate stage on `folder`, and its report.
 
@@ -161,6 +206,36 @@ def encode_seconds(out: Path, samples: int = 8) -> float:
         save(pixels, scratch / f"{i}.{'jpg' if save is layout.save_jpeg else 'png'}")
     cpu = time.process_time() - cpu
     shutil.rmtree(scratch, ignore_errors=True)
+    return cpu / max(1, len(rows))
+
+
+def cache_write_seconds(out: Path, cache: Path, samples: int = 8) -> float:
+    """CPU seconds per sample of the stage's cache writes, which a stage that keeps its cache cannot skip either:
+    its person's maps entry (npz) written again from the entry's arrays, and its files checksummed for the
+    file store (the links themselves are not counted)."""
+    from components.annotate import layout
+    from components.annotate.cache import AnnotateCache
+    from components.annotate.maps import BodyMaps
+    from components.hashing import sha256_file
+    from components.manifest.schema import read_manifest
+
+    entries = sorted((cache / "maps").rglob("*.npz"))[:samples]
+    maps = []
+    for entry in entries:
+        with np.load(entry, allow_pickle=False) as data:
+            maps.append(BodyMaps.from_npz_dict(data))
+    df = read_manifest(out)
+    rows = df[df["status"] == "ok"].head(samples)
+    files = [out / rel for _, row in rows.iterrows() for col in layout.PATHS
+             if isinstance(rel := row.get(col), str)]
+    scratch = AnnotateCache(out / "cache-bench")
+    cpu = time.process_time()
+    for i, m in enumerate(maps):
+        scratch.save_maps(f"{i:064d}", m)
+    for f in files:
+        sha256_file(f)
+    cpu = time.process_time() - cpu
+    shutil.rmtree(out / "cache-bench", ignore_errors=True)
     return cpu / max(1, len(rows))
 
 
@@ -223,6 +298,10 @@ def main() -> None:
         print(f"  of the stage's CPU, encoding the layout files (JPEG 95, PNG level 1, as written): {encode:.3f} s "
               f"per image = {encode / bare_median:.2f}x the bare loop, so stage / bare cannot go below "
               f"{1 + encode / bare_median:.2f}x while the files keep their bytes")
+        cache_writes = cache_write_seconds(tmp / "out0", tmp / "cache0")
+        print(f"  and its cache writes (the person's maps entry, its files' checksums for the file store): "
+              f"{cache_writes:.3f} s per image = {cache_writes / bare_median:.2f}x the bare loop, so a stage that "
+              f"keeps its cache cannot go below {1 + (encode + cache_writes) / bare_median:.2f}x")
         models_cores = Spread(busy).median
         print(f"cores one worker's models keep busy (bare loop CPU over wall less run-queue waits, unpinned): "
               f"{models_cores:.2f}; on this "
@@ -243,18 +322,26 @@ def main() -> None:
             return bare_loop(paths)[0]
 
         whole: dict[int, Spread] = {}
+        models_now: dict[int, Spread] = {}  # N bare loops at once / one: what the models reach here, now
         for w in args.workers:
             pairs = paired(bare_seconds, command(w), args.repeats)
             whole[w] = pairs.b
             print(f"`vton annotate --workers {w}` (whole command, first run) vs the bare loop, {n} images:")
             print(f"  bare loop {n / pairs.a.median:.2f} img/s, command {n / pairs.b.median:.2f} img/s; "
                   f"command / bare time {pairs.ratios.text('x', digits=2)}")
+            if w != 1:
+                # Interleaved pairs of rates (higher is better): the parallel loops' rate over one loop's.
+                rates = paired(lambda: 1 / parallel_bare_rate(paths, 1), lambda: 1 / parallel_bare_rate(paths, w),
+                               args.repeats)
+                models_now[w] = Spread([1 / r for r in rates.ratios.values])
         if 1 in whole:
             for w in args.workers:
                 if w != 1:
                     ideal = min(w, len(cores) / models_cores)
                     print(f"  {w} workers vs 1 (whole command): {whole[1].median / whole[w].median:.2f}x on "
-                          f"{len(cores)} cores (ideal {ideal:.2f}x: the cores the models can use, above)")
+                          f"{len(cores)} cores; {w} bare loops at once reach {models_now[w].text('x', digits=2)} "
+                          f"the images/s of one on this machine now (the ceiling under its present load; "
+                          f"{ideal:.2f}x on idle cores: the cores the models can use, above); {load_line()}")
 
         first, again = [], []
         for _ in range(args.repeats):

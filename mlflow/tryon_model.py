@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import io
+import sys
 from pathlib import Path
 
 import mlflow
@@ -68,17 +69,27 @@ class TryOnModel(PythonModel):
         model_dir = Path(context.artifacts["model_dir"])
         self.config = read_model_config(model_dir)
         self.pipeline = load_predictor(model_dir, device=device)
+        self.mask_photos = None  # built on the first row without a mask (needs the annotate component)
 
     def _mask_for(self, person, category: str):
-        """The agnostic mask computed by the annotate masker (when that component is installed)."""
+        """The agnostic mask computed by the annotate masker (when that component is installed), with the
+        annotate settings model.json records (the defaults for a model written before they were recorded)."""
         try:
-            from components.train.automask import agnostic_mask_for_image  # needs the annotate component
+            from components.train.automask import agnostic_mask_for_image, mask_photos, recorded_settings
+            from components.annotate.params import AnnotateParams  # needs the annotate component
         except ImportError as exc:
             raise ValueError(
                 "row has no `mask` and the annotate masker is not available here; pass the agnostic mask "
                 "(white = repaint) as base64 PNG in a `mask` column"
             ) from exc
-        return agnostic_mask_for_image(person, category)
+        if self.mask_photos is None:
+            settings = recorded_settings(self.config)
+            if settings is None:
+                print("tryon model: model.json records no annotate settings (a model written before they were "
+                      "recorded): masks are made with the annotate defaults", file=sys.stderr)
+                settings = AnnotateParams()
+            self.mask_photos = mask_photos(settings, self.pipeline)
+        return agnostic_mask_for_image(person, category, self.mask_photos.settings, self.mask_photos)
 
     def _size_request(self, row: dict, params: dict, category: str):
         """The row's (width, length, span) request: `fit` or the ratio columns (row first, then params)."""

@@ -34,6 +34,11 @@ class Letterbox:
         """(x0, y0, x1, y1) of the photo inside the frame."""
         return float(self.x0), float(self.y0), float(self.x1), float(self.y1)
 
+    @property
+    def fills_frame(self) -> bool:
+        """True when the photo covers the whole frame (no padding)."""
+        return (self.x0, self.y0, self.x1, self.y1) == (0, 0, self.width, self.height)
+
     def region(self) -> np.ndarray:
         """Bool height x width mask of the photo's pixels (False on the padding)."""
         out = np.zeros((self.height, self.width), dtype=bool)
@@ -74,6 +79,7 @@ def place_maps(maps, box: Letterbox):
 
     out = BodyMaps(n_people=maps.n_people, sources=dict(maps.sources), pose_attempt=maps.pose_attempt)
     pad = ((box.y0, box.height - box.y1), (box.x0, box.width - box.x1))
+    fills = box.fills_frame  # the maps are in the frame already: np.pad would only copy them
     for name in MAP_FIELDS:
         value = getattr(maps, name)
         if value is None:
@@ -84,6 +90,8 @@ def place_maps(maps, box: Letterbox):
             kp[seen, 0] += box.x0
             kp[seen, 1] += box.y0
             value = kp
+        elif fills:
+            pass
         elif name == "densepose_uv":
             value = np.pad(value, ((0, 0), *pad))
         else:

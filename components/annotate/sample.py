@@ -103,7 +103,8 @@ def render_sample(task: SampleTask, frame: np.ndarray, box: Letterbox, maps: Bod
     records the sample as finished). The arrays handed over are never modified afterwards.
     """
     cloth, cmask = garment_frame(task, settings, frame, maps)
-    mask = agnostic_mask(task.category, maps, settings.mask, shape=frame.shape[:2], valid=box.region())
+    valid = None if box.fills_frame else box.region()  # off the padding; no padding: nothing to clear
+    mask = agnostic_mask(task.category, maps, settings.mask, shape=frame.shape[:2], valid=valid)
     kp = maps.keypoints_body25
     rel = {col: layout.path_for(col, task.split, task.sample_id) for col in layout.PATHS}
     files = []

@@ -10,6 +10,8 @@ import math
 import numpy as np
 from scipy import ndimage
 
+from components.fit.region import scale_region
+
 
 def mask_iou(result: np.ndarray, expected: np.ndarray) -> float:
     """Intersection over union of two boolean masks; 1.0 when both are empty (nothing to disagree on)."""
@@ -57,25 +59,6 @@ def geometric_fit_deviation(result: np.ndarray, expected: np.ndarray, torso_leng
         return math.hypot(*a.shape) / torso_length
     symmetric = 0.5 * (directed_boundary_distance(a, b) + directed_boundary_distance(b, a))
     return symmetric / torso_length
-
-
-def scale_region(mask: np.ndarray, scale_x: float, scale_y: float) -> np.ndarray:
-    """`mask` scaled about the top-centre of its bounding box (where a garment hangs from: shoulders or waist)."""
-    m = np.asarray(mask, bool)
-    if not m.any() or (scale_x == 1.0 and scale_y == 1.0):
-        return m.copy()
-    ys, xs = np.nonzero(m)
-    # Continuous coordinates (pixel i spans [i, i+1)): anchor on the box's top edge, at its horizontal centre.
-    anchor_y, anchor_x = float(ys.min()), 0.5 * (xs.min() + xs.max() + 1)
-    h, w = m.shape
-    yy, xx = np.mgrid[0:h, 0:w]
-    # Inverse mapping: each output pixel centre takes the source pixel it came from before scaling.
-    src_y = np.floor(anchor_y + (yy + 0.5 - anchor_y) / scale_y).astype(int)
-    src_x = np.floor(anchor_x + (xx + 0.5 - anchor_x) / scale_x).astype(int)
-    inside = (src_y >= 0) & (src_y < h) & (src_x >= 0) & (src_x < w)
-    out = np.zeros_like(m)
-    out[inside] = m[src_y[inside], src_x[inside]]
-    return out
 
 
 def expected_unpaired_region(

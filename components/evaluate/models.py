@@ -55,12 +55,6 @@ def predictor_generator(pipe, steps: int, seed: int) -> Generator:
     return generate
 
 
-def find_model_dir(root: Path) -> Path | None:
-    """The directory under `root` that holds a trained model's model.json."""
-    hits = sorted(root.rglob("model.json"), key=lambda p: len(p.parts))
-    return hits[0].parent if hits else None
-
-
 def champion_version(client, name: str) -> str | None:
     """The version the `champion` alias points at, or None (no registered model or no champion yet)."""
     from mlflow.exceptions import MlflowException
@@ -75,6 +69,7 @@ def champion_model_dir(client, name: str, version: str) -> Path:
     """Download champion `version` of `name`; the directory of its model.json."""
     import mlflow
     from components.errors import ConfigError
+    from components.train.families import find_model_dir
 
     target = Path(tempfile.mkdtemp(prefix="vton-champion-"))
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=str(target)))

@@ -151,7 +151,11 @@ def score_model(
         keypoints = scaled_keypoints(pair.keypoints, person_full.size, size)
         generated = measure_fit(pair.category, result_region, keypoints, thresholds)
         asked = requested_label(pair.category, pair.requested_ratios, thresholds)
-        if pair.kind == "paired" and truth_region is not None and keypoints is not None:
+        if keypoints is None:
+            # Without the person's keypoints no result can be measured: the pair is not judged (n_size leaves
+            # it out) rather than counted as a garment that missed its fit.
+            asked = None
+        elif pair.kind == "paired" and truth_region is not None:
             # The ground truth measured like the result: the extractor's bias cancels.
             asked = measure_fit(pair.category, truth_region, keypoints, thresholds).label or asked
         # JPEG: the figures use the in-memory image; PNG is kept for the grids the flow shows as artifacts.

@@ -103,10 +103,11 @@ def _families_note(model_dir: Path, name: str, champion: str | None) -> str:
     import mlflow
 
     from components.train.families import family_of, read_model_config
-    from components.train.families.base import MODEL_FAMILY_TAG, SIZE_TAG, is_size_aware
+    from components.train.families.base import MODEL_FAMILY_TAG, SIZE_TAG, is_size_aware, size_map_input
 
     config = read_model_config(model_dir)
-    size = "size-aware" if is_size_aware(config) else "size-blind: its size accuracy is the fit it draws unasked"
+    size = (f"size-aware, size map: {size_map_input(config)}" if is_size_aware(config)
+            else "size-blind: its size accuracy is the fit it draws unasked")
     note = f"candidate family: {family_of(config)} ({size})"
     if champion is not None:
         tags = mlflow.MlflowClient().get_model_version(name, champion).tags or {}

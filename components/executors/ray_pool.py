@@ -96,9 +96,7 @@ class ActorPool:
         try:
             return ray.get(refs)
         except RayTaskError as exc:  # describe() raised: missing weights, say, with its own fix
-            if isinstance(exc.cause, VtonError):
-                raise type(exc.cause)(f"on a Ray worker: {exc.cause.message}", hint=exc.cause.hint) from None
-            raise
+            raise_worker_error(exc)
         except RayActorError as exc:
             raise ConfigError(f"an {self.what} actor failed to start on the Ray cluster: {exc}",
                               hint="the worker image must hold this project's code and dependencies "
@@ -117,6 +115,14 @@ class ActorPool:
             pass  # a dead actor has nothing left to close
         for h in self.handles:
             ray.kill(h, no_restart=True)
+
+
+def raise_worker_error(exc: RayTaskError) -> None:
+    """Raise what a worker's task raised: its VtonError as this process's own (the message and fix the user acts
+    on, without the worker's traceback), anything else (a bug) as Ray reported it."""
+    if isinstance(exc.cause, VtonError):
+        raise type(exc.cause)(f"on a Ray worker: {exc.cause.message}", hint=exc.cause.hint) from None
+    raise exc
 
 
 def refuse_mismatch(what: str, seen: list[dict], here: dict, keys: tuple[str, ...]) -> None:
@@ -184,6 +190,8 @@ def run_shards(n_shards: int, pool: ActorPool, send: Callable[[Any, int], Any], 
         ref, i = queued[slot].popleft()  # the oldest: a later one is ready first only when the actor died
         try:
             outputs = ray.get(ref)
+        except RayTaskError as exc:  # the shard raised (an unreadable shared cache, say): not a dead worker
+            raise_worker_error(exc)
         except RayActorError as exc:
             deaths[i] += 1
             retried.add(i)

@@ -44,11 +44,24 @@ class SharedCache:
             code = exc.response.get("Error", {}).get("Code")
             if code in ("NoSuchKey", "404"):
                 return None
-            if code in ("NoSuchBucket", "AccessDenied", "403"):
-                raise ConfigError(f"the shared cache {self.url} cannot be read: {code}",
-                                  hint="create the bucket, or give the Ray workers credentials that may read and "
-                                       "write it (AWS_* / VTON_S3_ENDPOINT_URL in the worker image's environment)")
+            self._refused(code, "read")
             raise
+
+    def _put(self, key: str, data: bytes) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self._client.put_object(Bucket=self.bucket, Key=key, Body=data)
+        except ClientError as exc:
+            self._refused(exc.response.get("Error", {}).get("Code"), "written")
+            raise
+
+    def _refused(self, code: str | None, what: str) -> None:
+        """A ConfigError naming the cache when S3 refused it (no bucket, no permission); else nothing."""
+        if code in ("NoSuchBucket", "AccessDenied", "403"):
+            raise ConfigError(f"the shared cache {self.url} cannot be {what}: {code}",
+                              hint="create the bucket, or give the Ray workers credentials that may read and "
+                                   "write it (AWS_* / VTON_S3_ENDPOINT_URL in the worker image's environment)")
 
     def _exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError
@@ -65,7 +78,7 @@ class SharedCache:
 
     def put(self, kind: str, key: str, data: bytes) -> None:
         """Store an entry (a whole object: S3 never shows a half-written one)."""
-        self._client.put_object(Bucket=self.bucket, Key=self._key(kind, key), Body=data)
+        self._put(self._key(kind, key), data)
 
     def get_record(self, kind: str, key: str) -> tuple[dict, dict[str, bytes]] | None:
         """(row, {relative path: bytes}) of a finished record, or None on a miss or a file that is gone or changed."""
@@ -87,7 +100,7 @@ class SharedCache:
         for rel, blob in files.items():
             sha = shas[rel] = hashlib.sha256(blob).hexdigest()
             if not self._exists(self._file_key(sha)):
-                self._client.put_object(Bucket=self.bucket, Key=self._file_key(sha), Body=blob)
+                self._put(self._file_key(sha), blob)
         self.put(kind, key, json.dumps({"row": row, "files": shas}, default=_json_default).encode())
 
 

@@ -41,6 +41,8 @@ class Tag:
     TRAIN_PERCEPTUAL = "vton.train.perceptual"  # "vgg19:<sha256[:12]>" or "unavailable: <reason>"
     MODEL_FAMILY = "vton.model.family"  # also on the registered model version (V)
     MODEL_SIZE_CONDITIONING = "vton.model.size_conditioning"  # on | off, also on the registered model version (V)
+    # How a size-aware model reads the size map: mask_path | input_channels | none, also on the version (V).
+    MODEL_SIZE_MAP = "vton.model.size_map"
     EVAL_CALIBRATION = "vton.eval.calibration"
     EVAL_CHAMPION_CALIBRATION = "vton.eval.champion_calibration"  # the champion's figures in the run ("none": absent)
     EVAL_FID_KID_COMPARABILITY = "vton.eval.fid_kid_comparability"

@@ -1,4 +1,5 @@
-"""What a run trains: a LoRA (peft) or the attention layers of the transformer, plus optional size conditioning.
+"""What a run trains: a LoRA (peft) or the attention layers of the transformer, plus optional size conditioning
+(the pooled-embedding offset here, the size map's x_embedder columns in components/train/size_map.py).
 
 Saved in formats other tools load: the LoRA as `pytorch_lora_weights.safetensors` with peft's key convention
 under diffusers' `transformer.` prefix (`transformer.<module>.lora_A.weight` / `.lora_B.weight`, the LoRA
@@ -77,13 +78,17 @@ def trainable_state(transformer: nn.Module, params: TrainParams) -> dict[str, to
         from peft.utils import get_peft_model_state_dict
 
         return get_peft_model_state_dict(transformer, adapter_name=ADAPTER_NAME)
-    return {n: p.detach().clone() for n, p in transformer.named_parameters() if p.requires_grad}
+    from components.train.size_map import SIZE_MAP_PARAMETER  # saved in its own file, with the size conditioner
+
+    return {n: p.detach().clone() for n, p in transformer.named_parameters()
+            if p.requires_grad and n != SIZE_MAP_PARAMETER}
 
 
 def save_trained(
     out_dir: Path, transformer: nn.Module, params: TrainParams, size: SizeConditioner | None = None
 ) -> list[str]:
-    """Write the trained weights (and the size conditioner) under `out_dir`; returns the files written."""
+    """Write the trained weights (and the size conditioner, and the size map's x_embedder columns when the
+    transformer reads one) under `out_dir`; returns the files written."""
     from safetensors.torch import save_file
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -103,6 +108,11 @@ def save_trained(
         save_file({k: v.detach().float().cpu().contiguous() for k, v in size.state_dict().items()},
                   str(out_dir / SIZE_WEIGHT_NAME))
         written.append(SIZE_WEIGHT_NAME)
+    from components.train.size_map import SIZE_MAP_WEIGHT_NAME, SizeMapEmbedder, size_map_state
+
+    if isinstance(getattr(transformer, "x_embedder", None), SizeMapEmbedder):
+        save_file(size_map_state(transformer), str(out_dir / SIZE_MAP_WEIGHT_NAME))
+        written.append(SIZE_MAP_WEIGHT_NAME)
     return written
 
 

@@ -5,8 +5,32 @@ Optional at serving time: it needs the annotate component and its models (MediaP
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from PIL import Image
+
+ANNOTATE_KEY = "annotate"  # model.json's section: the annotate settings the model's people were annotated with
+
+
+def recorded_settings(config: dict):  # noqa: ANN201 - AnnotateParams | None
+    """The annotate settings model.json records, or None for a model written before they were recorded."""
+    from components.annotate.params import AnnotateParams
+
+    recorded = config.get(ANNOTATE_KEY)
+    return AnnotateParams.model_validate(recorded) if recorded else None
+
+
+def mask_photos(settings, predictor, cache_dir: Path | None = None):  # noqa: ANN201 - PhotoAnnotator
+    """The PhotoAnnotator that makes masks with `settings`: the predictor's own when it annotates with the same
+    settings (each photo then annotated once for its mask and its person representation)."""
+    from components.annotate.photo_cache import PhotoAnnotator
+
+    if hasattr(predictor, "cache_annotations"):
+        own = predictor.cache_annotations(cache_dir)  # the predictor's own (it keeps it as `photos`)
+        if own.settings == settings:
+            return own
+    return PhotoAnnotator(settings, cache_dir)
 
 
 def agnostic_mask_for_image(person: Image.Image, category: str, settings=None, photos=None) -> Image.Image:

@@ -30,6 +30,14 @@ def latent_key(sample: TrainSample, panel: tuple[int, int], threshold: int, fing
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
+def size_map_key(sample: TrainSample, panel: tuple[int, int]) -> str:
+    """The cache key of one sample's size map: the files its worn region is read from, category and panel."""
+    parts = [sha256_file(p) if p is not None else "-"
+             for p in (sample.person, sample.mask, sample.parse, sample.person_mask)]
+    parts += [sample.category, f"{panel[0]}x{panel[1]}", "size-map-v1"]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
 def prompt_key(prompt: str, max_sequence_length: int, fingerprint: str) -> str:
     """The cache key of one prompt's embeddings."""
     return hashlib.sha256(f"{prompt}|{max_sequence_length}|{fingerprint}|v1".encode()).hexdigest()[:32]
@@ -96,6 +104,26 @@ def cache_latents(
         bar.set_postfix(encoded=report.encoded, cached=report.cached)
     bar.close()
     return files, report
+
+
+def cache_size_maps(samples: list[TrainSample], panels: list[tuple[int, int]], cache_dir: Path) -> list[Path]:
+    """One canvas-sized size map per sample (components/train/size_map.py; uint8 {0, 1}, 1 x H x 2W like the
+    mask), computed only where the cache lacks it; returns the files in sample order."""
+    from components.train.canvas import size_map_canvas
+    from components.train.size_map import sample_size_map
+
+    root = cache_dir / "size_maps"
+    files = []
+    bar = progress_bar(total=len(samples), desc="cache size maps", unit="img")
+    for sample, panel in zip(samples, panels):
+        path = root / f"{size_map_key(sample, panel)}.safetensors"
+        if not path.is_file():
+            canvas = np.asarray(size_map_canvas(sample_size_map(sample, panel), panel)) > 127
+            _save_atomic({"size_map": torch.from_numpy(canvas.astype(np.uint8))[None]}, path)
+        files.append(path)
+        bar.update(1)
+    bar.close()
+    return files
 
 
 @torch.no_grad()

@@ -63,6 +63,16 @@ def make_canvas(
     return Canvas(image=image, mask=mask, panel=panel)
 
 
+def size_map_canvas(region: np.ndarray, panel: tuple[int, int]) -> Image.Image:
+    """The size map on the canvas, laid out like the repaint mask: `region` (bool, the person panel's expected
+    garment region) resized nearest onto the person half, 255 inside; the garment half is 0."""
+    w, h = panel
+    person = Image.fromarray(np.asarray(region, bool).astype(np.uint8) * 255).resize((w, h), Image.NEAREST)
+    out = Image.new("L", (2 * w, h), 0)
+    out.paste(person, (w, 0))
+    return out
+
+
 def person_half(image: Image.Image) -> Image.Image:
     """The right (person) panel of a canvas-sized image."""
     w, h = image.size

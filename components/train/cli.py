@@ -12,7 +12,8 @@ ProfileOption = typer.Option(None, "--profile", "-p", help="smoke | test | full 
 def train_command(
     profile: Optional[str] = ProfileOption,
     resume: bool = typer.Option(
-        False, "--resume", help="Continue from the latest checkpoint of this run (same data and settings), if any."
+        False, "--resume", help="Continue from the latest checkpoint of this run (same data, settings and "
+        "project.seed), if any; without it the run starts afresh and its earlier checkpoints are removed."
     ),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Override train.max_steps for this run."),
     model: Optional[str] = typer.Option(

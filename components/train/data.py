@@ -160,15 +160,16 @@ class StreamBatchSampler:
 
 
 class CachedLatentDataset(torch.utils.data.Dataset):
-    """Reads one sample's cached latents (safetensors) plus its category index and size ratios.
+    """Reads one sample's cached latents (safetensors) plus its category index, size ratios and size map.
 
     With `in_memory` (single-process loading) each file is read once and kept: a smoke or test set is small,
     and re-reading it every epoch would be pure overhead.
     """
 
     def __init__(self, files: list[Path], categories: list[int], ratios: list[tuple[float, ...]],
-                 in_memory: bool = False) -> None:
+                 in_memory: bool = False, size_maps: list[Path] | None = None) -> None:
         self.files, self.categories, self.ratios = files, categories, ratios
+        self.size_maps = size_maps  # one cached canvas size map per sample (size-aware CatVTON-Flux), or None
         self.in_memory = in_memory
         self._kept: dict[int, dict[str, torch.Tensor]] = {}
 
@@ -184,6 +185,8 @@ class CachedLatentDataset(torch.utils.data.Dataset):
         item["category"] = torch.tensor(self.categories[i])
         item["ratios"] = torch.tensor(self.ratios[i], dtype=torch.float32)
         item["index"] = torch.tensor(i)
+        if self.size_maps is not None:
+            item["size_map"] = load_file(str(self.size_maps[i]))["size_map"]
         if self.in_memory:
             self._kept[i] = item
         return item

@@ -2,7 +2,9 @@
 
 models/candidate/
   model.json        base model spec, recipe, adapter mode, canvas buckets, prompts, guidance, profile
-  adapter/          pytorch_lora_weights.safetensors (peft keys, diffusers prefix) or transformer_attention.safetensors
+  adapter/          pytorch_lora_weights.safetensors (peft keys, diffusers prefix) or transformer_attention.safetensors;
+                    size-aware: size_conditioning.safetensors (pooled offset), size_map_embedder.safetensors (the
+                    size map's x_embedder columns)
   base/             the tiny random base pipeline (smoke only; real bases come from the model store)
   registered.json   the registered model version (written after `mlflow.pyfunc.log_model`)
 """
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from components.train.adapters import save_trained
+from components.train.families.base import SIZE_MAP_KEY, size_map_input_for
 from components.train.inference import MODEL_CONFIG
 from components.train.params import TrainParams
 
@@ -49,7 +52,8 @@ def model_config(params: TrainParams, base_spec: dict[str, Any], profile: str, s
         "recipe": params.recipe,
         "train_guidance_scale": params.train_guidance_scale,
         "inference_steps": params.inference_steps,
-        "size_conditioning": params.size_conditioning.model_dump(),
+        "size_conditioning": {**params.size_conditioning.model_dump(),
+                              SIZE_MAP_KEY: size_map_input_for("catvton_flux", params.size_conditioning.enabled)},
         "trained_steps": steps,
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
@@ -93,7 +97,7 @@ def log_and_register(model_dir: Path, registered_model: str, root: Path, input_e
     import mlflow
 
     from components.train.families import family_of, read_model_config
-    from components.train.families.base import MODEL_FAMILY_TAG, SIZE_TAG, is_size_aware
+    from components.train.families.base import MODEL_FAMILY_TAG, SIZE_MAP_TAG, SIZE_TAG, is_size_aware, size_map_input
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
@@ -130,10 +134,13 @@ def log_and_register(model_dir: Path, registered_model: str, root: Path, input_e
     client = mlflow.MlflowClient()
     client.set_model_version_tag(registered_model, str(info.registered_model_version), MODEL_FAMILY_TAG, family)
     client.set_model_version_tag(registered_model, str(info.registered_model_version), SIZE_TAG, size)
+    size_map = size_map_input(config)
+    client.set_model_version_tag(registered_model, str(info.registered_model_version), SIZE_MAP_TAG, size_map)
     record = {
         "name": registered_model,
         "family": family,
         "size_conditioning": size,
+        "size_map": size_map,
         "version": str(info.registered_model_version),
         "model_uri": f"models:/{registered_model}/{info.registered_model_version}",
         "logged_model_uri": info.model_uri,

@@ -199,6 +199,10 @@ class TrainParams(Section):
         for w, h in self.buckets:
             if w % 16 or h % 16 or w <= 0 or h <= 0:
                 raise ValueError(f"train.buckets: panel sizes must be positive multiples of 16, got {(w, h)}")
+        if (self.size_conditioning.enabled and self.model == "catvton_flux" and self.mode == "lora"
+                and any(t.split(".")[-1] == "x_embedder" for t in self.lora_target_modules)):
+            raise ValueError("train.lora_target_modules: x_embedder reads the size map with columns of its own when "
+                             "size_conditioning is on (components/train/size_map.py); leave it out of the LoRA")
         missing = {"upper_body", "lower_body", "dresses"} - set(self.prompts)
         if missing:
             raise ValueError(f"train.prompts: a prompt is needed for every category, missing {sorted(missing)}")

@@ -10,6 +10,7 @@ from PIL import Image
 from components.train.canvas import grid
 from components.train.data import TrainSample
 from components.train.inference import TryOnPipeline
+from components.train.size_map import sample_size_map
 
 
 def validation_grid(
@@ -24,7 +25,8 @@ def validation_grid(
         with Image.open(s.person) as p, Image.open(s.garment) as g, Image.open(s.mask) as m:
             person, garment, mask = p.convert("RGB"), g.convert("RGB"), m.convert("L")
         canvas = pipeline.canvas(person, garment, mask)
-        out = pipeline.generate_canvas(canvas, s.category, steps, seed)
+        size_map = sample_size_map(s, canvas.panel) if pipeline.reads_size_map else None  # the training map
+        out = pipeline.generate_canvas(canvas, s.category, steps, seed, size_map=size_map)
         w = canvas.panel[0]
         masked = canvas.masked_image()
         rows.append([

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import re
+import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,14 +45,41 @@ def dataset_version(dataset_dir: Path) -> str:
     return hashlib.sha256((dataset_dir / MANIFEST_FILENAME).read_bytes()).hexdigest()[:16]
 
 
-def run_key(train: TrainParams, profile: str, data_version: str) -> str:
-    """The checkpoint folder's name: what the run trains, on which data (so --resume never mixes runs)."""
+# Run keys from before the seed joined them: `<profile>-<12 hex>` (now `<profile>-seed<n>-<12 hex>`).
+_SEEDLESS_KEY_RE = re.compile(r"^[A-Za-z0-9_]+-[0-9a-f]{12}$")
+
+
+def run_key(train: TrainParams, profile: str, data_version: str, seed: int) -> str:
+    """The checkpoint folder's name: what the run trains, on which data, from which seed (so --resume never
+    mixes runs); `<profile>-seed<seed>-<12 hex>`."""
     exclude: dict = {k: True for k in _NOT_IN_RUN_KEY | _family_sections(train)}
     if train.model == "gmm_tom":  # its phase lengths play max_steps' part: more steps resume the same run
         exclude["gmm_tom"] = {"steps": True}
     settings = train.model_dump(exclude=exclude, mode="json")
-    blob = json.dumps({"profile": profile, "data": data_version, "train": settings}, sort_keys=True)
-    return f"{profile}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+    blob = json.dumps({"profile": profile, "data": data_version, "seed": seed, "train": settings}, sort_keys=True)
+    return f"{profile}-seed{seed}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}"
+
+
+def start_afresh(checkpoint_dir: Path) -> int:
+    """Empty this run key's checkpoint folder for a run that does not resume; returns how many checkpoints went.
+
+    A fresh run's checkpoints are pruned by step, so an earlier run's higher steps would outlive them and a
+    later --resume would continue from the earlier run's weights. Only one process per machine clears it
+    (LOCAL_RANK 0 under accelerate launch), before any process can reach a checkpoint."""
+    if os.environ.get("LOCAL_RANK", "0") != "0" or not checkpoint_dir.is_dir():
+        return 0
+    from components.train.families.checkpoint import CHECKPOINT_RE
+
+    gone = sum(1 for p in checkpoint_dir.iterdir() if CHECKPOINT_RE.match(p.name))
+    shutil.rmtree(checkpoint_dir)
+    return gone
+
+
+def seedless_runs(checkpoints_root: Path) -> list[Path]:
+    """Checkpoint folders named by run keys from before the key held project.seed (never resumed: seed unknown)."""
+    if not checkpoints_root.is_dir():
+        return []
+    return sorted(p for p in checkpoints_root.iterdir() if p.is_dir() and _SEEDLESS_KEY_RE.match(p.name))
 
 
 def _flat(prefix: str, value, out: dict) -> dict:
@@ -75,7 +105,7 @@ def run(params: Params, root: Path, resume: bool = False, register: bool = True)
     from components.tracking.mlflow_run import lineage_tags, log_image_artifact, stage_run
     from components.train.data import require_samples, select_samples
     from components.train.families import get_family
-    from components.train.families.base import FamilyContext
+    from components.train.families.base import FamilyContext, size_map_input_for
     from components.train.package import log_and_register
     from components.train.report import loss_curve_png, write_loss_rows
     from components.train.trainer import dump_json
@@ -91,10 +121,17 @@ def run(params: Params, root: Path, resume: bool = False, register: bool = True)
     samples = require_samples(selection, dataset_dir)
     val = select_samples(dataset_dir, "test", cols, missing).samples or samples
     data_version = dataset_version(dataset_dir)
-    key = run_key(tp, params.profile, data_version)
+    key = run_key(tp, params.profile, data_version, params.project.seed)
     models_dir = resolve(params.paths.models, root)
     model_dir = models_dir / "candidate"
     checkpoint_dir = models_dir / "checkpoints" / key
+    if resume:
+        for old in seedless_runs(checkpoint_dir.parent):
+            print(f"train: {old} was written before run keys held project.seed; --resume does not continue "
+                  "from it (its seed is unknown): delete it once it is not needed", file=sys.stderr)
+    elif gone := start_afresh(checkpoint_dir):
+        print(f"train: a fresh run (no --resume): removed {gone} checkpoint(s) of an earlier run from "
+              f"{checkpoint_dir}", file=sys.stderr)
     reports_dir = resolve(params.paths.reports, root) / "train"
     cache_dir = resolve(tp.cache_dir, root)
     tp = tp.model_copy(update={"cache_dir": str(cache_dir)})
@@ -108,7 +145,8 @@ def run(params: Params, root: Path, resume: bool = False, register: bool = True)
             ("run_key", key))})
         mlflow.set_tags({**lineage_tags(params.profile, root), Tag.TRAIN_DATASET_VERSION: data_version,
                          Tag.TRAIN_RUN_KEY: key, Tag.MODEL_FAMILY: tp.model,
-                         Tag.MODEL_SIZE_CONDITIONING: "on" if tp.size_conditioning.enabled else "off"})
+                         Tag.MODEL_SIZE_CONDITIONING: "on" if tp.size_conditioning.enabled else "off",
+                         Tag.MODEL_SIZE_MAP: size_map_input_for(tp.model, tp.size_conditioning.enabled)})
         ctx = FamilyContext(
             params=tp, samples=samples, val_samples=val, checkpoint_dir=checkpoint_dir, model_dir=model_dir,
             reports_dir=reports_dir, seed=params.project.seed, resume=resume, profile=params.profile,

@@ -23,7 +23,8 @@ from components.train.params import TimestepParams
 class StepConfig:
     """What a step needs besides the batch: noise schedule, training guidance, pixels per latent, loss region.
 
-    `sigma_grid` is the base scheduler's training sigmas, needed when `timesteps.sampling` is `scheduler`.
+    `sigma_grid` is the base scheduler's training sigmas, needed when `timesteps.sampling` is `scheduler`;
+    `size_map` says the transformer reads the size map after the mask (a size-aware CatVTON-Flux model).
     """
 
     timesteps: TimestepParams
@@ -31,6 +32,7 @@ class StepConfig:
     vae_scale_factor: int
     loss_region: str = "person"
     sigma_grid: torch.Tensor | None = None
+    size_map: bool = False  # append the batch's packed size map to the input (components/train/size_map.py)
 
 
 @lru_cache(maxsize=64)
@@ -51,7 +53,8 @@ def flow_matching_loss(
     noise: torch.Tensor | None = None,
     sigmas: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Flow-matching loss over `cfg.loss_region`: predict (noise - x0) from x_t, the masked canvas and the mask."""
+    """Flow-matching loss over `cfg.loss_region`: predict (noise - x0) from x_t, the masked canvas and the mask
+    (and the size map, with `cfg.size_map`)."""
     param = next(transformer.parameters())
     device, dtype = param.device, param.dtype
     latents = batch["latents"].to(device, torch.float32)
@@ -64,14 +67,14 @@ def flow_matching_loss(
     sigmas = sigmas.to(device)
     x_t = noisy_latents(latents, noise.to(device), sigmas)
     img_ids, token_weights = _positions(h, w, cfg.loss_region, device, dtype)
-    hidden = torch.cat(
-        [
-            pack_latents(x_t),
-            pack_latents(batch["masked_latents"].to(device, torch.float32)),
-            pack_fill_mask(batch["mask"].to(device, torch.float32), cfg.vae_scale_factor),
-        ],
-        dim=-1,
-    )
+    parts = [
+        pack_latents(x_t),
+        pack_latents(batch["masked_latents"].to(device, torch.float32)),
+        pack_fill_mask(batch["mask"].to(device, torch.float32), cfg.vae_scale_factor),
+    ]
+    if cfg.size_map:  # packed exactly like the mask, read by the size map's own x_embedder columns
+        parts.append(pack_fill_mask(batch["size_map"].to(device, torch.float32), cfg.vae_scale_factor))
+    hidden = torch.cat(parts, dim=-1)
     cat = batch["category"].to(device)
     prompt_embeds = text["prompt_embeds"].to(device)[cat]
     pooled = text["pooled"].to(device)[cat]

@@ -20,7 +20,7 @@ import torch
 from components.progress import progress_bar, quiet
 from components.train.adapters import SizeConditioner, apply_adapters
 from components.train.base_model import BaseModel, load_base
-from components.train.cache import CacheReport, cache_latents, encode_prompts
+from components.train.cache import CacheReport, cache_latents, cache_size_maps, encode_prompts
 from components.train.data import (
     CachedLatentDataset,
     StreamBatchSampler,
@@ -32,6 +32,7 @@ from components.train.data import (
 from components.train.flow_matching import scheduler_training_sigmas
 from components.train.gate import GateResult, enforce, run_overfit_gate
 from components.train.params import TrainParams
+from components.train.size_map import read_size_map
 from components.train.step import StepConfig, flow_matching_loss
 from components.tracking.contract import Metric, metric_key
 
@@ -177,14 +178,17 @@ class Trainer:
         if params.gradient_checkpointing:
             self.transformer.enable_gradient_checkpointing()
         self.size = None
-        if params.size_conditioning.enabled:
+        size_aware = params.size_conditioning.enabled
+        if size_aware:
             self.size = SizeConditioner(len(params.size_conditioning.columns),
                                         self.transformer.config.pooled_projection_dim).to(acc.device)
             self.trainable += list(self.size.parameters())
+            # The size map's x_embedder columns (zero, fp32, trainable in either mode): components/train/size_map.py
+            self.trainable.append(read_size_map(self.transformer, self.base.vae_scale_factor).size_weight)
         grid = (scheduler_training_sigmas(pipe.scheduler.config) if params.timesteps.sampling == "scheduler"
                 else None)
         self.step_cfg = StepConfig(params.timesteps, params.train_guidance_scale, self.base.vae_scale_factor,
-                                   params.loss_region, grid)
+                                   params.loss_region, grid, size_map=size_aware)
 
         # Data: latents and prompt embeddings through the content-keyed cache (main process first).
         cache_dir = Path(params.cache_dir)
@@ -193,12 +197,14 @@ class Trainer:
             files, self.cache_report = cache_latents(samples, self.panels, self.base, cache_dir, params.mask_threshold)
             prompts = params.category_prompts()
             self.text = encode_prompts(self.base, [prompts[c] for c in CATEGORIES], cache_dir)
+            size_maps = cache_size_maps(samples, self.panels, cache_dir) if size_aware else None
         if acc.device.type == "cuda":
             # Everything the encoders produce is cached: keep T5-XXL (~9.5 GB) and CLIP off the GPU while training.
             pipe.text_encoder.to("cpu")
             pipe.text_encoder_2.to("cpu")
         self.dataset = CachedLatentDataset(files, [CATEGORIES.index(s.category) for s in samples],
-                                           [s.ratios or (1.0,) for s in samples], in_memory=params.num_workers == 0)
+                                           [s.ratios or (1.0,) for s in samples], in_memory=params.num_workers == 0,
+                                           size_maps=size_maps)
 
         self.optimizer, self.optimizer_name = _make_optimizer(params, self.trainable, acc.device)
         from diffusers.optimization import get_scheduler
@@ -251,6 +257,11 @@ class Trainer:
         missing = [k for k in state if k not in own]
         if missing:
             raise ValueError(f"{input_dir}: checkpoint weights {missing[:3]} do not match this model")
+        # A checkpoint from before a trainable weight existed (say the size map's) would leave it untrained unseen.
+        absent = [k for k, p in own.items() if p.requires_grad and k not in state]
+        if absent:
+            raise ValueError(f"{input_dir}: checkpoint lacks the trainable weights {absent[:3]}; it was written by "
+                             "another model set-up (start a fresh run: remove that checkpoint folder)")
         with torch.no_grad():
             for k, v in state.items():
                 own[k].copy_(v.to(own[k].dtype))

@@ -22,7 +22,10 @@ def tryon_command(
     mask: Optional[Path] = typer.Option(None, "--mask", help="Agnostic mask (white = repaint); default: computed."),
     steps: Optional[int] = typer.Option(None, "--steps", help="Sampling steps (sampling families only)."),
     seed: int = typer.Option(0, "--seed", help="Sampling seed (sampling families only)."),
-    profile: Optional[str] = typer.Option(None, "--profile", "-p", help="Whose annotate settings make masks."),
+    profile: Optional[str] = typer.Option(
+        None, "--profile", "-p", help="params.yaml profile: the registered model's name, and the annotate settings "
+        "of masks for a model that recorded none."
+    ),
     annotation_cache: Optional[Path] = typer.Option(
         None, "--annotation-cache", help="Where person photos' annotations are kept (default: annotate.cache_dir)."
     ),
@@ -62,6 +65,8 @@ def tryon_command(
     cache_dir = None if no_annotation_cache else (annotation_cache or resolve(params.annotate.cache_dir, root))
     tryon = TryOn(resolve_model(uri, root), params.annotate, cache_dir=cache_dir)
     typer.echo(f"model: {uri} ({tryon.family})" + (" size-aware" if tryon.size_aware else ""), err=True)
+    if tryon.note:
+        typer.echo(tryon.note, err=True)
     asked = fit is not None or ratios is not None
     requests = {c: tryon.size_request(c, fit, ratios) for c in {p.category for p in todo}} if asked else {}
     if asked and not tryon.size_aware:

@@ -1,7 +1,7 @@
 """Try-on for people and scripts: resolve a model (registry URI or folder), read pairs, write result images.
 
 A person photo needs no annotations: the model's predictor annotates it on the fly, and the agnostic mask
-comes from the configured annotators unless the pair names one.
+comes from the annotators with the settings the model recorded unless the pair names one.
 """
 
 from __future__ import annotations
@@ -30,14 +30,10 @@ class Pair:
         return f"{self.person.stem}__{self.garment.stem}__{self.category}.png"
 
 
-def find_model_dir(root: Path) -> Path | None:
-    """The shallowest folder under `root` that holds a model.json."""
-    hits = sorted(root.rglob("model.json"), key=lambda p: len(p.parts))
-    return hits[0].parent if hits else None
-
-
 def resolve_model(model: str, root: Path) -> Path:
     """A local model directory for `model`: a folder with model.json, or a `models:/` / `runs:/` MLflow URI."""
+    from components.train.families import find_model_dir
+
     local = Path(model)
     if local.is_dir():
         if (local / "model.json").is_file():
@@ -113,16 +109,17 @@ def _open(path: Path, mode: str, what: str) -> Image.Image:
 
 
 class TryOn:
-    """A loaded predictor plus the annotate settings used for masks; `run(pair)` -> the result image.
+    """A loaded predictor plus the annotate settings its masks are made with; `run(pair)` -> the result image.
 
+    Masks are made with the annotate settings the model recorded (those its training data was annotated with,
+    as its predictor uses them); a model written before they were recorded gets the project's (`note` says so).
     With `cache_dir` (the annotate cache), a person photo's annotations (for its mask and for the predictor's
     person representation) are computed once per photo content and reused by later pairs and later calls.
     """
 
     def __init__(self, model_dir: Path, annotate_params, device: str = "cpu", cache_dir: Path | None = None) -> None:
-        from components.annotate.photo_cache import PhotoAnnotator
+        from components.train.automask import mask_photos, recorded_settings
         from components.train.families import family_of, load_predictor, read_model_config
-
         from components.train.families.base import is_size_aware
 
         self.model_dir = model_dir
@@ -130,10 +127,16 @@ class TryOn:
         self.family = family_of(self.config)
         self.size_aware = is_size_aware(self.config)
         self.predictor = load_predictor(model_dir, device)
-        self.annotate = annotate_params
-        self.photos = [PhotoAnnotator(annotate_params, cache_dir)]  # for masks; the predictor's own below
-        if hasattr(self.predictor, "cache_annotations"):
-            self.photos.append(self.predictor.cache_annotations(cache_dir))
+        recorded = recorded_settings(self.config)
+        self.annotate = recorded if recorded is not None else annotate_params
+        self.note = None if recorded is not None else (
+            f"note: {model_dir / 'model.json'} records no annotate settings (a model written before they were "
+            "recorded): masks are made with the project's (params.yaml `annotate`), which may not be the ones "
+            "it was trained on")
+        self.photos = [mask_photos(self.annotate, self.predictor, cache_dir)]  # for masks
+        own = getattr(self.predictor, "photos", None)
+        if own is not None and own is not self.photos[0]:  # the predictor annotates with other settings
+            self.photos.append(own)
 
     def annotation_summary(self) -> str:
         """How many photos were annotated and how many found again (masks and the predictor together)."""

@@ -103,3 +103,21 @@ def test_pose_geometry_parse_labels_face_torso_arms_and_legs_in_lip_ids():
     assert parse[190, 93] == LIP["right_arm"] and parse[190, 207] == LIP["left_arm"]
     assert parse[280, 130] == LIP["pants"]
     assert parse[10, 10] == 0 and parse[200, 250] == 0  # outside the person mask
+
+
+def test_pose_geometry_parse_labels_every_person_pixel_and_moves_with_the_person():
+    # The parse is combined inside the person's bounding box: pixels on the box's edges are labelled too, and the
+    # same person further inside a larger frame gets the same labels, shifted (even offsets: rounding agrees).
+    person = np.zeros((H, W), bool)
+    person[30:395, 60:240] = True
+    person[394, 239] = person[30, 60] = True
+    parse = parse_from_geometry(_keypoints(), person, MaskRules())
+    assert (parse[person] != 0).all() and (parse[~person] == 0).all()
+    dy, dx = 40, 24
+    bigger = np.zeros((H + 2 * dy, W + 2 * dx), bool)
+    bigger[dy:dy + H, dx:dx + W] = person
+    kp = _keypoints()
+    kp[kp[:, 2] > 0, :2] += (dx, dy)
+    moved = parse_from_geometry(kp, bigger, MaskRules())
+    assert np.array_equal(moved[dy:dy + H, dx:dx + W], parse)
+    assert not moved[:dy].any() and not moved[dy + H:].any()

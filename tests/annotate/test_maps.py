@@ -16,3 +16,20 @@ def test_pose_attempt_survives_update_place_maps_and_the_npz_round_trip():
     back = BodyMaps.from_npz_dict(framed.to_npz_dict())
     assert back.pose_attempt == EQUALISED and back.n_people == 1
     assert BodyMaps.from_npz_dict(BodyMaps(n_people=1).to_npz_dict()).pose_attempt is None
+
+
+def test_place_maps_keeps_the_maps_of_a_photo_that_fills_the_frame_and_pads_the_others():
+    mask = np.zeros((4, 5), bool)
+    mask[1, 2] = True
+    kp = np.zeros((25, 3), np.float32)
+    kp[0] = (2, 1, 0.9)
+    maps = BodyMaps(person_mask=mask, parse_lip=mask.astype(np.uint8) * 5, keypoints_body25=kp)
+    full = Letterbox(5, 4, 1.0, 0, 0, 5, 4)
+    assert full.fills_frame
+    framed = place_maps(maps, full)
+    assert np.array_equal(framed.person_mask, mask) and np.array_equal(framed.parse_lip, maps.parse_lip)
+    assert tuple(framed.keypoints_body25[0]) == (2, 1, np.float32(0.9))
+    padded = place_maps(maps, Letterbox(7, 4, 1.0, 1, 0, 6, 4))
+    assert not Letterbox(7, 4, 1.0, 1, 0, 6, 4).fills_frame
+    assert padded.person_mask.shape == (4, 7) and padded.person_mask[1, 3] and padded.person_mask.sum() == 1
+    assert tuple(padded.keypoints_body25[0, :2]) == (3, 1)

@@ -13,7 +13,6 @@ from components.evaluate.fit import (
     geometric_fit_deviation,
     mask_boundary,
     mask_iou,
-    scale_region,
 )
 
 
@@ -77,17 +76,6 @@ def test_gfd_rejects_a_non_positive_torso():
     m = square(10, 2, 2, 4)
     with pytest.raises(ValueError):
         geometric_fit_deviation(m, m, 0.0)
-
-
-def test_scaling_keeps_the_top_centre_and_scales_the_box():
-    m = np.zeros((100, 100), bool)
-    m[10:30, 40:60] = True  # 20 x 20, top-centre at (10, 49.5)
-    scaled = scale_region(m, 1.5, 2.0)
-    ys, xs = np.nonzero(scaled)
-    assert ys.min() == 10
-    assert ys.max() - ys.min() + 1 == pytest.approx(40, abs=1)
-    assert xs.max() - xs.min() + 1 == pytest.approx(30, abs=1)
-    assert (xs.min() + xs.max()) / 2 == pytest.approx(49.5, abs=0.5)
 
 
 def test_expected_unpaired_region_uses_the_ratio_of_ratios_and_says_when_it_could_not():

@@ -63,6 +63,8 @@ def test_a_bucket_that_does_not_exist_is_a_clear_error_naming_the_cache(s3_env):
     with pytest.raises(ConfigError, match="s3://no-such-bucket/x cannot be read") as err:
         cache.get("samples", "ef" * 32)
     assert "create the bucket" in str(err.value)
+    with pytest.raises(ConfigError, match="s3://no-such-bucket/x cannot be written"):
+        cache.put_record("samples", "ef" * 32, {"status": "ok"}, {"a.png": b"pixels"})  # writes say so too
 
 
 def test_the_shared_cache_setting_is_an_s3_url_or_null():

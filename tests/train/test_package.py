@@ -131,7 +131,7 @@ def test_a_size_aware_model_is_trained_with_one_param_tagged_in_the_registry_and
 
     from components.params import Params
     from components.project import project_root
-    from components.train.families.base import SIZE_TAG
+    from components.train.families.base import SIZE_MAP_TAG, SIZE_TAG
     from components.train.stage import run as train_stage
     from tests.train.conftest import make_dataset
 
@@ -146,10 +146,15 @@ def test_a_size_aware_model_is_trained_with_one_param_tagged_in_the_registry_and
     config = json.loads((out.model_dir / "model.json").read_text())
     assert config["size_conditioning"]["enabled"] and config["size_conditioning"]["fit"]["thresholds"]
     assert (out.model_dir / "adapter" / "size_conditioning.safetensors").is_file()
+    # ... and the size map through the mask path, its x_embedder columns beside the adapter.
+    assert config["size_conditioning"]["map"] == "mask_path" and config["annotate"]
+    assert (out.model_dir / "adapter" / "size_map_embedder.safetensors").is_file()
     registered = json.loads((out.model_dir / "registered.json").read_text())
     version = mlflow.MlflowClient().get_model_version("tryon-size", registered["version"])
     assert version.tags[SIZE_TAG] == "on" and registered["size_conditioning"] == "on"
     assert mlflow.get_run(registered["run_id"]).data.tags[SIZE_TAG] == "on"
+    assert version.tags[SIZE_MAP_TAG] == "mask_path" and registered["size_map"] == "mask_path"
+    assert mlflow.get_run(registered["run_id"]).data.tags[SIZE_MAP_TAG] == "mask_path"
 
     model = mlflow.pyfunc.load_model(registered["model_uri"])
     row = {"person": _b64(dataset / "person_0.png"), "garment": _b64(dataset / "garment_0.png"),
@@ -160,6 +165,7 @@ def test_a_size_aware_model_is_trained_with_one_param_tagged_in_the_registry_and
     for result in (by_label, by_ratios, as_worn):
         assert Image.open(io.BytesIO(base64.b64decode(result["image"][0]))).size == \
             Image.open(dataset / "person_0.png").size
-    assert "ignored" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "ignored" not in err and "stands in for the size map" not in err  # every photo's map was drawn
     with pytest.raises(ValueError, match="unknown fit label"):
         model.predict(pd.DataFrame([{**row, "fit": "baggy"}]))

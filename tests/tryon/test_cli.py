@@ -133,6 +133,7 @@ def test_a_size_blind_model_tries_on_as_worn_and_says_it_ignores_the_requested_f
     assert proc.returncode == 0, proc.stderr
     assert "trained without size conditioning" in proc.stderr and "--fit loose is ignored" in proc.stderr
     assert proc.stderr.count("without size conditioning") == 1  # said once, by the CLI, not again per pair
+    assert "records no annotate settings" in proc.stderr  # the fixture's model: masks with the project's settings
     assert Image.open(out).size == (150, 150)
 
 

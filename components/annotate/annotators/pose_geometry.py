@@ -44,31 +44,41 @@ def parse_from_geometry(keypoints: np.ndarray, person_mask: np.ndarray, rules: M
     unit = sk.scale(fallback=0.25 * shape[1])
     parts = BodyParts.build(sk, shape, unit, rules, person)
     out = np.zeros(shape, np.uint8)
+    rows, cols = np.flatnonzero(person.any(axis=1)), np.flatnonzero(person.any(axis=0))
+    if rows.size == 0:
+        return out
+    # Every label lands on person pixels only: combine the regions inside the person's bounding box (views of
+    # the full-frame rasters, so the same pixels), a fraction of the frame's area for each of the ~20 ops.
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    person, labels = person[box], out[box]
 
     arm_t = rules.arm_width * unit
-    right_arm = g.limb(shape, [sk.pt("RShoulder"), sk.pt("RElbow"), sk.pt("RWrist")], arm_t) | _hand(sk, "R", shape, rules, unit)
-    left_arm = g.limb(shape, [sk.pt("LShoulder"), sk.pt("LElbow"), sk.pt("LWrist")], arm_t) | _hand(sk, "L", shape, rules, unit)
-    out[person & right_arm] = LIP["right_arm"]
-    out[person & left_arm] = LIP["left_arm"]
-    out[person & parts.legs & ~(right_arm | left_arm)] = LIP["pants"]
-    out[person & parts.torso] = LIP["upper_clothes"]
+    right_arm = (g.limb(shape, [sk.pt("RShoulder"), sk.pt("RElbow"), sk.pt("RWrist")], arm_t)[box]
+                 | _hand(sk, "R", shape, rules, unit)[box])
+    left_arm = (g.limb(shape, [sk.pt("LShoulder"), sk.pt("LElbow"), sk.pt("LWrist")], arm_t)[box]
+                | _hand(sk, "L", shape, rules, unit)[box])
+    labels[person & right_arm] = LIP["right_arm"]
+    labels[person & left_arm] = LIP["left_arm"]
+    labels[person & parts.legs[box] & ~(right_arm | left_arm)] = LIP["pants"]
+    labels[person & parts.torso[box]] = LIP["upper_clothes"]
     # Person pixels no rule claimed: above the hips they are clothing on the torso, below it trousers.
-    rest = person & (out == 0)
-    if parts.below_hem.any():
-        out[rest & parts.below_hem] = LIP["pants"]
-        out[rest & ~parts.below_hem] = LIP["upper_clothes"]
+    rest = person & (labels == 0)
+    if parts.below_hem.any():  # anywhere in the frame, not only in the box
+        below_hem = parts.below_hem[box]
+        labels[rest & below_hem] = LIP["pants"]
+        labels[rest & ~below_hem] = LIP["upper_clothes"]
     else:
-        out[rest] = LIP["upper_clothes"]
+        labels[rest] = LIP["upper_clothes"]
     for side, label in (("R", LIP["right_shoe"]), ("L", LIP["left_shoe"])):
         points = [sk.pt(name) for name in (f"{side}Ankle", f"{side}Heel", f"{side}BigToe")]
-        feet = g.discs(shape, [pt for pt in points if pt is not None], rules.foot_radius * unit)
-        out[person & feet & g.rows_below(shape, _lowest_knee(sk))] = label
+        feet = g.discs(shape, [pt for pt in points if pt is not None], rules.foot_radius * unit)[box]
+        labels[person & feet & g.rows_below(shape, _lowest_knee(sk))[box]] = label
     face_c, rx, ry = _face(sk, unit)
     if face_c is not None:
-        face = g.ellipse(shape, face_c, rx, ry)
-        above_chin = ~g.rows_below(shape, face_c[1] + ry)
-        out[person & above_chin & ~face] = LIP["hair"]
-        out[person & face] = LIP["face"]
+        face = g.ellipse(shape, face_c, rx, ry)[box]
+        above_chin = ~g.rows_below(shape, face_c[1] + ry)[box]
+        labels[person & above_chin & ~face] = LIP["hair"]
+        labels[person & face] = LIP["face"]
     return out
 
 

@@ -52,7 +52,7 @@ def _source_grid(shape: tuple[int, int], anchor: tuple[float, float], sx: float,
 
 def scaled_region(region: np.ndarray, sx: float, sy: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`region` scaled about the top centre of its box, and the (row, col) source pixel of every output pixel
-    (components/evaluate/fit.py scale_region's convention)."""
+    (components/fit/region.py scale_region's convention)."""
     ys, xs = np.nonzero(region)
     anchor = (0.5 * (xs.min() + xs.max() + 1), float(ys.min()))
     src_x, src_y = _source_grid(region.shape, anchor, sx, sy)

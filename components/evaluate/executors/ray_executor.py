@@ -33,9 +33,10 @@ from components.executors.ray_pool import node_id, on_pool, refuse_mismatch, run
 from components.progress import progress_bar
 
 SCRATCH_PREFIX = "vton-evaluate-"
-# The code a result depends on: the families' networks and predictors, and the annotators some of them run on
-# the person photo.
-CODE_PACKAGES = ("train", "annotate", "evaluate")
+# The code a result depends on: the families' networks and predictors, the annotators some of them run on the
+# person photo, the fit maths a size request is drawn with (the size map's rescaled region, a photo's own fit
+# ratios) and the image I/O the annotators decode with.
+CODE_PACKAGES = ("train", "annotate", "evaluate", "fit", "manifest")
 
 
 def code_digest() -> str:

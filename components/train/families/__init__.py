@@ -52,6 +52,12 @@ def read_model_config(model_dir: Path | str) -> dict:
     return json.loads(path.read_text())
 
 
+def find_model_dir(root: Path | str) -> Path | None:
+    """The shallowest folder under `root` that holds a model.json (a downloaded model's artifacts)."""
+    hits = sorted(Path(root).rglob(MODEL_CONFIG), key=lambda p: len(p.parts))
+    return hits[0].parent if hits else None
+
+
 def family_of(config: dict) -> str:
     """The family a model.json belongs to (models written before families existed are CatVTON-Flux)."""
     return str(config.get(FAMILY_KEY) or DEFAULT_FAMILY)

@@ -27,8 +27,25 @@ FAMILY_KEY = "family"  # model.json's key naming the family that wrote the model
 DEFAULT_FAMILY = "catvton_flux"  # models written before families existed have no FAMILY_KEY
 MODEL_FAMILY_TAG = Tag.MODEL_FAMILY  # tag on the registered model version and the training run
 PERCEPTUAL_TAG = Tag.TRAIN_PERCEPTUAL  # "vgg19:<sha256[:12]>" or "unavailable: <reason>"
-SIZE_CONFIG_KEY = "size_conditioning"  # model.json's section: {"enabled": bool, "columns": [...], "fit": thresholds}
+SIZE_CONFIG_KEY = "size_conditioning"  # model.json: {"enabled", "columns", "map" (SIZE_MAP_KEY), "fit" (thresholds)}
 SIZE_TAG = Tag.MODEL_SIZE_CONDITIONING  # tag on the registered model version and the training run: on | off
+SIZE_MAP_TAG = Tag.MODEL_SIZE_MAP  # tag on the registered model version and the training run: a SizeMapInput value
+SIZE_MAP_KEY = "map"  # model.json size_conditioning["map"]: how the model reads the spatial size map
+
+
+class SizeMapInput:
+    """How a model reads the spatial size map (model.json size_conditioning["map"], tag SIZE_MAP_TAG)."""
+
+    MASK_PATH = "mask_path"  # CatVTON-Flux: packed channels after FLUX Fill's mask (components/train/size_map.py)
+    INPUT_CHANNELS = "input_channels"  # the baselines: extra input planes of their first convolutions
+    NONE = "none"  # size-blind, or a CatVTON-Flux model from before the map (the pooled offset only)
+
+
+def size_map_input_for(family: str, enabled: bool) -> str:
+    """How a model of `family` trained now reads the size map (SizeMapInput), with size conditioning `enabled`."""
+    if not enabled:
+        return SizeMapInput.NONE
+    return SizeMapInput.MASK_PATH if family == "catvton_flux" else SizeMapInput.INPUT_CHANNELS
 
 
 class Predictor(Protocol):
@@ -83,6 +100,19 @@ def is_size_aware(config: dict) -> bool:
     return bool(section.get("enabled")) if isinstance(section, dict) else bool(section)
 
 
+def size_map_input(config: dict) -> str:
+    """How the model a model.json describes reads the size map (SizeMapInput). Models written before the key:
+    the baselines read it as input channels from the start; CatVTON-Flux then read the ratios only."""
+    if not is_size_aware(config):
+        return SizeMapInput.NONE
+    section = config.get(SIZE_CONFIG_KEY)
+    recorded = section.get(SIZE_MAP_KEY) if isinstance(section, dict) else None
+    if recorded:
+        return str(recorded)
+    family = str(config.get(FAMILY_KEY) or DEFAULT_FAMILY)
+    return SizeMapInput.NONE if family == "catvton_flux" else SizeMapInput.INPUT_CHANNELS
+
+
 def requested_ratios(config: dict, category: str, fit: str | None = None,
                      ratios: tuple[float | None, float | None, float | None] | None = None
                      ) -> tuple[float, float, float] | None:
@@ -111,9 +141,11 @@ def requested_ratios(config: dict, category: str, fit: str | None = None,
 
 def size_config(ctx: FamilyContext) -> dict[str, Any]:
     """model.json's size-conditioning section: whether the model reads the fit ratios, which manifest columns
-    they came from, and the fit thresholds that turn a requested label (--fit loose) into ratios."""
+    they came from, how it reads the size map (SizeMapInput), and the fit thresholds that turn a requested label
+    (--fit loose) into ratios."""
     sc = ctx.params.size_conditioning
-    section: dict[str, Any] = {"enabled": sc.enabled, "columns": list(sc.columns)}
+    section: dict[str, Any] = {"enabled": sc.enabled, "columns": list(sc.columns),
+                               SIZE_MAP_KEY: size_map_input_for(ctx.params.model, sc.enabled)}
     if sc.enabled and ctx.fit is not None:
         section["fit"] = ctx.fit.model_dump(mode="json")
     return {SIZE_CONFIG_KEY: section}

@@ -37,6 +37,7 @@ def preflight(tp) -> None:
 
 def train(ctx: FamilyContext) -> FamilyResult:
     """Train CatVTON-Flux adapters (gate, checkpoints, grids), write models/candidate; returns what happened."""
+    from components.train.automask import ANNOTATE_KEY
     from components.train.base_model import load_base
     from components.train.package import model_config, save_base_snapshot, write_candidate
     from components.train.report import LOSS_REGION_LABELS
@@ -62,6 +63,9 @@ def train(ctx: FamilyContext) -> FamilyResult:
     config = model_config(tp, base.spec, ctx.profile)
     config[FAMILY_KEY] = NAME
     config[SIZE_CONFIG_KEY] = {**config[SIZE_CONFIG_KEY], **size_config(ctx)[SIZE_CONFIG_KEY]}
+    # The masks it learnt from were made with these, and serving annotates a bare photo for its worn region (the
+    # size map) with them: `vton tryon` and the pyfunc make their masks alike.
+    config[ANNOTATE_KEY] = ctx.annotate.model_dump(mode="json") if ctx.annotate is not None else None
 
     def on_step(step: int, _loss: float) -> None:
         every = tp.tracking.validate_every

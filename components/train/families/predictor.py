@@ -20,7 +20,7 @@ from PIL import Image
 
 from components.train.families.base import FAMILY_KEY, is_size_aware
 from components.train.families.representation import PersonInputs, collate_inputs, inputs_from_photo, to_photo
-from components.train.families.size import expected_region, ratios_tensor
+from components.train.families.size import request_size_map
 
 WEIGHTS_FILE = "weights.safetensors"
 
@@ -73,13 +73,7 @@ class BaselinePredictor:
             if size_ratios is not None and any(r is not None for r in size_ratios):
                 self.note_size_blind()
             return batch
-        own = batch["fit_ratios"]
-        requested = ratios_tensor(size_ratios).to(own.device)
-        # A row without a request is tried on as worn: its own ratios and region.
-        asked = torch.tensor([r is not None for r in size_ratios], device=own.device)[:, None]
-        requested = torch.where(asked, requested, own)
-        size_map = expected_region(batch["worn_mask"].cpu(), batch["agnostic_mask"].cpu(), own.cpu(),
-                                   requested.cpu()).to(batch["worn_mask"].device)
+        size_map, requested = request_size_map(batch, size_ratios)
         return {**batch, "size_map": size_map, "size_ratios": requested}
 
     def note_size_blind(self) -> None:

@@ -281,17 +281,21 @@ def tensor_image(x: torch.Tensor) -> Image.Image:
     return Image.fromarray(arr)
 
 
+def frame_crop(img: Image.Image, frame_box: tuple[float, float, float, float]) -> Image.Image:
+    """The part of a frame-sized image where the photo sits (`frame_box`, fractions of the frame)."""
+    x0, y0, x1, y1 = frame_box
+    if (x0, y0, x1, y1) == (0.0, 0.0, 1.0, 1.0):
+        return img
+    w, h = img.size
+    return img.crop((round(x0 * w), round(y0 * h), max(round(x1 * w), round(x0 * w) + 1),
+                     max(round(y1 * h), round(y0 * h) + 1)))
+
+
 def to_photo(result: torch.Tensor, inputs: PersonInputs, person: Image.Image, mask: Image.Image | None = None
              ) -> Image.Image:
     """The generated frame mapped back onto the person photo: cropped to the photo, resized to its size,
     and (with `mask`) the photo's own pixels kept outside the repainted region."""
-    img = tensor_image(result)
-    x0, y0, x1, y1 = inputs.frame_box
-    w, h = img.size
-    if (x0, y0, x1, y1) != (0.0, 0.0, 1.0, 1.0):
-        img = img.crop((round(x0 * w), round(y0 * h), max(round(x1 * w), round(x0 * w) + 1),
-                        max(round(y1 * h), round(y0 * h) + 1)))
-    img = img.resize(person.size, Image.BICUBIC)
+    img = frame_crop(tensor_image(result), inputs.frame_box).resize(person.size, Image.BICUBIC)
     if mask is not None:
         repaint = mask.convert("L").resize(person.size, Image.NEAREST).point(lambda v: 255 if v > 127 else 0)
         img = Image.composite(img, person.convert("RGB"), repaint)

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from components.fit.region import scale_region
 from components.train.params import FIT_COLUMNS  # the manifest columns, in FitRatios order
 
 N_RATIOS = len(FIT_COLUMNS)
@@ -57,26 +58,15 @@ def scale_factors(own: torch.Tensor, requested: torch.Tensor) -> torch.Tensor:
 
 
 def scale_masks(masks: torch.Tensor, factors: torch.Tensor) -> torch.Tensor:
-    """Bx1xHxW {0, 1} masks scaled by Bx2 (sx, sy) about each mask's top-centre (nearest; empty masks stay empty)."""
-    b, _, h, w = masks.shape
+    """Bx1xHxW {0, 1} masks scaled by Bx2 (sx, sy) about each mask's top-centre (components/fit `scale_region`,
+    the convention evaluate measures the expected region with); empty masks stay empty."""
     out = masks.clone()
-    for i in range(b):
-        m = masks[i, 0] > 0.5
+    for i in range(masks.shape[0]):
         sx, sy = float(factors[i, 0]), float(factors[i, 1])
-        if not m.any() or (sx == 1.0 and sy == 1.0):
+        if sx == 1.0 and sy == 1.0:
             continue
-        ys, xs = torch.nonzero(m, as_tuple=True)
-        anchor_y = float(ys.min())
-        anchor_x = 0.5 * (float(xs.min()) + float(xs.max()) + 1)
-        yy = torch.arange(h, dtype=torch.float32)[:, None].expand(h, w)
-        xx = torch.arange(w, dtype=torch.float32)[None, :].expand(h, w)
-        # Inverse mapping: each output pixel centre takes the source pixel it came from before scaling.
-        src_y = torch.floor(anchor_y + (yy + 0.5 - anchor_y) / sy).long()
-        src_x = torch.floor(anchor_x + (xx + 0.5 - anchor_x) / sx).long()
-        inside = (src_y >= 0) & (src_y < h) & (src_x >= 0) & (src_x < w)
-        scaled = torch.zeros(h, w, dtype=masks.dtype)
-        scaled[inside] = masks[i, 0][src_y[inside], src_x[inside]].to(masks.dtype)
-        out[i, 0] = scaled
+        scaled = scale_region(masks[i, 0].detach().cpu().numpy() > 0.5, sx, sy)
+        out[i, 0] = torch.from_numpy(scaled).to(masks.device, masks.dtype)
     return out
 
 
@@ -92,6 +82,18 @@ def expected_region(worn: torch.Tensor, fallback: torch.Tensor, own: torch.Tenso
     if requested is not None:
         worn = scale_masks(worn, scale_factors(own, requested))
     return torch.where(empty, (fallback > 0.5).float(), worn)
+
+
+def request_size_map(batch: dict, size_ratios: list | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(size map, requested ratios) of a collated batch asked for `size_ratios`: one (width, length, span) or None
+    per row (None, or a None row: as worn, its own ratios and region). What every size-aware predictor feeds."""
+    own = batch["fit_ratios"]
+    rows = [None] * own.shape[0] if size_ratios is None else list(size_ratios)
+    requested = ratios_tensor(rows).to(own.device)
+    asked = torch.tensor([r is not None for r in rows], device=own.device)[:, None]
+    requested = torch.where(asked, requested, own)
+    size_map = expected_region(batch["worn_mask"].cpu(), batch["agnostic_mask"].cpu(), own.cpu(), requested.cpu())
+    return size_map.to(batch["worn_mask"].device), requested
 
 
 def size_planes(size_map: torch.Tensor, ratios: torch.Tensor) -> torch.Tensor:

@@ -15,7 +15,7 @@ from components.data.augment.run import augment_dataset
 from components.data.augment.sample import load_sample
 from components.data.augment.size import draw_scale, rescale_garment, scaled_region
 from components.data.params import AugmentParams
-from components.evaluate.fit import scale_region
+from components.fit.region import scale_region
 from components.fit.columns import worn_region
 from components.fit.params import FitParams, ScaleRange
 from components.fit.ratios import worn_fit_ratios

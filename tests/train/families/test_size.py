@@ -109,6 +109,9 @@ def test_one_param_switches_size_conditioning_on_with_the_three_fit_columns():
     assert TrainParams.model_validate({"size_conditioning": {"enabled": True}}).size_conditioning.enabled
     with pytest.raises(ValueError, match="three fit ratios"):
         TrainParams.model_validate({"size_conditioning": {"enabled": True, "columns": ["fit_width_ratio"]}})
+    with pytest.raises(ValueError, match="x_embedder reads the size map"):
+        TrainParams.model_validate({"size_conditioning": True, "mode": "lora",
+                                    "lora_target_modules": ["to_q", "x_embedder"]})
 
 
 # -- every family starts as its size-blind twin -----------------------------------------------------------------------
@@ -193,7 +196,38 @@ def test_a_fresh_catvton_flux_size_conditioner_leaves_the_flow_matching_loss_unc
     assert torch.equal(blind, aware)
 
 
+def test_a_catvton_flux_training_map_is_the_worn_garment_of_the_samples_parse(worn_dataset):
+    import numpy as np
+    from PIL import Image
+
+    from components.annotate.agnostic import GARMENT_LABELS, labels_in
+    from components.train.data import select_samples
+    from components.train.families.representation import resize_labels
+    from components.train.size_map import sample_size_map
+
+    sample = select_samples(worn_dataset).samples[0]
+    region = sample_size_map(sample, (48, 64))
+    with Image.open(sample.parse) as im:
+        parse = np.asarray(im)
+    worn = labels_in(resize_labels(parse, (48, 64)), GARMENT_LABELS["upper_body"])
+    assert region.shape == (64, 48) and region.any() and np.array_equal(region, worn)
+
+
 # -- loading --------------------------------------------------------------------------------------------------------
+def test_model_json_says_how_the_map_is_read_and_models_from_before_the_key_read_as_they_did():
+    from components.train.families.base import SizeMapInput, size_map_input, size_map_input_for
+
+    on = {"enabled": True, "columns": list(FIT_COLUMNS)}
+    assert size_map_input_for("catvton_flux", True) == SizeMapInput.MASK_PATH
+    assert size_map_input_for("unet_gan", True) == SizeMapInput.INPUT_CHANNELS
+    assert size_map_input_for("gmm_tom", False) == SizeMapInput.NONE
+    assert size_map_input({"family": "catvton_flux", "size_conditioning": {**on, "map": "mask_path"}}) == "mask_path"
+    # Before the key: the baselines read the map as input planes from the start, CatVTON-Flux the ratios only.
+    assert size_map_input({"family": "gmm_tom", "size_conditioning": on}) == SizeMapInput.INPUT_CHANNELS
+    assert size_map_input({"size_conditioning": on}) == SizeMapInput.NONE  # no family: an early CatVTON-Flux
+    assert size_map_input({"family": "unet_gan"}) == SizeMapInput.NONE
+
+
 def test_a_size_blind_model_still_loads_and_says_once_that_it_ignores_a_size_request(tmp_path, capsys):
     from components.train.families import load_predictor
     from components.train.families.base import FAMILY_KEY
