@@ -49,25 +49,57 @@ def retrain(
     force: bool = typer.Option(False, "--force", help="Re-run stages even when DVC says nothing changed."),
 ) -> None:
     """Run the end-to-end retraining flow (Prefect) over the DVC stages, then promote."""
+    import atexit
     import signal
-    import threading
+
+    if _ENTRY_POINT:  # the `vton` process itself (never a test runner or another program calling the app)
+        atexit.register(_exit_without_teardown)  # first registered, so it runs after every other exit hook
 
     from components.tracking.service import warm_up
-    from flows import prefect_server  # imports neither Prefect nor MLflow
+    from flows import early_status, prefect_server  # import neither Prefect nor MLflow
 
     # A terminated retrain unwinds (SystemExit) so the flow ends its MLflow run KILLED rather than leaving it RUNNING.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
 
-    # Prefect's temporary server starts first, on another core, while this process imports Prefect and MLflow;
-    # MLflow's import and store open (a thread) overlap Prefect's import instead of following it.
-    server = prefect_server.start() if prefect_server.wanted() else None
-    threading.Thread(target=warm_up, name="warm-up-tracking", daemon=True).start()
+    # A server `prefect server start --background` runs for this PREFECT_HOME is used as it is; else Prefect's
+    # temporary server starts first, on another core, while this process imports Prefect and MLflow.
+    server = None
+    if prefect_server.wanted() and prefect_server.use_running_server() is None:
+        server = prefect_server.start()
+    # The one `dvc status` a no-op needs runs now, in its own process, beside the imports (flows/early_status.py).
+    if not force:
+        early_status.start_for_retrain(profile, stages)
     from flows.retrain import retrain_flow  # the CLI is the one place that reaches into flows/
 
+    # MLflow's import and store open, in this thread while the server starts: imports in two threads at once can
+    # hand one of them a half-initialised module (seen: "cannot import name 'flow' from 'prefect'").
+    warm_up()
     if server is not None:
         server.wait()
     summary = retrain_flow(profile=profile, stages=stages, force=force)
     typer.echo(summary.where_to_look())
+    _FINISHED.append(True)
+
+
+_ENTRY_POINT: list[bool] = []  # set by main(): this process is the `vton` command
+_FINISHED: list[bool] = []  # set once `vton retrain` has succeeded and said where to look
+
+
+def _exit_without_teardown() -> None:
+    """After a successful retrain and every other exit hook (Prefect's last logs and events, the temporary server's
+    stop): exit 0 without the interpreter's teardown of the modules Prefect, MLflow and pandas loaded, which costs
+    over a CPU second and only frees memory the OS frees anyway. A failed or stopped retrain exits as usual."""
+    if not _FINISHED:
+        return
+    import logging
+
+    logging.shutdown()  # its own exit hook may be registered before this one: flush the handlers now
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(0)
 
 
 @app.command()
@@ -105,6 +137,7 @@ def main() -> None:
     # Prefect's temporary server can take more than its default 20 s to start on a busy small machine.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    _ENTRY_POINT.append(True)
     try:
         app()
     except Exception as exc:  # noqa: BLE001 - the one place that turns failures into messages

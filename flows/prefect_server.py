@@ -8,6 +8,10 @@ imports Prefect and MLflow, the server starts on the other core while those impo
 to it as it would to any server (PREFECT_API_URL). The flow run, its task runs, logs and artifacts land in the
 same database ($PREFECT_HOME/prefect.db) as with Prefect's own temporary server.
 
+A server `prefect server start --background` left running for this PREFECT_HOME (Prefect's own `server.pid` in
+PREFECT_HOME names it) is reused instead: no server start at all, and its UI shows the run live. vton never
+starts such a server itself (no background process a user did not ask for); `prefect server stop` stops it.
+
 Database migrations are skipped only when the database is at the revision a previous start of this Prefect
 version migrated it to (a marker beside the database); any doubt (another Prefect version, a database
 configured elsewhere, no marker) keeps Prefect's default of migrating on start.
@@ -35,6 +39,7 @@ from pathlib import Path
 
 from components.errors import VtonError
 
+SERVER_PID_FILE = "server.pid"  # what `prefect server start --background` writes into PREFECT_HOME
 MARKER = "vton-migrated.json"  # beside prefect.db: {"prefect": version, "revision": alembic revision}
 # Files in the working directory through which Prefect 3 may be configured (then Prefect decides, not us).
 _LOCAL_SETTINGS = ("prefect.toml", ".env")
@@ -110,6 +115,76 @@ def migrations_needed(home: Path) -> bool:
         return True
     current = _revision(home / "prefect.db")
     return not (current and marker.get("prefect") == _prefect_version() and marker.get("revision") == current)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _option(args: list[str], name: str) -> str | None:
+    """The value of `--name VALUE` or `--name=VALUE` in a command line, or None."""
+    for i, arg in enumerate(args):
+        if arg == name and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith(name + "="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _server_address(pid: int, profile: dict[str, str]) -> tuple[str, str] | None:
+    """(host, port) the Prefect server process `pid` listens on; None when `pid` is not a Prefect server."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return None  # not Linux, or the process is gone: no way to tell what it is
+    if not any("prefect.server.api.server:create_app" in a for a in args):
+        return None  # the pid file outlived its server and the pid now names another process
+    def setting(key: str, default: str) -> str:  # where `prefect server start` took it from without --host/--port
+        return os.environ.get(key) or profile.get(key) or default
+
+    host = _option(args, "--host") or setting("PREFECT_SERVER_API_HOST", "127.0.0.1")
+    port = _option(args, "--port") or setting("PREFECT_SERVER_API_PORT", "4200")
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return (f"[{host}]" if ":" in host else host), port
+
+
+def running_server(home: Path | None = None, timeout: float = 2.0) -> str | None:
+    """The API URL of the server `prefect server start --background` runs for `home` (PREFECT_HOME), if it
+    answers /health; else None (no pid file, a stale one, a process that is no Prefect server, no answer)."""
+    home = home or prefect_home()
+    try:
+        pid = int((home / SERVER_PID_FILE).read_text().strip())
+    except (OSError, ValueError):
+        return None
+    profile = _active_profile_settings(home)
+    if profile is None or not _process_alive(pid):
+        return None
+    address = _server_address(pid, profile)
+    if address is None:
+        return None
+    api = f"http://{address[0]}:{address[1]}/api"
+    try:
+        with urllib.request.urlopen(f"{api}/health", timeout=timeout) as response:
+            return api if response.status == 200 else None
+    except (OSError, ValueError):
+        return None
+
+
+def use_running_server(home: Path | None = None) -> str | None:
+    """Point this process's Prefect at the background server of this PREFECT_HOME when one answers; its URL."""
+    api = running_server(home)
+    if api is not None:
+        os.environ["PREFECT_API_URL"] = api
+    return api
 
 
 def _free_port() -> int:

@@ -28,6 +28,7 @@ from components.tracking.contract import Tag
 from components.tracking.mlflow_run import RUN_ID_ENV
 from components.tracking.service import TrackingService, shared_service
 from flows.artifacts import publish_stage_pictures
+from flows import early_status
 from flows.dvc_stage import StageFailed, StageResult, is_transient_failure
 from flows.logs import quiet_user_error_tracebacks, stage_output_logger
 from flows.prefect_runs import crash_flow_run
@@ -82,7 +83,12 @@ class RetrainSummary:
         if self.prefect_flow_run_id:
             home = os.environ.get("PREFECT_HOME", "~/.prefect")
             lines.append(f"  Prefect run:    {self.prefect_flow_run_id}")
-            lines.append(f"  Prefect UI:     PREFECT_HOME={home} prefect server start   (then http://127.0.0.1:4200)")
+            ui = _live_ui_url()
+            if ui:
+                lines.append(f"  Prefect UI:     {ui}/runs/flow-run/{self.prefect_flow_run_id}")
+            else:  # a temporary server, gone now: one command brings the UI up, and later retrains reuse it
+                lines.append(f"  Prefect UI:     PREFECT_HOME={home} prefect server start --background   (then "
+                             "http://127.0.0.1:4200; later retrains use it; `prefect server stop` ends it)")
         reports = self.root / "reports"
         for label, path in (
             ("data quality", reports / "validate" / "report.html"),
@@ -97,9 +103,23 @@ class RetrainSummary:
         return "\n".join(lines)
 
 
+def _live_ui_url() -> str | None:
+    """The UI of the Prefect server this retrain talked to, when it outlives the retrain; None for a temporary one."""
+    if os.environ.get("PREFECT_UI_URL") == "":  # flows/prefect_server.py: a temporary server, no UI
+        return None
+    from prefect.settings import get_current_settings
+
+    return get_current_settings().ui_url
+
+
 def tracking_for(root: Path) -> TrackingService:
     """The flow's tracking service for `root` (the URI the environment names, else the project's SQLite)."""
     return shared_service(root)
+
+
+def _raw_data_present(root: Path) -> bool:
+    raw = root / "data" / "raw"
+    return raw.is_dir() and any(raw.iterdir())
 
 
 @task(name="prepare-data")
@@ -110,14 +130,14 @@ def prepare_raw_data(root: Path, refresh: bool = False) -> str:
     """
     logger = get_run_logger()
     raw = root / "data" / "raw"
-    if raw.is_dir() and any(raw.iterdir()) and not refresh:
+    if _raw_data_present(root) and not refresh:
         return "present"
     dvc = Dvc(root)
     try:
         dvc.pull("data.dvc", what="pulling data/raw")
     except DvcFailed as exc:
         logger.info("no data/raw on the DVC remote (%s)", exc.reason.splitlines()[0])
-    if raw.is_dir() and any(raw.iterdir()):
+    if _raw_data_present(root):
         logger.info("pulled data/raw from the DVC remote")
         return "pulled"
     from components.data.sample_data import materialise_sample_data
@@ -325,6 +345,9 @@ def retrain_flow(
     params = load_params(base / "params.yaml")
     chain = check_stages(list(stages or params.flow.stages), base)
     reports = base / params.paths.reports
+    early = early_status.take()  # `vton retrain` asked DVC already, beside its imports
+    if early is not None and (refresh_data or not _raw_data_present(base)):
+        early.wait()  # preparing the data runs DVC: one DVC command at a time
     prepared = prepare_raw_data(base, refresh_data, return_state=True)
     prepared.result()
     run_id, exp_id = start_tracking_run(base, params.profile, params.project.mlflow_experiment, params,
@@ -347,8 +370,11 @@ def retrain_flow(
         volatile = Dvc(base).always_changed()
         after_volatile = 1 + max((i for i, s in enumerate(chain) if s in volatile), default=-1)
         for i, stage in enumerate(chain):
+            if early is not None:
+                early.wait()  # before the first stage's DVC command
             if i == after_volatile and not force and not uses_remote(stage_deployments):
-                unchanged = up_to_date_stages(base, chain[i:])
+                known = early.up_to_date(base, chain[i:]) if early is not None else None
+                unchanged = known if known is not None else up_to_date_stages(base, chain[i:])
             try:
                 if uses_remote(stage_deployments):  # infra: data via the DVC remote, stages on work pools
                     state = remote_stage.with_options(**retry)(

@@ -229,9 +229,15 @@ class Dvc:
 
     def status(self, *targets: str) -> dict[str, list]:
         """`dvc status --json [TARGETS]`: stage name -> what changed (empty when everything is up to date)."""
-        out = self._run(["status", "--json", *targets], "dvc status")
-        start = out.find("{")
-        return json.loads(out[start:]) if start >= 0 else {}
+        return _status_answer(self._run(["status", "--json", *targets], "dvc status"))
+
+    def start_status(self, *targets: str) -> PendingStatus:
+        """`dvc status --json [TARGETS]` started in the background: `.result()` waits for it and answers as `status`
+        does. Nothing else may run DVC in this project until it has finished (DVC holds the project's lock)."""
+        args = ["status", "--json", *targets]
+        proc = subprocess.Popen([sys.executable, "-m", "dvc", *args], cwd=self.root, env=self.environment(),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
+        return PendingStatus(proc, args, self.root)
 
     def commit(self, *targets: str) -> None:
         """`dvc commit --force TARGETS`: put the workspace's files for TARGETS into the cache and the lock."""
@@ -317,6 +323,32 @@ class GroupGuard:
             self._dog.stdin.close()
         self._dog.wait()
         self._dog = None
+
+
+@dataclass
+class PendingStatus:
+    """A `dvc status` running in the background (Dvc.start_status)."""
+
+    process: subprocess.Popen
+    args: list[str]
+    root: Path
+
+    def wait(self) -> None:
+        """Block until DVC has finished (and released the project's lock)."""
+        self.process.wait()
+
+    def result(self) -> dict[str, list]:
+        """What `Dvc.status` would have answered; DvcFailed when DVC failed."""
+        out, _ = self.process.communicate()
+        out = (out or "").strip()
+        if self.process.returncode != 0:
+            raise DvcFailed("dvc status", error_lines(out), hint=f"run `dvc {' '.join(self.args)}` in {self.root}")
+        return _status_answer(out)
+
+
+def _status_answer(out: str) -> dict[str, list]:
+    start = out.find("{")
+    return json.loads(out[start:]) if start >= 0 else {}
 
 
 def stop_process_group(proc: subprocess.Popen, grace_s: float = 10.0) -> None:

@@ -171,7 +171,8 @@ def shared_service(root: Path | None = None) -> TrackingService:
 
 
 def warm_up(root: Path | None = None) -> None:
-    """Import MLflow and open the store ahead of its first use (run in a thread at start-up); never raises."""
+    """Import MLflow and open the store ahead of its first use (at start-up, while the Prefect server starts); never
+    raises."""
     try:
         shared_service(root).client.search_experiments(max_results=1)
     except Exception:  # noqa: BLE001 - a warm-up only; the real first use reports real problems

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -87,3 +90,38 @@ def test_a_started_server_answers_records_its_migration_and_next_time_starts_wit
             assert response.status == 200 and json.loads(response.read()) == []
     finally:
         second.stop()
+
+
+def test_a_background_server_is_reused_only_when_its_pid_file_names_a_live_prefect_server(home, tmp_path):
+    assert prefect_server.running_server(home) is None  # no pid file
+    home.mkdir()
+    pid_file = home / prefect_server.SERVER_PID_FILE
+    pid_file.write_text("not a pid")
+    assert prefect_server.running_server(home) is None
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    pid_file.write_text(str(dead.pid))
+    assert prefect_server.running_server(home) is None  # a stale pid file
+    pid_file.write_text(str(os.getpid()))
+    assert prefect_server.running_server(home) is None  # a live process, but no Prefect server
+    assert prefect_server._option(["uvicorn", "--host", "::", "--port=4300"], "--port") == "4300"
+
+
+@pytest.mark.slow
+def test_a_server_started_with_prefect_server_start_background_is_found_by_its_pid_file_and_used(home):
+    port = prefect_server._free_port()
+    prefect = [sys.executable, "-m", "prefect", "server", "start"]
+    started = subprocess.run([*prefect, "--background", "--host", "127.0.0.1", "--port", str(port)],
+                             capture_output=True, text=True, timeout=120)
+    assert started.returncode == 0, started.stdout + started.stderr
+    try:
+        api = None
+        deadline = time.monotonic() + 300
+        while api is None and time.monotonic() < deadline:
+            api = prefect_server.use_running_server(home)
+            time.sleep(0.5)
+        assert api == f"http://127.0.0.1:{port}/api" == os.environ["PREFECT_API_URL"]
+        assert not prefect_server.wanted()  # the URL is set now: no temporary server starts
+    finally:
+        subprocess.run([sys.executable, "-m", "prefect", "server", "stop"], capture_output=True, timeout=120)
+    assert prefect_server.running_server(home) is None  # stopped: the next retrain starts a temporary one

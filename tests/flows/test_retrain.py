@@ -1,5 +1,7 @@
 """The retrain flow end to end in a temp git + DVC workspace, with a real Prefect flow and SQLite MLflow."""
 
+import re
+
 import mlflow
 import pytest
 import yaml
@@ -245,9 +247,19 @@ def test_a_retrain_terminated_mid_stage_ends_killed_crashed_in_prefect_and_the_n
     assert state.type.value in ("CRASHED", "CANCELLED"), state
 
     marker.unlink()
-    after = run([sys.executable, "-m", "components.cli", "retrain", "--stage", "scrape"], workspace, env=env)
+    # INFO (the suite's default is WARNING): the flow's last line, "Finished in state Completed()", reaches Prefect.
+    after = run([sys.executable, "-m", "components.cli", "retrain", "--stage", "scrape"], workspace,
+                env={**env, "PREFECT_LOGGING_LEVEL": "INFO"})
     report = f"the previous retrain (MLflow run {killed.info.run_id}) ended KILLED: terminated (SIGTERM)"
     assert report in after.stdout + after.stderr
+    # `vton retrain` exits without the interpreter's teardown once it has succeeded: Prefect still has its end.
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    flow_run_id = re.search(r"Prefect run:\s+(\S+)", after.stdout).group(1)
+    with get_client(sync_client=True) as client:
+        assert client.read_flow_run(flow_run_id).state.type.value == "COMPLETED"
+        logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+    assert any(log.task_run_id is None and log.message.startswith("Finished in state Completed") for log in logs)
 
 
 def _quick_smoke(ws) -> None:

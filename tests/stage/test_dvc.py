@@ -78,6 +78,16 @@ def test_an_unchanged_stage_is_skipped_and_a_reverted_one_restored_from_the_run_
     assert dvc.status() == {}
 
 
+def test_a_status_started_in_the_background_answers_as_status_does_and_fails_with_dvcs_reason(repo):
+    dvc = Dvc(repo)
+    assert dvc.start_status("talk").result() == dvc.status("talk") != {}  # never run: changed
+    dvc.repro("talk", echo=io.BytesIO())
+    assert dvc.start_status("talk").result() == {}
+    with pytest.raises(DvcFailed) as failed:
+        dvc.start_status("no-such-stage").result()
+    assert "no-such-stage" in str(failed.value) and "Traceback" not in str(failed.value)
+
+
 def test_a_failing_stage_raises_its_own_message_once_with_the_log_path_and_no_traceback(repo, tmp_path):
     (repo / "params.yaml").write_text("n: -1\n")
     log = tmp_path / "talk.log"

@@ -1,0 +1,125 @@
+"""`dvc status` of the retrain's stages, started by `vton retrain` before it imports Prefect and MLflow.
+
+The retrain asks DVC once whether the stages after the always-changed ones (scrape) have anything to do; on an
+unchanged pipeline that answer makes the whole run a no-op. Asked after scrape, it is one more DVC process on
+the critical path; asked here, it runs on the other core while the retrain imports Prefect and MLflow (and
+Prefect's temporary server starts). The answer is used only when it still describes the workspace: params.yaml,
+data.dvc and every dvc.lock entry are as they were when DVC was asked, except what the always-changed stages
+record about their own run, and their outputs are unchanged (then nothing those stages' dependents read has
+moved). Otherwise the flow asks DVC again after them, as it always did.
+
+This module imports neither Prefect nor MLflow: it runs before them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from components.stage.dvc import Dvc, DvcFailed, PendingStatus
+
+_SNAPSHOT_FILES = ("params.yaml", "data.dvc")
+
+
+def status_targets(chain: list[str], volatile: set[str]) -> list[str]:
+    """The stages whose status one `dvc status` answers for: those after the last always-changed one."""
+    after = 1 + max((i for i, s in enumerate(chain) if s in volatile), default=-1)
+    return list(chain[after:])
+
+
+def workspace_state(root: Path, volatile: set[str]) -> str:
+    """A digest of what the answer depends on besides code and data: params.yaml, data.dvc and dvc.lock, with the
+    always-changed stages' entries reduced to their outputs (their deps and params are re-recorded every run)."""
+    digest = hashlib.sha256()
+    for name in _SNAPSHOT_FILES:
+        path = root / name
+        digest.update(path.read_bytes() if path.is_file() else b"-")
+    lock = root / "dvc.lock"
+    try:
+        stages = (yaml.load(lock.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}).get(
+            "stages", {}) if lock.is_file() else {}
+    except (OSError, yaml.YAMLError):
+        stages = {"unreadable": True}
+    reduced = {name: ({"outs": entry.get("outs")} if name in volatile and isinstance(entry, dict) else entry)
+               for name, entry in stages.items()}
+    digest.update(json.dumps(reduced, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class EarlyStatus:
+    """One `dvc status` of `targets` running in the background, and the workspace state it was asked in."""
+
+    root: Path
+    targets: list[str]
+    volatile: set[str]
+    state: str
+    pending: PendingStatus
+
+    def wait(self) -> None:
+        """Let DVC finish (before any other DVC command in the project: DVC allows one at a time)."""
+        self.pending.wait()
+
+    def up_to_date(self, root: Path, targets: list[str]) -> set[str] | None:
+        """`targets` when DVC said they are all up to date and the workspace still is as it was then; an empty set
+        when DVC said something changed; None when its answer does not apply (the flow asks DVC again)."""
+        try:
+            answer = self.pending.result()
+        except (DvcFailed, ValueError):
+            return None
+        if Path(root).resolve() != self.root or list(targets) != self.targets:
+            return None
+        if workspace_state(self.root, self.volatile) != self.state:
+            return None
+        return set(targets) if answer == {} else set()
+
+
+_PENDING: EarlyStatus | None = None
+
+
+def start(root: Path, chain: list[str]) -> EarlyStatus | None:
+    """Start `dvc status` of the stages after the always-changed ones of `chain`, for the flow to `take` later."""
+    global _PENDING
+    root = Path(root).resolve()
+    dvc = Dvc(root)
+    volatile = dvc.always_changed()
+    targets = status_targets(chain, volatile)
+    if not targets:
+        return None
+    state = workspace_state(root, volatile)
+    _PENDING = EarlyStatus(root, targets, volatile, state, dvc.start_status(*targets))
+    return _PENDING
+
+
+def start_for_retrain(profile: str | None, stages: list[str] | None) -> EarlyStatus | None:
+    """`start` for the chain `vton retrain` will run (`--stage`, else params.yaml's flow.stages for the profile).
+
+    Never raises: a problem here (a bad params.yaml, no dvc.yaml) is the flow's to report, with its own message."""
+    from components.config.loader import deep_merge, read_params_file, set_active_profile
+    from components.project import project_root
+
+    try:
+        root = project_root()
+        if profile:
+            set_active_profile(root / "params.yaml", profile)  # what the flow does first; DVC must see it
+        if not stages:
+            raw = read_params_file(root / "params.yaml")
+            name = raw.get("profile", "smoke")
+            overlay = ((raw.get("profiles") or {}).get(name) or {}).get("flow") or {}
+            stages = deep_merge(raw.get("flow") or {}, overlay).get("stages")
+        if not isinstance(stages, list) or not stages:
+            return None
+        return start(root, [str(s) for s in stages])
+    except Exception:  # noqa: BLE001 - an optimisation only; the flow asks DVC itself when this did not
+        return None
+
+
+def take() -> EarlyStatus | None:
+    """The status `start` began in this process, once (None when there is none)."""
+    global _PENDING
+    pending, _PENDING = _PENDING, None
+    return pending
