@@ -1,6 +1,7 @@
 """Smoke-profile training speed: our Trainer beside a bare diffusers + peft loop on the same tiny model and data.
 
-    python benchmarks/train.py [--steps 60] [--threads 1]
+    python benchmarks/train.py [--steps 30] [--repeats 5] [--threads 1]     # `make bench`: about 3-6 min on 2 cores
+    python benchmarks/train.py --steps 60 --repeats 7                      # the full size: tighter spread
 
 Both loops train the same LoRA on the same cached latents with the same batch size; the difference is the
 pipeline's overhead (accelerate wrapping, bucketed loader, progress, position tracking, final checkpoint).
@@ -96,10 +97,10 @@ def bare_loop(trainer, steps: int) -> float:
 def main() -> None:
     """Print steps/s of both loops, the overhead and the loader's samples/s."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--samples", type=int, default=6)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     import os
@@ -110,6 +111,7 @@ def main() -> None:
     from components.train.params import TrainParams
     from components.train.trainer import Trainer
 
+    print(load_line())
     tmp = Path(tempfile.mkdtemp(prefix="bench-train-"))
     dataset = _dataset(tmp, args.samples)
     smoke = load_params(Path(__file__).resolve().parents[1] / "params.yaml", profile="smoke").train
