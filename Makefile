@@ -28,6 +28,7 @@ BENCH_ARGS_augment ?= --samples 8 --size 384x512 --repeats 3
 BENCH_ARGS_retrain ?= --pairs 2 --skip-forced --stages scrape import annotate augment validate
 BENCH_ARGS_train_baselines ?= --budget 100 --every 50
 BENCH_ARGS_annotate_ray ?= --copies 1
+BENCH_ARGS_import ?= --pairs 500 --rows 500
 BENCH_ARGS_augment_ray ?= --samples 8
 BENCH_FULL_ARGS_train_baselines ?= --budget 400 --every 50
 bench_name = $(basename $(notdir $(1)))
