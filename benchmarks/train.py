@@ -1,8 +1,10 @@
 """Smoke-profile training speed: our Trainer beside a bare diffusers + peft loop on the same tiny model and data.
 
-    python benchmarks/train.py [--steps 60] [--threads 1]
+    python benchmarks/train.py [--steps 30] [--repeats 5] [--threads 1]     # `make bench`: about 3-6 min on 2 cores
+    python benchmarks/train.py --steps 60 --repeats 7                      # the full size: tighter spread
 
-Both loops train the same LoRA on the same cached latents with the same batch size; the difference is the
+Both loops train the same LoRA on the same cached latents at batch 1 (the bare loop steps one sample at a time;
+the smoke profile's batch 4 would give the trainer four times the work per step); the difference is the
 pipeline's overhead (accelerate wrapping, bucketed loader, progress, position tracking, final checkpoint).
 The two run as interleaved pairs (a fresh trainer each time, 5 warm-up steps each); the figure is the median
 of the per-pair speed ratios beside the issue's goal (the trainer at >= 0.95x the bare loop's steps/s).
@@ -96,10 +98,10 @@ def bare_loop(trainer, steps: int) -> float:
 def main() -> None:
     """Print steps/s of both loops, the overhead and the loader's samples/s."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=60)
+    ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--samples", type=int, default=6)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     import os
@@ -110,6 +112,7 @@ def main() -> None:
     from components.train.params import TrainParams
     from components.train.trainer import Trainer
 
+    print(load_line())
     tmp = Path(tempfile.mkdtemp(prefix="bench-train-"))
     dataset = _dataset(tmp, args.samples)
     smoke = load_params(Path(__file__).resolve().parents[1] / "params.yaml", profile="smoke").train
@@ -120,6 +123,7 @@ def main() -> None:
         "checkpoint_every": 10**9, "buckets": [(64, 64)], "recipe": "vton_lora", "mode": "lora", "lora_rank": 4,
         "lora_alpha": 4.0, "train_guidance_scale": 30.0, "loss_region": "person", "timesteps": lora.timesteps,
         "prompt": None, "gradient_accumulation_steps": 1,
+        "batch_size": 1,  # the bare loop steps one sample at a time: steps/s compare only at the same batch
     })
     samples = select_samples(dataset).samples
     trainers = []

@@ -2,14 +2,18 @@
 annotate stores them) and print the figures and their growth.
 
 Files: every row names six files that exist (a pool of 1,000 per folder, reused across rows, so the benchmark
-does not write 600k files); existence is checked for every row, 200 files per column are decoded (the
-default `decode_sample`). A last figure shows the per-sample cost when validate must compute the keypoint
-and cloth-mask statistics from files itself (annotate did not store them). Then, at the largest size, the
-whole `vton validate` command as a user runs it (process start, the Great Expectations import, reading the
-manifest, the HTML report and metrics; MLflow logging on a throwaway SQLite store) beside the in-process
-facts + gate figure, as interleaved pairs.
+does not write 600k files); existence is checked for every row, `--decode-sample` files per column are decoded
+(default 200, params.yaml's base `validate.completeness.decode_sample`; the smoke profile decodes every file,
+-1, which at 100k samples is 600k decodes). A last figure shows the per-sample cost when validate must compute
+the keypoint and cloth-mask statistics from files itself (annotate did not store them). Then, at the largest
+size, the whole `vton validate` command as a user runs it (process start, the Great Expectations import,
+reading the manifest, the HTML report and metrics; MLflow logging on a throwaway SQLite store) beside the
+in-process facts + gate figure, as interleaved pairs, both with the same params (a temp project's
+params.yaml), and what the command's fixed costs are in a fresh process (imports, params, the MLflow run).
 
-    python benchmarks/validate.py [--sizes 1000 10000 100000] [--repeats 3]
+    python benchmarks/validate.py [--sizes 1000 10000 100000] [--repeats 3] [--decode-sample 200]
+
+`make bench` runs the defaults (about 2-4 min on the shared 2-core machine); the same sizes are the full ones.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,9 +34,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from benchmarks.lib.timing import REPO, command_seconds, load_line, paired, timed  # noqa: E402
+from benchmarks.lib.timing import REPO, Spread, command_seconds, load_line, paired, timed  # noqa: E402
 from components.manifest.schema import conform, write_manifest  # noqa: E402
-from components.validate.params import ValidateParams  # noqa: E402
 
 POOL = 1000
 W, H = 384, 512
@@ -82,12 +86,74 @@ def synthetic_manifest(n: int, rng: np.random.Generator, precomputed: bool = Tru
     return conform(df)  # what read_manifest hands the stage
 
 
+def make_project(root: Path, decode_sample: int) -> Path:
+    """A project folder whose params.yaml is this repo's, the active profile's validate section replaced by the
+    benchmark's (min_samples the synthetic splits meet, `decode_sample` files decoded per column)."""
+    import yaml
+
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    profile = raw["profile"]
+    raw["profiles"][profile]["validate"] = {"completeness": {"decode_sample": decode_sample},
+                                            "distribution": {"min_samples": {"train": 10, "test": 2}}}
+    root.mkdir(parents=True)
+    (root / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    (root / "dvc.yaml").write_text((REPO / "dvc.yaml").read_text())  # load_params checks flow.stages against it
+    return root
+
+
+FIXED_COSTS_CHILD = """
+import os, sys, time
+t0, c0 = time.perf_counter(), time.process_time()
+marks = []
+def mark(name):
+    marks.append((name, time.perf_counter(), time.process_time()))
+import components.cli
+mark("the CLI's imports")
+from components.params import load_params
+params = load_params()
+mark("load_params")
+import components.validate.suites  # great_expectations, as the stage imports it
+mark("import great_expectations")
+import mlflow
+mark("import mlflow")
+from components.tracking.mlflow_run import stage_run
+with stage_run("validate", params.project.mlflow_experiment):
+    mlflow.log_metric("bench", 1.0)
+mark("one MLflow stage run (SQLite)")
+prev, cprev = t0, c0
+for name, t, c in marks:
+    print(f"{name}\t{t - prev}\t{c - cprev}")
+    prev, cprev = t, c
+"""
+
+
+def fixed_costs(project: Path, env: dict[str, str], repeats: int) -> dict[str, tuple[Spread, Spread]]:
+    """(wall, CPU) seconds of each fixed cost of `vton validate` in a fresh process, over `repeats` processes;
+    the last entry is the rest of the process's wall time (interpreter start and shutdown)."""
+    runs: dict[str, tuple[list[float], list[float]]] = {}
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", FIXED_COSTS_CHILD], cwd=project, capture_output=True, text=True,
+                              env={**os.environ, "PYTHONPATH": str(REPO), **env}, check=True)
+        whole = time.perf_counter() - t0
+        lines = [line.split("\t") for line in proc.stdout.strip().splitlines()]
+        for name, wall, cpu in lines:
+            runs.setdefault(name, ([], []))[0].append(float(wall))
+            runs[name][1].append(float(cpu))
+        rest = runs.setdefault("interpreter start and shutdown (wall)", ([], []))
+        rest[0].append(whole - sum(float(w) for _, w, _ in lines))
+    return {k: (Spread(w), Spread(c) if c else None) for k, (w, c) in runs.items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--decode-sample", type=int, default=200,
+                    help="files per image column fully decoded (-1: every file, as the smoke profile does)")
     args = ap.parse_args()
     print(load_line())
+    from components.params import load_params
     from components.validate.facts import build_facts
     from components.validate.gate import run_gate
 
@@ -95,16 +161,21 @@ def main() -> None:
     import great_expectations  # noqa: F401 - one-off import cost, reported separately
 
     print(f"import great_expectations: {time.perf_counter() - t:.1f} s (once per process)")
-    params = ValidateParams.model_validate({"distribution": {"min_samples": {"train": 10, "test": 2}}})
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
+        root = Path(tmp) / "data"
+        project = make_project(Path(tmp) / "project", args.decode_sample)
+        # In-process and the whole command use the same params: the project's, as `vton validate` loads them.
+        loaded = load_params(project / "params.yaml")
+        params, frame_area = loaded.validate_, float(loaded.annotate.width * loaded.annotate.height)
+        print(f"params: {project / 'params.yaml'} (profile {loaded.profile}), decode_sample "
+              f"{params.completeness.decode_sample} per column")
         make_pool(root)
         rows = []
         for n in args.sizes:
             df = synthetic_manifest(n, rng)
             t0 = time.perf_counter()
-            facts = build_facts(df, root, params, float(W * H))
+            facts = build_facts(df, root, params, frame_area)
             t1 = time.perf_counter()
             result = run_gate(facts, params)
             t2 = time.perf_counter()
@@ -118,7 +189,7 @@ def main() -> None:
         n = 1_000
         df = synthetic_manifest(n, rng, precomputed=False)
         t0 = time.perf_counter()
-        build_facts(df, root, params, float(W * H))
+        build_facts(df, root, params, frame_area)
         print(f"statistics computed from files (annotate did not store them): "
               f"{(time.perf_counter() - t0) / n * 1e3:.2f} ms/sample on {n:,} samples")
 
@@ -126,20 +197,29 @@ def main() -> None:
         df = synthetic_manifest(n, rng)
         write_manifest(df, root)  # paths are relative to the manifest's folder, as a stage writes them
         cmd = ["vton", "validate", "--manifest", str(root), "--out", str(root / "report")]
-        env = {"VTON_PROJECT_ROOT": str(REPO), "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}",
-               "MLFLOW_ARTIFACT_ROOT": (root / "mlartifacts").as_uri()}
+        env = {"VTON_PROJECT_ROOT": str(project), "MLFLOW_TRACKING_URI": f"sqlite:///{Path(tmp) / 'mlflow.db'}",
+               "MLFLOW_ARTIFACT_ROOT": (Path(tmp) / "mlartifacts").as_uri()}
 
         def in_process() -> float:
-            return timed(lambda: run_gate(build_facts(df, root, params, float(W * H)), params))
+            return timed(lambda: run_gate(build_facts(df, root, params, frame_area), params))
 
         # exit 3 is the gate refusing the synthetic data under the project's rules: still a whole run
-        pairs = paired(in_process, lambda: command_seconds(cmd, REPO, env, ok=(0, 3)), args.repeats)
-        print(f"{n:,} samples, whole command vs in-process (interleaved pairs):")
+        print(f"{n:,} samples, whole command vs in-process (interleaved pairs, same params), {load_line()}:")
+        pairs = paired(in_process, lambda: command_seconds(cmd, project, env, ok=(0, 3)), args.repeats)
         print(pairs.text("facts + GX gate in-process", "`vton validate` whole command"))
+        gap = Spread([b - a for a, b in zip(pairs.a.values, pairs.b.values)])
+        print(f"  whole command - in-process: {gap.text()} (per pair)")
         quiet_cmd = [*cmd, "--no-mlflow"]
-        logged = paired(lambda: command_seconds(quiet_cmd, REPO, env, ok=(0, 3)),
-                        lambda: command_seconds(cmd, REPO, env, ok=(0, 3)), args.repeats)
+        logged = paired(lambda: command_seconds(quiet_cmd, project, env, ok=(0, 3)),
+                        lambda: command_seconds(cmd, project, env, ok=(0, 3)), args.repeats)
         print(logged.text("`vton validate --no-mlflow`", "`vton validate` (logging to MLflow)"))
+        print(f"the command's fixed costs in a fresh process (median of {args.repeats}), {load_line()}:")
+        costs = fixed_costs(project, env, args.repeats)
+        for name, (wall, cpu) in costs.items():
+            print(f"  {name:40s} wall {wall.text()}" + (f"; CPU {cpu.text()}" if cpu else ""))
+        print(f"  {'sum of the wall medians':40s} {sum(w.median for w, _ in costs.values()):.3f} s (the rest of the "
+              "gap: reading the manifest, the report, metrics and suites files)")
+        print(load_line())
 
 
 if __name__ == "__main__":
