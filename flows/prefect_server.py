@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from components.errors import VtonError
+from components.processes import process_alive
 
 SERVER_PID_FILE = "server.pid"  # what `prefect server start --background` writes into PREFECT_HOME
 MARKER = "vton-migrated.json"  # beside prefect.db: {"prefect": version, "revision": alembic revision}
@@ -117,16 +118,6 @@ def migrations_needed(home: Path) -> bool:
     return not (current and marker.get("prefect") == _prefect_version() and marker.get("revision") == current)
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _option(args: list[str], name: str) -> str | None:
     """The value of `--name VALUE` or `--name=VALUE` in a command line, or None."""
     for i, arg in enumerate(args):
@@ -166,7 +157,7 @@ def running_server(home: Path | None = None, timeout: float = 2.0) -> str | None
     except (OSError, ValueError):
         return None
     profile = _active_profile_settings(home)
-    if profile is None or not _process_alive(pid):
+    if profile is None or not process_alive(pid):
         return None
     address = _server_address(pid, profile)
     if address is None:

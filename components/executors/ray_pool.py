@@ -28,6 +28,7 @@ import ray
 from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
 from components.errors import ConfigError, VtonError
+from components.processes import process_alive
 
 # Shards queued per actor: one running, one waiting, so an actor never idles while the driver packs the next.
 SHARDS_PER_ACTOR = 2
@@ -156,19 +157,9 @@ def scratch_folder(prefix: str) -> Path:
     those that actor processes on this machine left when they died (killed mid-shard, they leave one)."""
     for folder in Path(tempfile.gettempdir()).glob(f"{prefix}*-*"):
         pid = folder.name[len(prefix):].split("-", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
     return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-"))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
 
 
 def run_shards(n_shards: int, pool: ActorPool, send: Callable[[Any, int], Any], land: Callable[[int, Any], None],

@@ -14,6 +14,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from components.processes import process_alive
 from components.tracking.contract import Tag, stage_status_tag
 from components.tracking.mlflow_run import configure_mlflow, lineage_tags, tracking_uri
 
@@ -45,15 +46,6 @@ class PreviousRetrain:
         return f"the previous retrain (MLflow run {self.run_id}) ended {self.status}{why}"
 
 
-def process_alive(pid: int) -> bool:
-    """True when a process with `pid` exists on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # it exists, owned by someone else
-    return True
 
 
 @dataclass

@@ -23,7 +23,7 @@ from components.stage.dvc import Dvc
 REPO = Path(__file__).resolve().parents[2]
 
 NOT_OUTPUT_SHAPING = re.compile(
-    r"components/(__init__|errors|project|progress|cli|hashing|params)\.py$"  # hashing: cache keys; params: dvc.yaml params
+    r"components/(__init__|errors|project|progress|processes|cli|hashing|params)\.py$"  # hashing: cache keys; params: dvc.yaml params
     # executors: where shards run, never what they make (the Ray tests prove byte-identical outputs)
     r"|components/(config|tracking|registry|storage|executors)/"
     r"|components/[^/]+/(params|cli)\.py$"
