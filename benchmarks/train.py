@@ -1,14 +1,19 @@
 """Smoke-profile training speed: our Trainer beside a bare diffusers + peft loop on the same tiny model and data.
 
-    python benchmarks/train.py [--steps 30] [--repeats 5] [--threads 1]     # `make bench`: about 3-6 min on 2 cores
+    python benchmarks/train.py [--steps 30] [--repeats 5] [--command-repeats 3] [--threads 1]   # `make bench`
     python benchmarks/train.py --steps 60 --repeats 7                      # the full size: tighter spread
+    python benchmarks/train.py --steps 2 --repeats 1 --command-repeats 1   # a quick check that it runs
 
 Both loops train the same LoRA on the same cached latents at batch 1 (the bare loop steps one sample at a time;
 the smoke profile's batch 4 would give the trainer four times the work per step); the difference is the
 pipeline's overhead (accelerate wrapping, bucketed loader, progress, position tracking, final checkpoint).
 The two run as interleaved pairs (a fresh trainer each time, 5 warm-up steps each); the figure is the median
 of the per-pair speed ratios beside the issue's goal (the trainer at >= 0.95x the bare loop's steps/s).
-Also prints the data loader's samples/s over the cached latents.
+Also prints the data loader's samples/s over the cached latents, then the whole command as a user runs it:
+`vton train --max-steps <steps>` in a new process in a temp project whose params.yaml holds the same train
+settings (smoke profile: its gate, validation grid, MLflow logging and registration included), as interleaved
+pairs with the in-process fit (one warm-up command first); median, spread and per-pair ratio, and the seconds
+the command spends beyond the fit.
 """
 
 from __future__ import annotations
@@ -24,7 +29,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.lib.timing import load_line, paired  # noqa: E402
+from benchmarks.lib.timing import Spread, command_seconds, load_line, paired  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
 
 TRAINER_GOAL = 0.95  # issue 19: the trainer at >= 0.95x the bare loop's steps/s
 
@@ -95,6 +102,36 @@ def bare_loop(trainer, steps: int) -> float:
     return steps / (time.perf_counter() - t0)
 
 
+def command_project(tmp: Path, dataset: Path, train) -> Path:
+    """A project whose params.yaml trains `train` (the in-process settings, CatVTON-Flux) on `dataset` under the
+    smoke profile, with the repo's code beside it."""
+    import yaml
+
+    raw = yaml.safe_load((REPO / "params.yaml").read_text())
+    root = tmp / "project"
+    root.mkdir()
+    raw["profile"] = "smoke"
+    raw["paths"].update(augmented=str(dataset), models=str(root / "models"), reports=str(root / "reports"))
+    # The in-process Trainer is CatVTON-Flux's; the smoke profile's own model is a baseline family.
+    raw["train"] = {**train.model_dump(mode="json"), "model": "catvton_flux"}
+    raw["profiles"]["smoke"]["train"] = {}
+    (root / "params.yaml").write_text(yaml.safe_dump(raw))
+    for code in ("components", "mlflow"):  # registration packages these from the project root, as in the repo
+        (root / code).symlink_to(REPO / code, target_is_directory=True)
+    return root
+
+
+def whole_command(root: Path, steps: int) -> float:
+    """Seconds of `vton train --max-steps <steps>` in `root` as a user runs it: a new process, its imports,
+    the profile's gate, the end-of-training validation grid, MLflow logging and registration included."""
+    import shutil
+
+    vton = shutil.which("vton") or str(Path(sys.executable).parent / "vton")
+    return command_seconds([vton, "train", "--max-steps", str(steps)], cwd=root,
+                           env={"VTON_PROJECT_ROOT": str(root), "OMP_NUM_THREADS": "1",
+                                "MLFLOW_TRACKING_URI": f"sqlite:///{root / 'mlflow.db'}"})
+
+
 def main() -> None:
     """Print steps/s of both loops, the overhead and the loader's samples/s."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -102,6 +139,8 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=6)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--command-repeats", type=int, default=3,
+                    help="pairs of (in-process fit, whole `vton train` command); 0 skips that figure")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     import os
@@ -153,6 +192,11 @@ def main() -> None:
         if n >= 300:
             break
     loader_rate = n / (time.perf_counter() - t0)
+    command = None
+    if args.command_repeats:
+        root = command_project(tmp, dataset, params.model_copy(update={"max_steps": args.steps}))
+        whole_command(root, 1)  # warm-up: the MLflow database, the latent cache and the OS file cache
+        command = paired(ours, lambda: whole_command(root, args.steps), args.command_repeats)
     speed = [1 / r for r in pairs.ratios.values]  # ours steps/s over bare steps/s, per pair
     median_speed = statistics.median(speed)
     print(load_line())
@@ -164,6 +208,14 @@ def main() -> None:
           f"{TRAINER_GOAL}: {'met' if median_speed >= TRAINER_GOAL else 'missed'})")
     print(f"  data loader (from disk): {loader_rate:7.0f} samples/s (cached latents, 1 process)")
     print(f"  latent cache: {trainer.cache_report.encoded} encoded, {trainer.cache_report.cached} reused")
+    if command is not None:
+        print(f"vton train --max-steps {args.steps}, the whole command as a user runs it (a new process: imports, "
+              f"the smoke gate ({'on' if params.gate.enabled else 'off'}), validation grid, MLflow logging and "
+              f"registration), {args.command_repeats} interleaved pairs with the in-process fit, {load_line()}:")
+        print(command.text("in-process Trainer.fit", "vton train"))
+        overhead = [b - a for a, b in zip(command.a.values, command.b.values)]
+        print(f"  the command beyond the fit: {Spread(overhead).text()} per run; the command's "
+              f"{args.steps / command.b.median:.2f} steps/s beside the fit's {args.steps / command.a.median:.2f}")
 
 
 if __name__ == "__main__":

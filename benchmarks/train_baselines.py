@@ -3,9 +3,14 @@ needs on CPU before its held-out garment-region L1 beats copying the agnostic im
 
     python benchmarks/train_baselines.py [--repeats 3] [--steps 12] [--budget 400] [--every 50] [--threads 2]
 
+    python benchmarks/train_baselines.py --repeats 2 --steps 2 --skip-margin   # a quick check that it runs
+
 Speed: each (family, repeat) trains `--steps` optimizer steps in its own process (so peak memory is that
-run's own), interleaved family by family; the figures are medians with min-max spread. gmm_tom's steps are
-split between its GMM and TOM phases; both phases' rates are printed.
+run's own), the two families as interleaved pairs, the order alternating (benchmarks/lib/timing.py); the
+figures are medians with min-max spread, the whole worker process's wall time (start, imports, 2-step warm-up)
+beside them, then the median of the per-pair ratios (gmm_tom's rate over unet_gan's, peak memory, process
+time) and the machine's load. gmm_tom's steps are split between its GMM and TOM phases; both phases' rates
+are printed.
 Margin: each family trains on a tiny real-photo dataset (garments cut from the clothes the people wear,
 annotated by the real annotate stage; mirrored people held out), resuming in `--every`-step increments up to
 `--budget`; after each increment the packaged model's predictor (the serving path) is scored on the held-out
@@ -19,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,6 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("VTON_QUIET", "1")
 os.environ.setdefault("CI", "true")
+
+from benchmarks.lib.timing import Spread, load_line, paired  # noqa: E402
 
 MARGIN = 0.8
 FAMILIES = ("unet_gan", "gmm_tom")
@@ -114,12 +120,15 @@ def worker(family: str, size_name: str, steps: int, dataset: Path, threads: int,
 
 
 def _spawn(family: str, size: str, steps: int, dataset: Path, threads: int, device: str) -> dict:
+    """One worker process's JSON figures, with its whole wall time (start, imports, warm-up) as `process_s`."""
     cmd = [sys.executable, __file__, "--worker", family, "--size", size, "--steps", str(steps),
            "--dataset", str(dataset), "--threads", str(threads), "--device", device]
+    t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    took = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"worker {family} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return {**json.loads(proc.stdout.strip().splitlines()[-1]), "process_s": took}
 
 
 def unet_gan_sizes() -> None:
@@ -134,22 +143,40 @@ def unet_gan_sizes() -> None:
 
 
 def _fmt(values: list[float], unit: str = "", digits: int = 2) -> str:
-    med = statistics.median(values)
-    return f"{med:.{digits}f}{unit} (min {min(values):.{digits}f}, max {max(values):.{digits}f}, n={len(values)})"
+    """'median unit (min-max, n=N)'."""
+    return Spread(values).text(unit=unit.strip(), digits=digits).replace("  (", " (")
 
 
 def speed(dataset: Path, repeats: int, steps: int, threads: int, size: str = "cpu", device: str = "cpu",
           families: tuple[str, ...] = FAMILIES) -> None:
-    """Interleaved per-process speed and memory runs; prints medians and spread."""
+    """Per-process speed and memory runs, the two families as interleaved pairs (order alternating); prints
+    medians with spread and, for two families, the median of the per-pair ratios."""
     runs: dict[str, list[dict]] = {f: [] for f in families}
-    for _ in range(repeats):
-        for family in families:
-            runs[family].append(_spawn(family, size, steps, dataset, threads, device))
+
+    def run(family: str) -> float:
+        runs[family].append(_spawn(family, size, steps, dataset, threads, device))
+        return runs[family][-1]["process_s"]
+
+    pair = paired(lambda: run(families[0]), lambda: run(families[1]), repeats) if len(families) == 2 else None
+    if pair is None:
+        for _ in range(repeats):
+            run(families[0])
     for family, rs in runs.items():
         rate_keys = [k for k in rs[0] if k.endswith("steps_per_s")]
         rates = ", ".join(f"{k} {_fmt([r[k] for r in rs])}" for k in rate_keys)
         print(f"  {family:9s} {size:8s} {device}: {rs[0]['parameters'] / 1e6:.1f}M parameters; {rates}; "
-              f"peak memory {_fmt([r['peak_memory_mb'] for r in rs], ' MiB', 0)}")
+              f"peak memory {_fmt([r['peak_memory_mb'] for r in rs], ' MiB', 0)}; "
+              f"whole worker process {_fmt([r['process_s'] for r in rs], ' s')}")
+    if pair is not None:
+        a, b = families
+        base = [k for k in runs[a][0] if k.endswith("steps_per_s")][0]
+        for key in (k for k in runs[b][0] if k.endswith("steps_per_s")):
+            ratios = Spread([rb[key] / ra[base] for ra, rb in zip(runs[a], runs[b])])
+            print(f"  {b} {key} / {a} {base}: {ratios.text(unit='x', digits=2)} (median of per-pair ratios)")
+        mem = Spread([rb["peak_memory_mb"] / ra["peak_memory_mb"] for ra, rb in zip(runs[a], runs[b])])
+        print(f"  {b} / {a} peak memory: {mem.text(unit='x', digits=2)}; whole worker process: "
+              f"{pair.ratios.text(unit='x', digits=2)} (medians of per-pair ratios)")
+    print(f"  {load_line()}")
 
 
 def _score(model_dir: Path, dataset: Path) -> tuple[float, float]:
@@ -222,6 +249,7 @@ def main() -> None:
 
     from tests.train.families.conftest import build_worn_dataset
 
+    print(load_line())
     print("unet_gan parameters (generator + PatchGAN):")
     unet_gan_sizes()
 
@@ -242,6 +270,7 @@ def main() -> None:
             print(f"time to beat copying the agnostic image by {MARGIN} (held-out garment region, "
                   f"{args.threads} threads, CPU size):")
             margin(dataset, args.budget, args.every, args.threads, tuple(args.families))
+            print(f"  {load_line()}")
 
 
 if __name__ == "__main__":
