@@ -70,6 +70,14 @@ def _process_token() -> Path:
     return _TOKEN[0]
 
 
+def _refresh_ray_config() -> None:
+    """Make this process's Ray re-read its config (the auth mode) from the environment, as Ray itself does when
+    it turns token authentication on: it caches RAY_AUTH_MODE when first imported."""
+    from ray._raylet import Config
+
+    Config.initialize("")
+
+
 class RayCluster:
     """`ray start --head` plus `workers` worker nodes (`ray start --address`), all on 127.0.0.1."""
 
@@ -78,8 +86,10 @@ class RayCluster:
         self.scratch = self.temp / "tmp"  # the actors' scratch folders (tempfile): removed with the cluster
         self.scratch.mkdir()
         self.auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(_process_token())}
-        self._saved = {k: os.environ.get(k) for k in self.auth}
-        os.environ.update(self.auth)  # before this process's Ray reads it
+        # Token authentication for the rest of this process, never switched back: Ray caches the auth mode (read
+        # when it was imported, so refreshed here) and a local Ray a later test starts must agree with it.
+        os.environ.update(self.auth)
+        _refresh_ray_config()
         self.env = {**os.environ, **(env or {}), "PYTHONPATH": str(REPO), "RAY_USAGE_STATS_ENABLED": "0",
                     "TMPDIR": str(self.scratch)}
         port, client_port = free_port(), free_port()
@@ -200,11 +210,6 @@ class RayCluster:
             except subprocess.TimeoutExpired:
                 pass
             self._kill(proc)
-        for k, v in self._saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
         shutil.rmtree(self.temp, ignore_errors=True)
 
 
