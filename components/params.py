@@ -14,7 +14,7 @@ from pydantic import Field, ValidationError
 
 from components.annotate.params import AnnotateParams
 from components.config.base import Section
-from components.config.loader import PROFILES, ProfileName, deep_merge, describe_error, read_params_file
+from components.config.loader import PROFILES, ProfileName, describe_error, read_params_file, with_profile
 from components.config.paths import PathsParams
 from components.data.params import AugmentParams, ImportParams, ScrapeParams
 from components.errors import ConfigError
@@ -64,12 +64,9 @@ class Params(Section):
 
 def resolve_params(raw: dict[str, Any], profile: str | None = None, source: str = "params.yaml") -> Params:
     """Validate a raw params mapping with `profile`'s overlay applied (default: its own `profile` key)."""
-    raw = dict(raw or {})
-    overlays = raw.pop("profiles", {}) or {}
-    name = profile or raw.get("profile", "smoke")
+    name, merged = with_profile(raw, profile)
     if name not in PROFILES:
         raise ConfigError(f"{source}: profile must be one of {list(PROFILES)}, got {name!r}")
-    merged = deep_merge(raw, overlays.get(name) or {})
     merged["profile"] = name
     try:
         return Params.model_validate(merged)

@@ -99,7 +99,7 @@ def start_for_retrain(profile: str | None, stages: list[str] | None) -> EarlySta
     """`start` for the chain `vton retrain` will run (`--stage`, else params.yaml's flow.stages for the profile).
 
     Never raises: a problem here (a bad params.yaml, no dvc.yaml) is the flow's to report, with its own message."""
-    from components.config.loader import deep_merge, read_params_file, set_active_profile
+    from components.config.loader import read_params_file, set_active_profile, with_profile
     from components.project import project_root
 
     try:
@@ -107,10 +107,8 @@ def start_for_retrain(profile: str | None, stages: list[str] | None) -> EarlySta
         if profile:
             set_active_profile(root / "params.yaml", profile)  # what the flow does first; DVC must see it
         if not stages:
-            raw = read_params_file(root / "params.yaml")
-            name = raw.get("profile", "smoke")
-            overlay = ((raw.get("profiles") or {}).get(name) or {}).get("flow") or {}
-            stages = deep_merge(raw.get("flow") or {}, overlay).get("stages")
+            _, merged = with_profile(read_params_file(root / "params.yaml"))
+            stages = (merged.get("flow") or {}).get("stages")
         if not isinstance(stages, list) or not stages:
             return None
         return start(root, [str(s) for s in stages])

@@ -29,6 +29,15 @@ def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def with_profile(raw: dict[str, Any], profile: str | None = None) -> tuple[str, dict[str, Any]]:
+    """(profile name, `raw` with that profile's overlay merged in and `profiles` dropped), unvalidated; the name is
+    `profile`, else the file's own `profile` key, else smoke."""
+    rest = dict(raw or {})
+    overlays = rest.pop("profiles", {}) or {}
+    name = profile or rest.get("profile", "smoke")
+    return name, deep_merge(rest, overlays.get(name) or {})
+
+
 def describe_error(err: dict[str, Any]) -> str:
     """One pydantic error as a params.yaml reader would say it: the dotted key, then what is wrong."""
     loc = ".".join(str(p) for p in err["loc"])
