@@ -17,6 +17,7 @@ the finished outputs and manifest back by a link per file, without reading, plan
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -45,6 +46,7 @@ MANIFEST_MODULES = ("manifest/schema.py", "fit/labels.py", "data/augment/cache.p
 PIXEL_LIBRARIES = ("albumentations", "albucore", "opencv-python-headless", "numpy", "pillow", "scipy")
 
 
+@functools.lru_cache(maxsize=None)  # ~17 ms of metadata lookups: once per process, not per digest
 def library_versions(names: tuple[str, ...] = PIXEL_LIBRARIES) -> str:
     """`name==version` of each installed library in `names` (read from metadata, nothing is imported)."""
     from importlib.metadata import PackageNotFoundError, version
