@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,26 @@ os.environ["_MLFLOW_SERVER_ARTIFACT_ROOT"] = (_SESSION_HOME / "mlruns").as_uri()
 os.environ.pop("VTON_MLFLOW_RUN_ID", None)
 os.environ.pop("VTON_PROJECT_ROOT", None)
 DEFAULT_EXPERIMENT_ID = "0"  # MLflow's Default experiment, created with every store
+
+# The most the suite holds under the temp folder at once (full-size random model files, DVC caches, MLflow
+# stores), with room to spare; passed tests' folders are removed as they finish (pyproject: retention "failed").
+MIN_FREE_GIB = float(os.environ.get("VTON_TESTS_MIN_FREE_GIB", "4"))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Stop before the first test when the temp folder's disk cannot hold the suite: one line, not 800 errors."""
+    temp = Path(tempfile.gettempdir())
+    free = shutil.disk_usage(temp).free / 2**30
+    if free < MIN_FREE_GIB:
+        pytest.exit(f"tests: {free:.1f} GiB free on the disk of {temp}, and the suite needs about {MIN_FREE_GIB:g} "
+                    "GiB there at once. Free space on that disk, or point TMPDIR at a disk with room "
+                    "(VTON_TESTS_MIN_FREE_GIB sets this check's limit).", returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Remove the session's Prefect home and MLflow store when every test passed (kept to debug a failure)."""
+    if exitstatus == 0:
+        shutil.rmtree(_SESSION_HOME, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,6 @@ each model.json names), with the same seed and steps, so challenger and champion
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,13 +64,12 @@ def champion_version(client, name: str) -> str | None:
         return None
 
 
-def champion_model_dir(client, name: str, version: str) -> Path:
-    """Download champion `version` of `name`; the directory of its model.json."""
+def champion_model_dir(client, name: str, version: str, target: Path) -> Path:
+    """Download champion `version` of `name` into `target` (the caller removes it); the directory of its model.json."""
     import mlflow
     from components.errors import ConfigError
     from components.train.families import find_model_dir
 
-    target = Path(tempfile.mkdtemp(prefix="vton-champion-"))
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=str(target)))
     model_dir = find_model_dir(local)
     if model_dir is None:
@@ -80,6 +78,3 @@ def champion_model_dir(client, name: str, version: str) -> Path:
     return model_dir
 
 
-def champion_generator(client, name: str, version: str, steps: int, seed: int) -> Generator:
-    """Download champion `version` of `name` and wrap it as a Generator."""
-    return pipeline_generator(champion_model_dir(client, name, version), steps, seed)

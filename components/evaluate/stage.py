@@ -82,13 +82,17 @@ def run(params: Params, root: Path) -> EvaluateResult:
     configure_mlflow(params.project.mlflow_experiment, root)
     champion = None
     version = champion_version(mlflow.MlflowClient(), name) if settings.evaluate_champion else None
-    if version is not None and version != info.version:
-        champion = (version, generator_for(champion_model_dir(mlflow.MlflowClient(), name, version), pairs,
-                                           settings, "champion"))
     import shutil
+    import tempfile
 
-    shutil.rmtree(out_dir, ignore_errors=True)
-    evaluation = evaluate_models(pairs, candidate, networks, settings, out_dir, champion, split_sizes, params.fit)
+    # The champion's download (a whole model) lasts as long as its generator is used: one per evaluation.
+    with tempfile.TemporaryDirectory(prefix="vton-champion-") as download:
+        if version is not None and version != info.version:
+            champion_dir = champion_model_dir(mlflow.MlflowClient(), name, version, Path(download))
+            champion = (version, generator_for(champion_dir, pairs, settings, "champion"))
+        shutil.rmtree(out_dir, ignore_errors=True)
+        evaluation = evaluate_models(pairs, candidate, networks, settings, out_dir, champion, split_sizes,
+                                     params.fit)
     if version is not None and version == info.version:
         evaluation.notes.append(f"the candidate is already champion v{version}: compared with nothing")
     evaluation.notes.append(_families_note(model_dir, name, champion[0] if champion else None))

@@ -63,44 +63,48 @@ def tryon_command(
     from components.project import resolve
 
     cache_dir = None if no_annotation_cache else (annotation_cache or resolve(params.annotate.cache_dir, root))
-    tryon = TryOn(resolve_model(uri, root), params.annotate, cache_dir=cache_dir)
-    typer.echo(f"model: {uri} ({tryon.family})" + (" size-aware" if tryon.size_aware else ""), err=True)
-    if tryon.note:
-        typer.echo(tryon.note, err=True)
-    asked = fit is not None or ratios is not None
-    requests = {c: tryon.size_request(c, fit, ratios) for c in {p.category for p in todo}} if asked else {}
-    if asked and not tryon.size_aware:
-        typer.echo("note: this model was trained without size conditioning (train.size_conditioning): "
-                   f"{'--fit ' + fit if fit else '--ratios'} is ignored and the garment is tried on as worn", err=True)
-        requests = {}
-    for category, request in requests.items():
-        typer.echo(f"fit: {category} asks for width {request[0]:.3f}, length {request[1]:.3f}, "
-                   f"span {request[2]:.3f} (worn ratios)", err=True)
-    if pairs is None:
-        try:
-            result = tryon.run(todo[0], steps, seed, requests.get(todo[0].category))
-        except ValueError as exc:
-            from components.errors import DataContractError
+    import tempfile
 
-            raise DataContractError(f"{person}: {exc}", hint="use a photo of one person, or pass --mask") from None
-        out.parent.mkdir(parents=True, exist_ok=True)
-        result.save(out)
+    # A registry model is downloaded for this call only; a folder given with --model is read in place.
+    with tempfile.TemporaryDirectory(prefix="vton-tryon-") as download:
+        tryon = TryOn(resolve_model(uri, root, Path(download)), params.annotate, cache_dir=cache_dir)
+        typer.echo(f"model: {uri} ({tryon.family})" + (" size-aware" if tryon.size_aware else ""), err=True)
+        if tryon.note:
+            typer.echo(tryon.note, err=True)
+        asked = fit is not None or ratios is not None
+        requests = {c: tryon.size_request(c, fit, ratios) for c in {p.category for p in todo}} if asked else {}
+        if asked and not tryon.size_aware:
+            typer.echo("note: this model was trained without size conditioning (train.size_conditioning): "
+                       f"{'--fit ' + fit if fit else '--ratios'} is ignored and the garment is tried on as worn", err=True)
+            requests = {}
+        for category, request in requests.items():
+            typer.echo(f"fit: {category} asks for width {request[0]:.3f}, length {request[1]:.3f}, "
+                       f"span {request[2]:.3f} (worn ratios)", err=True)
+        if pairs is None:
+            try:
+                result = tryon.run(todo[0], steps, seed, requests.get(todo[0].category))
+            except ValueError as exc:
+                from components.errors import DataContractError
+
+                raise DataContractError(f"{person}: {exc}", hint="use a photo of one person, or pass --mask") from None
+            out.parent.mkdir(parents=True, exist_ok=True)
+            result.save(out)
+            typer.echo(tryon.annotation_summary(), err=True)
+            typer.echo(str(out))
+            return
+        out.mkdir(parents=True, exist_ok=True)
+        failed = []
+        for pair in progress(todo, total=len(todo), desc="tryon", unit="pair"):
+            try:
+                tryon.run(pair, steps, seed, requests.get(pair.category)).save(out / pair.output_name())
+            except (ValueError, OSError) as exc:  # one unusable photo must not stop the list
+                failed.append((pair, str(exc)))
+                print(f"tryon: {pair.person} + {pair.garment}: {exc}", file=sys.stderr)
         typer.echo(tryon.annotation_summary(), err=True)
-        typer.echo(str(out))
-        return
-    out.mkdir(parents=True, exist_ok=True)
-    failed = []
-    for pair in progress(todo, total=len(todo), desc="tryon", unit="pair"):
-        try:
-            tryon.run(pair, steps, seed, requests.get(pair.category)).save(out / pair.output_name())
-        except (ValueError, OSError) as exc:  # one unusable photo must not stop the list
-            failed.append((pair, str(exc)))
-            print(f"tryon: {pair.person} + {pair.garment}: {exc}", file=sys.stderr)
-    typer.echo(tryon.annotation_summary(), err=True)
-    typer.echo(f"{len(todo) - len(failed)} of {len(todo)} pairs written to {out}")
-    if failed:
-        raise GateFailed(f"{len(failed)} of {len(todo)} pairs could not be tried on (listed above)",
-                         hint="check those photos show one person, or pass their masks in the pairs file")
+        typer.echo(f"{len(todo) - len(failed)} of {len(todo)} pairs written to {out}")
+        if failed:
+            raise GateFailed(f"{len(failed)} of {len(todo)} pairs could not be tried on (listed above)",
+                             hint="check those photos show one person, or pass their masks in the pairs file")
 
 
 def register(app: typer.Typer) -> None:

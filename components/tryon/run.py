@@ -6,7 +6,6 @@ comes from the annotators with the settings the model recorded unless the pair n
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +29,9 @@ class Pair:
         return f"{self.person.stem}__{self.garment.stem}__{self.category}.png"
 
 
-def resolve_model(model: str, root: Path) -> Path:
-    """A local model directory for `model`: a folder with model.json, or a `models:/` / `runs:/` MLflow URI."""
+def resolve_model(model: str, root: Path, download_dir: Path) -> Path:
+    """A local model directory for `model`: a folder with model.json, or a `models:/` / `runs:/` MLflow URI
+    downloaded into `download_dir` (the caller's to remove)."""
     from components.train.families import find_model_dir
 
     local = Path(model)
@@ -52,9 +52,8 @@ def resolve_model(model: str, root: Path) -> Path:
     from components.tracking.mlflow_run import tracking_uri
 
     mlflow.set_tracking_uri(tracking_uri(root))
-    target = Path(tempfile.mkdtemp(prefix="vton-tryon-"))
     try:
-        downloaded = Path(mlflow.artifacts.download_artifacts(artifact_uri=model, dst_path=str(target)))
+        downloaded = Path(mlflow.artifacts.download_artifacts(artifact_uri=model, dst_path=str(download_dir)))
     except MlflowException as exc:
         raise ConfigError(f"{model}: cannot be loaded from the registry at {tracking_uri(root)}: "
                           f"{str(exc).splitlines()[0]}",

@@ -22,7 +22,7 @@ def test_a_unet_gan_champion_and_a_catvton_flux_candidate_both_generate_the_same
         tmp_path, worn_dataset, unet_gan_model, mlflow_uri):  # noqa: F811
     import mlflow
 
-    from components.evaluate.models import champion_generator, champion_version, pipeline_generator
+    from components.evaluate.models import champion_model_dir, champion_version, pipeline_generator
     from components.project import project_root
     from components.train.data import select_samples
     from components.train.families.catvton_flux import FAMILY as CATVTON
@@ -47,7 +47,10 @@ def test_a_unet_gan_champion_and_a_catvton_flux_candidate_both_generate_the_same
     sample = select_samples(worn_dataset, "test").samples[0]
     person, garment = Image.open(sample.person).convert("RGB"), Image.open(sample.garment).convert("RGB")
     mask = Image.open(sample.mask).convert("L")
-    champion = champion_generator(client, "eval-families", record["version"], steps=2, seed=0)
+    download = tmp_path / "champion"
+    champion_dir = champion_model_dir(client, "eval-families", record["version"], download)
+    assert champion_dir.is_relative_to(download)
+    champion = pipeline_generator(champion_dir, steps=2, seed=0)
     challenger = pipeline_generator(ctx.model_dir, steps=2, seed=0)
     for generate in (champion, challenger):
         assert generate(_pair(sample), person, garment, mask).size == person.size

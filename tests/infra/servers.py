@@ -209,8 +209,8 @@ def start_prefect(pg: Postgres, home: Path, log_dir: Path, wait: bool = True) ->
 
 
 @pytest.fixture(scope="module")
-def s3_endpoint():
+def s3_endpoint(tmp_path_factory):
     """An S3 API on loopback (moto_server) for one test module, e.g. for a shared cache; stopped after it."""
-    proc, url = start_moto(Path(tempfile.mkdtemp(prefix="vton-s3-")))
+    proc, url = start_moto(tmp_path_factory.mktemp("s3-logs"))
     yield url
     stop(proc)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from components.doctor import FAIL, LOCAL, run_checks
@@ -27,9 +26,8 @@ def test_with_nothing_configured_everything_is_local_and_doctor_passes(workspace
     assert {c.name for c in checks} == {"database", "s3", "mlflow", "prefect", "dvc"}
 
 
-def test_stopped_services_each_fail_with_a_fix_and_exit_1(workspace: Path):
-    logs = Path(tempfile.mkdtemp(prefix="vton-doctor-"))
-    moto, s3_url = servers.start_moto(logs)  # a real S3 endpoint, stopped below: the remote "went down"
+def test_stopped_services_each_fail_with_a_fix_and_exit_1(workspace: Path, tmp_path: Path):
+    moto, s3_url = servers.start_moto(tmp_path)  # a real S3 endpoint, stopped below: the remote "went down"
     servers.stop(moto)
     closed = [servers.free_port() for _ in range(3)]
     env = {

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -14,9 +12,8 @@ from tests.infra import servers
 
 
 @pytest.fixture(scope="module")
-def s3_endpoint():
-    logs = Path(tempfile.mkdtemp(prefix="vton-s3-"))
-    proc, url = servers.start_moto(logs)
+def s3_endpoint(tmp_path_factory):
+    proc, url = servers.start_moto(tmp_path_factory.mktemp("s3-logs"))
     yield url
     servers.stop(proc)
 

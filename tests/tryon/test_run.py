@@ -78,4 +78,4 @@ def test_a_folder_holding_a_model_somewhere_below_resolves_to_the_shallowest_mod
     for folder in (tmp_path / "artifacts" / "model_dir", tmp_path / "artifacts" / "model_dir" / "old" / "copy"):
         folder.mkdir(parents=True)
         (folder / "model.json").write_text("{}")
-    assert resolve_model(str(tmp_path), tmp_path) == tmp_path / "artifacts" / "model_dir"
+    assert resolve_model(str(tmp_path), tmp_path, tmp_path / "unused") == tmp_path / "artifacts" / "model_dir"
