@@ -20,7 +20,7 @@ from components.annotate.agnostic import (
     agnostic_mask_sources,
     labels_in,
 )
-from components.annotate.annotators import provider_of
+from components.annotate.annotators import parse_for_category, provider_of
 from components.annotate.cloth_mask import cloth_mask
 from components.annotate.frame import PAD_RGB, Letterbox, letterbox, solid
 from components.annotate.keypoints import dresscode_json, openpose_json, render_skeleton, write_json
@@ -124,9 +124,8 @@ def render_sample(task: SampleTask, frame: np.ndarray, box: Letterbox, maps: Bod
     write(layout.save_image, agnostic_image(frame, mask), out("agnostic_path"))
     parser = provider_of(settings, "parse_lip") if maps.parse_lip is not None else None
     parsing_source = parser[0] if parser is not None else None
-    parse = None
-    if parser is not None:
-        parse = parser[1].parse_for_category(maps.parse_lip, task.category)
+    parse = parse_for_category(settings, maps.parse_lip, task.category) if parser is not None else None
+    if parse is not None:
         write(layout.save_labels, parse, out("parse_path"))
     if maps.parse_atr is not None:
         write(layout.save_labels, maps.parse_atr, out("parse_atr_path"))

@@ -154,6 +154,15 @@ def test_the_parse_a_sample_writes_is_shaped_by_its_parsers_declaration_not_by_a
     assert learned[1].parse_for_category(parse, "dresses") is parse  # a real parser's labels are written as found
 
 
+def test_annotate_and_the_on_the_fly_representation_share_one_rule_for_a_categorys_parse():
+    from components.annotate.annotators import parse_for_category
+
+    parse = np.full((4, 4), LIP["upper_clothes"], np.uint8)
+    assert (parse_for_category(AnnotateParams(parsing="pose_geometry"), parse, "dresses") == LIP["dress"]).all()
+    assert parse_for_category(AnnotateParams(parsing="schp_lip+schp_atr"), parse, "dresses") is parse
+    assert parse_for_category(AnnotateParams(parsing="pose_geometry"), None, "dresses") is None
+
+
 def test_the_render_code_digest_covers_the_modules_whose_render_hooks_run():
     from components.annotate.annotators import pose_geometry
     from components.annotate.annotators import render_hook_files

@@ -71,6 +71,15 @@ def provider_of(settings, field: str) -> tuple[str, type[Annotator]] | None:
     return None
 
 
+def parse_for_category(settings, parse, category: str):
+    """The LIP parse `parse` as a sample of garment `category` writes it (the selected parser's own rule); None
+    stays None. Annotate's files and the models' on-the-fly person representation both go through this."""
+    if parse is None:
+        return None
+    provider = provider_of(settings, "parse_lip")
+    return provider[1].parse_for_category(parse, category) if provider is not None else parse
+
+
 def render_hook_files(settings) -> list[Path]:
     """Source files of the selected annotators whose render hooks shape a sample's files (sorted)."""
     return sorted({Path(inspect.getfile(cls)) for cls in selected_classes(settings) if cls.shapes_rendering()})

@@ -218,8 +218,7 @@ def inputs_from_photo(person: Image.Image, garment: Image.Image, mask: Image.Ima
     Raises ValueError when the photo cannot be annotated (no person found), naming the reason.
     """
     from components.annotate.agnostic import agnostic_mask
-    from components.annotate.annotators import build_annotators
-    from components.annotate.annotators.pose_geometry import relabel_for_category
+    from components.annotate.annotators import build_annotators, parse_for_category
     from components.annotate.cloth_mask import cloth_mask
     from components.annotate.frame import letterbox
     from components.annotate.keypoints import coco18_from_body25
@@ -249,9 +248,7 @@ def inputs_from_photo(person: Image.Image, garment: Image.Image, mask: Image.Ima
         cloth[g_box.y0:g_box.y1, g_box.x0:g_box.x1] = inner_cloth
     except Quarantine as exc:
         raise ValueError(f"cannot annotate this person photo: {exc.reason}") from None
-    parse = maps.parse_lip
-    if parse is not None and settings.parsing == "pose_geometry":
-        parse = relabel_for_category(parse, category)
+    parse = parse_for_category(settings, maps.parse_lip, category)  # as annotate writes it for this category
     coco = coco18_from_body25(maps.keypoints_body25) if maps.keypoints_body25 is not None else None
     frac = (box.x0 / W, box.y0 / H, box.x1 / W, box.y1 / H)
     return build_inputs(frame, g_frame, cloth, region, coco, parse, maps.person_mask, category, size, frac,
