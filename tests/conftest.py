@@ -17,6 +17,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # Set before anything imports prefect, mlflow, datasets or torch.
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="vton-tests-"))
+SESSION_TRACKING_URI = f"sqlite:///{_SESSION_HOME / 'mlflow.db'}"  # the store of a test that names none
 os.environ.update(
     {
         "CI": os.environ.get("CI", "true"),
@@ -30,7 +31,7 @@ os.environ.update(
         "HF_HUB_OFFLINE": "1",
         "HF_DATASETS_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
-        "MLFLOW_TRACKING_URI": f"sqlite:///{_SESSION_HOME / 'mlflow.db'}",
+        "MLFLOW_TRACKING_URI": SESSION_TRACKING_URI,
         "GIT_AUTHOR_NAME": "vton tests",
         "GIT_AUTHOR_EMAIL": "tests@vton.invalid",
         "GIT_COMMITTER_NAME": "vton tests",
@@ -75,13 +76,16 @@ def _forget_mlflow_fluent_state():
 
         while mlflow.active_run() is not None:
             mlflow.end_run()
+        # mlflow.set_tracking_uri (the code under test calls it) outlives the test, exports MLFLOW_TRACKING_URI
+        # past monkeypatch, and wins over the next test's own MLFLOW_TRACKING_URI: that test would write into a
+        # store whose folder is gone. Forget it (None unsets both), the session's store staying the default.
+        mlflow.set_tracking_uri(None)
+        os.environ["MLFLOW_TRACKING_URI"] = SESSION_TRACKING_URI
         # mlflow.set_experiment (configure_mlflow calls it) caches its experiment in this process and exports
         # MLFLOW_EXPERIMENT_ID; under the next test's store that id may name nothing. MLflow has no public
         # "unset", so make the Default experiment active again: id 0 exists in every store, and it is where a run
         # started without an experiment goes anyway.
         if os.environ.get("MLFLOW_EXPERIMENT_ID") not in (None, DEFAULT_EXPERIMENT_ID):
-            if not mlflow.get_tracking_uri().startswith("sqlite:"):  # a test's server may be gone by now
-                mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
             mlflow.set_experiment(experiment_id=DEFAULT_EXPERIMENT_ID)
     os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
 
