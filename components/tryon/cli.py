@@ -75,7 +75,8 @@ def tryon_command(
         requests = {c: tryon.size_request(c, fit, ratios) for c in {p.category for p in todo}} if asked else {}
         if asked and not tryon.size_aware:
             typer.echo("note: this model was trained without size conditioning (train.size_conditioning): "
-                       f"{'--fit ' + fit if fit else '--ratios'} is ignored and the garment is tried on as worn", err=True)
+                       f"{'--fit ' + fit if fit else '--ratios'} is ignored and the garment is tried on as worn",
+                       err=True)
             requests = {}
         for category, request in requests.items():
             typer.echo(f"fit: {category} asks for width {request[0]:.3f}, length {request[1]:.3f}, "
