@@ -14,11 +14,14 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import threading
 from pathlib import Path
 
 from components.hashing import sha256_file
 
 _FICLONE = 0x40049409  # Linux ioctl: share the source's blocks (btrfs, XFS, overlayfs on those)
+# What os.link raises where the filesystem has no hard links between these paths.
+_NO_LINKS = (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP)
 
 
 def _reflink(src: Path, dst: Path) -> bool:
@@ -53,19 +56,53 @@ def place(src: Path, dst: Path) -> str:
         except OSError:  # there already (replaced below), or links unsupported here
             break
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
+    tmp = _temporary_name(dst)
     tmp.unlink(missing_ok=True)
     try:
         os.link(src, tmp)
         how = "link"
     except OSError as exc:
-        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP):
+        if exc.errno not in _NO_LINKS:
             raise
-        how = "reflink" if _reflink(src, tmp) else "copy"
-        if how == "copy":
-            shutil.copy2(src, tmp)
+        how = _copy(src, tmp)
     tmp.replace(dst)
     return how
+
+
+def _temporary_name(dst: Path) -> Path:
+    """A name beside `dst` no other process or thread uses at the same time (writer threads share a pid)."""
+    return dst.with_name(f".{dst.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+
+
+def _copy(src: Path, dst: Path) -> str:
+    """A reflink of `src` at `dst`, else a copy that keeps the mtime; returns which."""
+    if _reflink(src, dst):
+        return "reflink"
+    shutil.copy2(src, dst)
+    return "copy"
+
+
+def _add_blob(path: Path, blob: Path) -> bool:
+    """Store `path`'s content as `blob`, never replacing a blob stored meanwhile: False when one was.
+
+    Two writer threads (or processes) storing the same content race here; replacing the first one's blob would
+    change the inode, size and mtime its record holds, and the cache would later distrust that blob."""
+    blob.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(path, blob)
+        return True
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in _NO_LINKS:
+            raise
+    tmp = _temporary_name(blob)  # no hard links here: a copy, moved in unless the blob appeared meanwhile
+    _copy(path, tmp)
+    if blob.exists():
+        tmp.unlink(missing_ok=True)
+        return False
+    tmp.replace(blob)
+    return True
 
 
 class FileStore:
@@ -85,10 +122,8 @@ class FileStore:
         file becomes a link to it, so every recorded (size, mtime) is the blob's."""
         sha = sha256_file(path)
         blob = self.blob(sha)
-        if blob.is_file():
+        if blob.is_file() or not _add_blob(path, blob):
             place(blob, path)
-        else:
-            place(path, blob)
         st = path.stat()
         return sha, st.st_size, st.st_mtime_ns
 

@@ -59,3 +59,38 @@ def test_across_filesystems_the_file_is_copied_with_its_mtime(tmp_path: Path):
         if dst.exists():
             dst.unlink()
             dst.parent.rmdir()
+
+
+def test_threads_storing_the_same_content_at_once_each_get_a_record_that_restores(tmp_path: Path):
+    import threading
+
+    store, threads, rounds = FileStore(tmp_path / "store"), 6, 30
+    records: list[tuple[Path, tuple]] = []
+    errors: list[BaseException] = []
+    barrier, lock = threading.Barrier(threads, timeout=30), threading.Lock()
+
+    def writer(t: int) -> None:
+        try:
+            for r in range(rounds):  # each round: every thread stores the same new content at the same moment
+                out = tmp_path / "out" / f"{r}-{t}.png"
+                out.parent.mkdir(exist_ok=True)
+                out.write_bytes(f"variant {r}".encode())
+                barrier.wait()
+                facts = store.put(out)
+                with lock:
+                    records.append((out, facts))
+        except BaseException as exc:  # noqa: BLE001 - reported below; the others stop at the broken barrier
+            barrier.abort()
+            errors.append(exc)
+
+    pool = [threading.Thread(target=writer, args=(t,)) for t in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    assert not [e for e in errors if not isinstance(e, threading.BrokenBarrierError)], errors
+    assert len(records) == threads * rounds
+    for out, (sha, size, mtime) in records:
+        out.unlink()
+        assert store.restore(sha, size, mtime, out), f"{out.name}: its blob was replaced after it was recorded"
+    assert len([p for p in (tmp_path / "store").rglob("*") if p.is_file()]) == rounds
