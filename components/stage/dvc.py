@@ -332,18 +332,21 @@ class PendingStatus:
     process: subprocess.Popen
     args: list[str]
     root: Path
+    _output: str | None = None
 
     def wait(self) -> None:
         """Block until DVC has finished (and released the project's lock)."""
         self.process.wait()
 
     def result(self) -> dict[str, list]:
-        """What `Dvc.status` would have answered; DvcFailed when DVC failed."""
-        out, _ = self.process.communicate()
-        out = (out or "").strip()
+        """What `Dvc.status` would have answered (asked again, the same answer); DvcFailed when DVC failed."""
+        if self._output is None:
+            out, _ = self.process.communicate()
+            self._output = (out or "").strip()
         if self.process.returncode != 0:
-            raise DvcFailed("dvc status", error_lines(out), hint=f"run `dvc {' '.join(self.args)}` in {self.root}")
-        return _status_answer(out)
+            raise DvcFailed("dvc status", error_lines(self._output),
+                            hint=f"run `dvc {' '.join(self.args)}` in {self.root}")
+        return _status_answer(self._output)
 
 
 def _status_answer(out: str) -> dict[str, list]:
