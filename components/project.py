@@ -18,6 +18,12 @@ def project_root(start: Path | None = None) -> Path:
     return here
 
 
+def raw_data_present(root: Path) -> bool:
+    """True when the project's data/raw (the folder data.dvc tracks) exists and holds anything."""
+    raw = Path(root) / "data" / "raw"
+    return raw.is_dir() and any(raw.iterdir())
+
+
 def resolve(path: str | Path, root: Path | None = None) -> Path:
     """`path` made absolute against the project root when relative."""
     p = Path(path)

@@ -95,23 +95,28 @@ def start(root: Path, chain: list[str]) -> EarlyStatus | None:
     return _PENDING
 
 
+def retrain_settings(root: Path, profile: str | None, stages: list[str] | None) -> tuple[str, dict, list[str]]:
+    """(profile name, merged params, stage chain) of the retrain `vton retrain` will run, with `profile` made active
+    in params.yaml first, as the flow does (DVC must see it): the chain is `stages`, else flow.stages."""
+    from components.config.loader import read_params_file, set_active_profile, with_profile
+
+    if profile:
+        set_active_profile(root / "params.yaml", profile)
+    name, merged = with_profile(read_params_file(root / "params.yaml"))
+    chain = stages or (merged.get("flow") or {}).get("stages")
+    return name, merged, [str(s) for s in chain] if isinstance(chain, list) else []
+
+
 def start_for_retrain(profile: str | None, stages: list[str] | None) -> EarlyStatus | None:
     """`start` for the chain `vton retrain` will run (`--stage`, else params.yaml's flow.stages for the profile).
 
     Never raises: a problem here (a bad params.yaml, no dvc.yaml) is the flow's to report, with its own message."""
-    from components.config.loader import read_params_file, set_active_profile, with_profile
     from components.project import project_root
 
     try:
         root = project_root()
-        if profile:
-            set_active_profile(root / "params.yaml", profile)  # what the flow does first; DVC must see it
-        if not stages:
-            _, merged = with_profile(read_params_file(root / "params.yaml"))
-            stages = (merged.get("flow") or {}).get("stages")
-        if not isinstance(stages, list) or not stages:
-            return None
-        return start(root, [str(s) for s in stages])
+        _, _, chain = retrain_settings(root, profile, stages)
+        return start(root, chain) if chain else None
     except Exception:  # noqa: BLE001 - an optimisation only; the flow asks DVC itself when this did not
         return None
 

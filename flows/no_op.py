@@ -19,7 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.stage.dvc import Dvc, DvcFailed, StageStatus
+from components.project import project_root, raw_data_present
+from components.stage.dvc import Dvc, StageStatus
 from components.tracking.mlflow_run import tracking_uri
 from flows import early_status
 from flows.retrain_record import LOGS_DIR, RetrainRecord, read_record, restamp_store, store_identity
@@ -69,24 +70,16 @@ def answer_by_dvc(profile: str | None, stages: list[str] | None, root: Path | No
     after `dvc status` said every later stage is up to date. Never raises for a problem of its own: the usual
     path reports those with its own messages."""
     try:
-        from components.project import project_root
-
         return _answer(Path(root or project_root()).resolve(), profile, stages)
     except Exception:  # noqa: BLE001 - an optimisation only
         return None
 
 
 def _answer(root: Path, profile: str | None, stages: list[str] | None) -> NoOp | None:
-    from components.config.loader import read_params_file, set_active_profile, with_profile
-
-    if profile:
-        set_active_profile(root / "params.yaml", profile)  # what the flow does first; DVC must see it
-    name, merged = with_profile(read_params_file(root / "params.yaml"))
-    chain = [str(s) for s in (stages or (merged.get("flow") or {}).get("stages") or [])]
+    name, merged, chain = early_status.retrain_settings(root, profile, stages)
     logs = root / str((merged.get("paths") or {}).get("reports", "reports")) / LOGS_DIR
     last = eligible_record(logs, tracking_uri(root))
-    raw = root / "data" / "raw"
-    if last is None or not (raw.is_dir() and any(raw.iterdir())):
+    if last is None or not raw_data_present(root):
         return None
     pending = early_status.start(root, chain)  # the flow reuses its answer when this declines (it re-checks it)
     if pending is None:
@@ -95,10 +88,7 @@ def _answer(root: Path, profile: str | None, stages: list[str] | None) -> NoOp |
     if any(stage not in pending.volatile for stage in first):
         return None  # a stage before an always-changed one: its status was not asked
     pending.wait()
-    try:
-        if pending.pending.result() != {}:
-            return None
-    except (DvcFailed, ValueError):
+    if pending.pending.result() != {}:  # DVC failing here raises: answer_by_dvc declines
         return None
     dvc = Dvc(root)
     checked = [(stage, dvc.repro(stage, log_path=logs / f"{stage}.log").status) for stage in first]

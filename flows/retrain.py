@@ -20,7 +20,7 @@ from components.params import load_params
 
 from components.config.loader import set_active_profile
 from components.errors import ConfigError, VtonError
-from components.project import project_root
+from components.project import project_root, raw_data_present
 from components.config.paths import PathsParams
 from components.registry.params import PromoteParams
 from components.stage.dvc import Dvc, DvcFailed, StageStatus
@@ -117,11 +117,6 @@ def tracking_for(root: Path) -> TrackingService:
     return shared_service(root)
 
 
-def _raw_data_present(root: Path) -> bool:
-    raw = root / "data" / "raw"
-    return raw.is_dir() and any(raw.iterdir())
-
-
 @task(name="prepare-data")
 def prepare_raw_data(root: Path, refresh: bool = False) -> str:
     """Make sure data/raw holds the data data.dvc names: pull it from the DVC remote, else materialise the sample.
@@ -130,14 +125,14 @@ def prepare_raw_data(root: Path, refresh: bool = False) -> str:
     """
     logger = get_run_logger()
     raw = root / "data" / "raw"
-    if _raw_data_present(root) and not refresh:
+    if raw_data_present(root) and not refresh:
         return "present"
     dvc = Dvc(root)
     try:
         dvc.pull("data.dvc", what="pulling data/raw")
     except DvcFailed as exc:
         logger.info("no data/raw on the DVC remote (%s)", exc.reason.splitlines()[0])
-    if _raw_data_present(root):
+    if raw_data_present(root):
         logger.info("pulled data/raw from the DVC remote")
         return "pulled"
     from components.data.sample_data import materialise_sample_data
@@ -346,7 +341,7 @@ def retrain_flow(
     chain = check_stages(list(stages or params.flow.stages), base)
     reports = base / params.paths.reports
     early = early_status.take()  # `vton retrain` asked DVC already, beside its imports
-    if early is not None and (refresh_data or not _raw_data_present(base)):
+    if early is not None and (refresh_data or not raw_data_present(base)):
         early.wait()  # preparing the data runs DVC: one DVC command at a time
     prepared = prepare_raw_data(base, refresh_data, return_state=True)
     prepared.result()
