@@ -99,6 +99,7 @@ def kept_workspace(where: Path, stages: list[str], code: Path) -> Path:
 
     ws = where.resolve() / "ws"
     if not ws.is_dir():
+        where.mkdir(parents=True, exist_ok=True)
         made = workspace(where.resolve(), stages, code)
         assert made == ws
         return ws

@@ -59,7 +59,7 @@ def retrain(
         atexit.register(_exit_without_teardown)  # first registered, so it runs after every other exit hook
 
     from components.tracking.service import warm_up
-    from flows import early_status, no_op, prefect_server  # import neither Prefect nor MLflow
+    from flows import head_start, no_op, prefect_server  # import neither Prefect nor MLflow
 
     # A terminated retrain unwinds (SystemExit) so the flow ends its MLflow run KILLED rather than leaving it RUNNING.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
@@ -76,17 +76,20 @@ def retrain(
     server = None
     if prefect_server.wanted() and prefect_server.use_running_server() is None:
         server = prefect_server.start()
-    # The one `dvc status` a no-op needs runs now, in its own process, beside the imports (flows/early_status.py).
-    if not force and not early_status.started():
-        early_status.start_for_retrain(profile, stages)
-    from flows.retrain import retrain_flow  # the CLI is the one place that reaches into flows/
+    # The first stages start now too, in one DVC process, and the flow takes them over (flows/head_start.py).
+    head_start.start(profile, stages, force)
+    try:
+        from flows.retrain import retrain_flow  # the CLI is the one place that reaches into flows/
 
-    # MLflow's import and store open, in this thread while the server starts: imports in two threads at once can
-    # hand one of them a half-initialised module (seen: "cannot import name 'flow' from 'prefect'").
-    warm_up()
-    if server is not None:
-        server.wait()
-    summary = retrain_flow(profile=profile, stages=stages, force=force)
+        # MLflow's import and store open, in this thread while the server starts: imports in two threads at once
+        # can hand one of them a half-initialised module (seen: "cannot import name 'flow' from 'prefect'").
+        warm_up()
+        if server is not None:
+            server.wait()
+        summary = retrain_flow(profile=profile, stages=stages, force=force)
+    except BaseException as exc:  # the flow never took its head start: stop it, telling its stages why
+        head_start.abandon(f"`vton retrain` stopped first: {(str(exc) or type(exc).__name__).splitlines()[0]}")
+        raise
     typer.echo(summary.where_to_look())
     _FINISHED.append(True)
 

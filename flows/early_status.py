@@ -1,12 +1,10 @@
-"""`dvc status` of the retrain's stages, started by `vton retrain` before it imports Prefect and MLflow.
+"""`dvc status` of the retrain's stages after the always-changed ones (scrape), asked by the no-op check.
 
-The retrain asks DVC once whether the stages after the always-changed ones (scrape) have anything to do; on an
-unchanged pipeline that answer makes the whole run a no-op. Asked after scrape, it is one more DVC process on
-the critical path; asked here, it runs on the other core while the retrain imports Prefect and MLflow (and
-Prefect's temporary server starts). The answer is used only when it still describes the workspace: params.yaml,
-data.dvc and every dvc.lock entry are as they were when DVC was asked, except what the always-changed stages
-record about their own run, and their outputs are unchanged (then nothing those stages' dependents read has
-moved). Otherwise the flow asks DVC again after them, as it always did.
+`vton retrain` asks DVC once whether the stages after the always-changed ones have anything to do; on an
+unchanged pipeline that answer, with scrape's own run, makes the whole retrain a no-op (flows/no_op.py). The
+answer is used only when it still describes the workspace after scrape ran: params.yaml, data.dvc and every
+dvc.lock entry are as they were when DVC was asked, except what the always-changed stages record about their
+own run, and their outputs are unchanged (then nothing those stages' dependents read has moved).
 
 This module imports neither Prefect nor MLflow: it runs before them.
 """
@@ -78,21 +76,15 @@ class EarlyStatus:
         return set(targets) if answer == {} else set()
 
 
-_PENDING: EarlyStatus | None = None
-
-
 def start(root: Path, chain: list[str]) -> EarlyStatus | None:
-    """Start `dvc status` of the stages after the always-changed ones of `chain`, for the flow to `take` later."""
-    global _PENDING
+    """Start `dvc status` of the stages after the always-changed ones of `chain` (None when there are none)."""
     root = Path(root).resolve()
     dvc = Dvc(root)
     volatile = dvc.always_changed()
     targets = status_targets(chain, volatile)
     if not targets:
         return None
-    state = workspace_state(root, volatile)
-    _PENDING = EarlyStatus(root, targets, volatile, state, dvc.start_status(*targets))
-    return _PENDING
+    return EarlyStatus(root, targets, volatile, workspace_state(root, volatile), dvc.start_status(*targets))
 
 
 def retrain_settings(root: Path, profile: str | None, stages: list[str] | None) -> tuple[str, dict, list[str]]:
@@ -105,29 +97,3 @@ def retrain_settings(root: Path, profile: str | None, stages: list[str] | None) 
     name, merged = with_profile(read_params_file(root / "params.yaml"))
     chain = stages or (merged.get("flow") or {}).get("stages")
     return name, merged, [str(s) for s in chain] if isinstance(chain, list) else []
-
-
-def start_for_retrain(profile: str | None, stages: list[str] | None) -> EarlyStatus | None:
-    """`start` for the chain `vton retrain` will run (`--stage`, else params.yaml's flow.stages for the profile).
-
-    Never raises: a problem here (a bad params.yaml, no dvc.yaml) is the flow's to report, with its own message."""
-    from components.project import project_root
-
-    try:
-        root = project_root()
-        _, _, chain = retrain_settings(root, profile, stages)
-        return start(root, chain) if chain else None
-    except Exception:  # noqa: BLE001 - an optimisation only; the flow asks DVC itself when this did not
-        return None
-
-
-def started() -> bool:
-    """True when `start` began a status in this process that the flow has not taken yet."""
-    return _PENDING is not None
-
-
-def take() -> EarlyStatus | None:
-    """The status `start` began in this process, once (None when there is none)."""
-    global _PENDING
-    pending, _PENDING = _PENDING, None
-    return pending

@@ -81,15 +81,18 @@ def _answer(root: Path, profile: str | None, stages: list[str] | None) -> NoOp |
     last = eligible_record(logs, tracking_uri(root))
     if last is None or not raw_data_present(root):
         return None
-    pending = early_status.start(root, chain)  # the flow reuses its answer when this declines (it re-checks it)
+    pending = early_status.start(root, chain)
     if pending is None:
         return None
-    first = chain[:len(chain) - len(pending.targets)]
-    if any(stage not in pending.volatile for stage in first):
-        return None  # a stage before an always-changed one: its status was not asked
-    pending.wait()
-    if pending.pending.result() != {}:  # DVC failing here raises: answer_by_dvc declines
-        return None
+    try:
+        pending.wait()  # whatever happens next runs DVC, one command at a time
+        first = chain[:len(chain) - len(pending.targets)]
+        if any(stage not in pending.volatile for stage in first):
+            return None  # a stage before an always-changed one: its status was not asked
+        if pending.pending.result() != {}:  # DVC failing here raises: answer_by_dvc declines
+            return None
+    finally:
+        pending.wait()
     dvc = Dvc(root)
     checked = [(stage, dvc.repro(stage, log_path=logs / f"{stage}.log").status) for stage in first]
     if pending.up_to_date(root, pending.targets) != set(pending.targets):

@@ -2,7 +2,9 @@
 
 DVC decides what runs (unchanged stages are skipped and dvc.lock records lineage); Prefect adds retries,
 the run history, UI artifacts and the schedule; MLflow holds the figures of every stage in one run. Each task
-waits for its upstream task, so the Prefect graph shows the stage chain.
+waits for its upstream task, so the Prefect graph shows the stage chain. Consecutive local stages run in one
+`dvc repro` process (components/stage/chain.py), whose first one `vton retrain` may have started before the
+flow (flows/head_start.py); each task takes its stage's outcome and output from it.
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ from components.errors import ConfigError, VtonError
 from components.project import project_root, raw_data_present
 from components.config.paths import PathsParams
 from components.registry.params import PromoteParams
+from components.stage.chain import NotReached, StageChain
 from components.stage.dvc import Dvc, DvcFailed, StageStatus
 from components.tracking.contract import Tag
-from components.tracking.mlflow_run import RUN_ID_ENV
+from components.tracking.mlflow_run import RUN_ID_ENV, hand_over_run_id
 from components.tracking.service import TrackingService, shared_service
 from flows.artifacts import publish_stage_pictures
-from flows import early_status
+from flows import head_start
 from flows.dvc_stage import StageFailed, StageResult, is_transient_failure
 from flows.logs import quiet_user_error_tracebacks, stage_output_logger
 from flows.prefect_runs import crash_flow_run
@@ -162,21 +165,51 @@ def start_tracking_run(root: Path, profile: str, experiment: str, params_used: o
     return service.start_retrain(exp_id, profile, params_used, flow_run_id), exp_id
 
 
+# The stage that writes paths.augmented, the data the retrain trains on: the diff against the champion's data
+# starts as soon as it is done, beside train and evaluate, instead of after them.
+DATA_STAGE = "augment"
+
+# stage -> the DVC process that runs it in this retrain: one `dvc repro` for consecutive local stages (each
+# process start costs about 0.45 s), the first one possibly started by `vton retrain` itself (flows/head_start.py).
+_CHAINS: dict[str, StageChain] = {}
+
+
+def _chain_for(stage: str, then: list[str], root: Path, run_id: str, force: bool, reports: Path,
+               uri: str) -> StageChain:
+    """The process that runs `stage` in this retrain: the one already started for it, else a new one for `stage`
+    and `then` (a retry, or a stage the previous process never reached, starts afresh)."""
+    chain = _CHAINS.get(stage)
+    if chain is not None and chain.can_take(stage):
+        return chain
+    stages = [stage, *then]
+    chain = Dvc(root, env={RUN_ID_ENV: run_id, "MLFLOW_TRACKING_URI": uri}).start_chain(
+        stages, force=force, logs=head_start.stage_logs(reports / LOGS_DIR, stages))
+    _CHAINS.update(dict.fromkeys(stages, chain))
+    return chain
+
+
+def _stop_chains() -> None:
+    """Stop every stage process of this retrain still running (the flow is ending early), and forget them."""
+    for chain in {id(c): c for c in _CHAINS.values()}.values():
+        chain.stop()
+    _CHAINS.clear()
+
+
 @task(name="dvc-stage", task_run_name="{stage}", retry_condition_fn=is_transient_failure)
 def dvc_stage(stage: str, root: Path, run_id: str, force: bool, reports: Path,
-              up_to_date: bool = False) -> StageResult:
+              then: list[str] | None = None) -> StageResult:
     """One DVC stage, its output streamed live; the stage attaches to the retrain's MLflow run through the env.
 
-    `up_to_date`: `dvc status` already said this stage has nothing to do, so no `dvc repro` process is spent."""
+    `then`: the stages after it that the same `dvc repro` process runs when this task has to start one."""
     service = tracking_for(root)
-    if up_to_date:
-        service.set_stage_status(run_id, stage, StageStatus.SKIPPED.value)
-        get_run_logger().info("stage %s: skipped (dvc status: deps, params and outs unchanged)", stage)
-        return StageResult(stage, StageStatus.SKIPPED, 0.0, "up to date (dvc status)")
-    dvc = Dvc(root, env={RUN_ID_ENV: run_id, "MLFLOW_TRACKING_URI": service.uri})
     log_path = reports / LOGS_DIR / f"{stage}.log"
     try:
-        done = dvc.repro(stage, force=force, log_path=log_path, on_line=stage_output_logger())
+        try:
+            done = _chain_for(stage, then or [], root, run_id, force, reports, service.uri).result(
+                stage, on_line=stage_output_logger())
+        except NotReached:  # the process ended before this stage: one of its own
+            done = _chain_for(stage, then or [], root, run_id, force, reports, service.uri).result(
+                stage, on_line=stage_output_logger())
     except DvcFailed:
         service.set_stage_status(run_id, stage, StageStatus.FAILED.value)
         raise
@@ -257,17 +290,6 @@ def is_no_op(stages: list[StageResult], root: Path) -> bool:
     return bool(stages) and all(s.status is StageStatus.SKIPPED or s.stage in volatile for s in stages)
 
 
-def up_to_date_stages(root: Path, stages: list[str]) -> set[str]:
-    """`stages` when one `dvc status` says none of them has anything to do, else none (then each stage's own
-    `dvc repro` decides, as usual): an unchanged pipeline costs one DVC process, not one per stage."""
-    if not stages:
-        return set()
-    try:
-        return set(stages) if Dvc(root).status(*stages) == {} else set()
-    except DvcFailed:
-        return set()
-
-
 def check_stages(stages: list[str], root: Path) -> list[str]:
     """`stages` if every one is a dvc.yaml stage, else a ConfigError naming the unknown ones."""
     known = Dvc(root).stage_names()
@@ -334,19 +356,31 @@ def retrain_flow(
 ) -> RetrainSummary:
     """Reproduce the pipeline for `profile`, logging to one MLflow run, and finish with promotion."""
     quiet_user_error_tracebacks()
-    base = Path(root).resolve() if root else project_root()
-    if profile:
-        set_active_profile(base / "params.yaml", profile)
-    params = load_params(base / "params.yaml")
-    chain = check_stages(list(stages or params.flow.stages), base)
-    reports = base / params.paths.reports
-    early = early_status.take()  # `vton retrain` asked DVC already, beside its imports
-    if early is not None and (refresh_data or not raw_data_present(base)):
-        early.wait()  # preparing the data runs DVC: one DVC command at a time
-    prepared = prepare_raw_data(base, refresh_data, return_state=True)
-    prepared.result()
-    run_id, exp_id = start_tracking_run(base, params.profile, params.project.mlflow_experiment, params,
-                                        flow_run.get_id(), wait_for=[prepared])
+    head = head_start.take()  # `vton retrain` started the first stages already, beside its imports
+    try:
+        base = Path(root).resolve() if root else project_root()
+        if profile:
+            set_active_profile(base / "params.yaml", profile)
+        params = load_params(base / "params.yaml")
+        chain = check_stages(list(stages or params.flow.stages), base)
+        reports = base / params.paths.reports
+        local = not uses_remote(stage_deployments)
+        plan = head_start.segments(chain, force) if local else []
+        if head is not None and not (plan and not refresh_data and head.matches(base, chain, force, plan[0])):
+            head.abandon("the flow runs other stages")
+            head = None
+        prepared = prepare_raw_data(base, refresh_data, return_state=True)
+        prepared.result()
+        run_id, exp_id = start_tracking_run(base, params.profile, params.project.mlflow_experiment, params,
+                                            flow_run.get_id(), wait_for=[prepared])
+    except BaseException as exc:
+        if head is not None:
+            head.abandon(f"the retrain ended before opening it: {(str(exc) or type(exc).__name__).splitlines()[0]}")
+        raise
+    if head is not None:
+        hand_over_run_id(head.run_id_path, run_id)
+        _CHAINS.update(dict.fromkeys(head.chain.stages, head.chain))
+    then = {stage: segment[i + 1:] for segment in plan for i, stage in enumerate(segment)}
     service = tracking_for(base)
     summary = RetrainSummary(
         profile=params.profile,
@@ -366,25 +400,19 @@ def retrain_flow(
 
     record("RUNNING")
     error: BaseException | None = None
+    diff = None  # the data diff, started once the data stage has written this retrain's data
     try:
         upstream = [prepared]
         retry = {"retries": params.flow.retries, "retry_delay_seconds": params.flow.retry_delay_seconds}
-        unchanged: set[str] = set()
-        volatile = Dvc(base).always_changed()
-        after_volatile = 1 + max((i for i, s in enumerate(chain) if s in volatile), default=-1)
-        for i, stage in enumerate(chain):
-            if early is not None:
-                early.wait()  # before the first stage's DVC command
-            if i == after_volatile and not force and not uses_remote(stage_deployments):
-                known = early.up_to_date(base, chain[i:]) if early is not None else None
-                unchanged = known if known is not None else up_to_date_stages(base, chain[i:])
+        diff_args = (base, run_id, params.project.registered_model, params.paths.augmented)
+        for stage in chain:
             try:
                 if uses_remote(stage_deployments):  # infra: data via the DVC remote, stages on work pools
                     state = remote_stage.with_options(**retry)(
                         stage, base, run_id, force, stage_deployments, params.profile, return_state=True,
                         wait_for=upstream)
                 else:
-                    state = dvc_stage.with_options(**retry)(stage, base, run_id, force, reports, stage in unchanged,
+                    state = dvc_stage.with_options(**retry)(stage, base, run_id, force, reports, then.get(stage, []),
                                                             return_state=True, wait_for=upstream)
                 result = state.result()
                 if stage == "train" and result.status is not StageStatus.RAN and candidate_unregistered(base, params):
@@ -394,8 +422,8 @@ def retrain_flow(
                                                             wait_for=[state])
                     result = state.result()
                 summary.stages.append(result)
-                if result.status is not StageStatus.SKIPPED:
-                    unchanged = set()  # something new upstream: each later stage's own repro decides
+                if stage == DATA_STAGE and result.status is not StageStatus.SKIPPED and diff is None:
+                    diff = log_champion_data_diff.submit(*diff_args, wait_for=[state])  # beside the next stages
             except StageFailed as exc:
                 summary.stages.append(StageResult(stage, StageStatus.FAILED, 0.0, exc.reason, exc.log_path))
                 raise
@@ -408,16 +436,21 @@ def retrain_flow(
             summary.promotion = "not run: no-op (no new data, no code change)"
             get_run_logger().info("no-op: no new data and no code change; DVC skipped every stage, nothing registered")
         else:
-            if (base / params.paths.augmented).is_dir():
-                summary.data_diff = log_champion_data_diff(
-                    base, run_id, params.project.registered_model, params.paths.augmented, wait_for=upstream
-                )
+            if diff is not None:
+                summary.data_diff = diff.result()
+            elif (base / params.paths.augmented).is_dir():
+                summary.data_diff = log_champion_data_diff(*diff_args, wait_for=upstream)
             summary.promotion = promote_candidate(base, run_id, params.project.registered_model, params.promote,
                                                   summary.stages, params.paths, wait_for=upstream)
     except BaseException as exc:
         error = exc
         raise
     finally:
+        _stop_chains()  # only a retrain ending early leaves one running
+        if diff is not None:
+            diff.wait()  # it logs into the run: before the run ends
+        if head is not None:
+            head.run_id_path.unlink(missing_ok=True)
         summary.status = _final_status(error)
         service.end_retrain(run_id, summary.status, {
             Tag.STAGES: summary.stage_line(),

@@ -18,12 +18,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import yaml
 
 from components.errors import ConfigError, VtonError
 from components.stage import watchdog
+
+if TYPE_CHECKING:
+    from components.stage.chain import StageChain
 
 # `vton` exits 2 for user-fixable errors and 3 for failed gates; neither passes on a second try.
 USER_ERROR_EXITS = (2, 3)
@@ -101,6 +104,12 @@ def error_lines(output: str) -> str:
     return "\n".join(tail[-8:]) if tail else "no output"
 
 
+def stage_exit_code(output: str) -> int | None:
+    """The exit code of the stage's command that DVC reports in a failed repro's output, or None."""
+    found = _STAGE_EXIT.findall(output)
+    return int(found[-1]) if found else None
+
+
 def repro_status(stage: str, lines: list[str]) -> StageStatus:
     """What DVC's repro output says happened to `stage` (the command succeeded)."""
     text = "\n".join(lines)
@@ -173,59 +182,19 @@ class Dvc:
               on_line: Callable[[str], None] | None = None, echo: BinaryIO | None = None,
               extra_env: dict[str, str] | None = None) -> ReproResult:
         """`dvc repro --single-item STAGE`, streaming its output; raises DvcFailed with the stage's own message."""
-        cmd = [sys.executable, "-m", "dvc", "repro", "--single-item", stage, *(["--force"] if force else [])]
-        echo = echo if echo is not None else _terminal()
-        lines: list[str] = []
+        chain = self.start_chain([stage], force=force, logs={stage: log_path} if log_path else None, echo=echo,
+                                 extra_env=extra_env)
+        return chain.result(stage, on_line)
 
-        def keep(line: str) -> None:
-            lines.append(line)
-            if log is not None:
-                log.write(line + "\n")
-                log.flush()
-            if on_line is not None and line.strip():
-                on_line(line)
+    def start_chain(self, stages: list[str], *, force: bool = False, logs: dict[str, Path] | None = None,
+                    echo: BinaryIO | None = None, extra_env: dict[str, str] | None = None) -> StageChain:
+        """`dvc repro --single-item [--force] STAGES` started: one DVC process for consecutive stages, each stage's
+        outcome and output taken apart (components/stage/chain.py). Raw output goes to `echo`, else the terminal."""
+        from components.stage.chain import StageChain
 
-        log = None
-        if log_path is not None:
-            log_path.parent.mkdir(parents=True, exist_ok=True)
-            log = log_path.open("w", encoding="utf-8")
-        start = time.monotonic()
-        try:
-            # Its own process group: stopping the stage reaches DVC and the command DVC started (a terminated DVC
-            # leaves its children running otherwise).
-            proc = subprocess.Popen(cmd, cwd=self.root, env=self.environment(extra_env), stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    start_new_session=os.name == "posix")
-            # ... and if this process dies without a word (SIGKILL, OOM killer), a watchdog stops that group, so
-            # no stage runs on unowned, holding its outputs and DVC's lock.
-            guard = GroupGuard(proc.pid)
-            splitter = LineSplitter(keep)
-            assert proc.stdout is not None
-            try:
-                try:
-                    while chunk := proc.stdout.read1(65536):
-                        if echo is not None:
-                            echo.write(chunk)
-                            echo.flush()
-                        splitter.feed(chunk.decode("utf-8", errors="replace"))
-                except BaseException:  # interrupted or terminated: the stage must not run on without us
-                    stop_process_group(proc)
-                    raise
-                splitter.close()
-                code = proc.wait()
-            finally:
-                guard.release()
-        finally:
-            if log is not None:
-                log.close()
-        seconds = time.monotonic() - start
-        output = "\n".join(lines)
-        if code != 0:
-            found = _STAGE_EXIT.findall(output)
-            raise DvcFailed(f"stage '{stage}'", error_lines(output), stage_exit=int(found[-1]) if found else None,
-                            log_path=log_path)
-        last = next((ln for ln in reversed(lines) if ln.strip()), "")
-        return ReproResult(stage, repro_status(stage, lines), seconds, log_path, last)
+        cmd = [sys.executable, "-m", "dvc", "repro", "--single-item", *stages, *(["--force"] if force else [])]
+        return StageChain(cmd, self.root, stages, force=force, env=self.environment(extra_env), logs=logs,
+                          echo=echo if echo is not None else terminal())
 
     def status(self, *targets: str) -> dict[str, list]:
         """`dvc status --json [TARGETS]`: stage name -> what changed (empty when everything is up to date)."""
@@ -400,7 +369,7 @@ def _read_dvc_yaml(root: Path) -> dict:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
 
 
-def _terminal() -> BinaryIO | None:
+def terminal() -> BinaryIO | None:
     """Where a stage's raw output goes: this process's stdout (None when quiet)."""
     if os.environ.get("VTON_STAGE_ECHO", "1") == "0":
         return None

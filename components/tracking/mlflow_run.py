@@ -2,7 +2,10 @@
 
 Locally MLflow uses SQLite in the project (`sqlite:///<root>/mlflow.db`) and a local artifact root
 (`<root>/mlartifacts`); MLFLOW_TRACKING_URI switches to a server. The retrain flow creates the run and
-passes its id to every stage through VTON_MLFLOW_RUN_ID, so all figures of one retrain land together.
+passes its id to every stage through VTON_MLFLOW_RUN_ID, so all figures of one retrain land together. Stages
+the retrain starts before its run exists (their DVC process starts while Prefect starts) get a file instead,
+VTON_MLFLOW_RUN_ID_FILE, into which the retrain writes the id once the run is open; they wait for it only
+when they first log.
 """
 
 from __future__ import annotations
@@ -13,15 +16,65 @@ import hashlib
 import json
 import os
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
 
+from components.errors import VtonError
 from components.project import project_root
 from components.tracking.contract import Tag
 
 RUN_ID_ENV = "VTON_MLFLOW_RUN_ID"
+RUN_ID_FILE_ENV = "VTON_MLFLOW_RUN_ID_FILE"  # a file the retrain writes its run id into once the run is open
+RUN_ID_WAIT_ENV = "VTON_MLFLOW_RUN_ID_WAIT_S"  # how long a stage waits for that id (default 600 s)
+_ABANDONED = "abandoned:"  # what the retrain writes there instead when it ends before opening its run
+
+
+def hand_over_run_id(path: Path, run_id: str) -> None:
+    """Write the retrain's run id for the stages waiting on `path` (atomically: a reader sees all of it or none)."""
+    _write_atomically(Path(path), run_id)
+
+
+def abandon_run_id(path: Path, reason: str) -> None:
+    """Tell the stages waiting on `path` that no run will be opened (the retrain failed or was stopped first)."""
+    _write_atomically(Path(path), f"{_ABANDONED} {reason}")
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def retrain_run_id() -> str | None:
+    """The retrain's run a stage logs into (VTON_MLFLOW_RUN_ID, else the id written to VTON_MLFLOW_RUN_ID_FILE,
+    waited for), or None for a standalone stage. Raises VtonError when the retrain opens no run."""
+    run_id = os.environ.get(RUN_ID_ENV)
+    path = os.environ.get(RUN_ID_FILE_ENV)
+    if run_id or not path:
+        return run_id or None
+    limit = float(os.environ.get(RUN_ID_WAIT_ENV) or 600)
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            text = Path(path).read_text().strip()
+        except FileNotFoundError:
+            text = ""
+        if text.startswith(_ABANDONED):
+            reason = text.removeprefix(_ABANDONED).strip()
+            raise VtonError(f"the retrain that started this stage opened no MLflow run ({reason})",
+                            hint="see the retrain's own message; run the stage alone with `dvc repro <stage>`")
+        if text:
+            os.environ[RUN_ID_ENV] = text  # once, for this process and the commands it starts
+            return text
+        if time.monotonic() > deadline:
+            raise VtonError(f"waited {limit:.0f}s for the retrain's MLflow run id in {path}",
+                            hint=f"raise {RUN_ID_WAIT_ENV} on a busy machine, or run the stage alone with "
+                            "`dvc repro <stage>`")
+        time.sleep(0.05)
 
 
 def tracking_uri(root: Path | None = None) -> str:
@@ -61,11 +114,11 @@ def configure_mlflow(experiment: str, root: Path | None = None) -> str:
 
 @contextlib.contextmanager
 def stage_run(stage: str, experiment: str = "vton-pipeline", root: Path | None = None) -> Iterator[object]:
-    """The active MLflow run for `stage`: the retrain's run if VTON_MLFLOW_RUN_ID is set, else a new one."""
+    """The active MLflow run for `stage`: the retrain's run (`retrain_run_id`) when there is one, else a new one."""
     import mlflow
 
     exp_id = configure_mlflow(experiment, root)
-    run_id = os.environ.get(RUN_ID_ENV)
+    run_id = retrain_run_id()
     if run_id:
         # The retrain owns its run's status: a stage logs into it and leaves it RUNNING, so a retrain killed
         # between stages is never recorded as FINISHED (the flow ends it FINISHED or FAILED).

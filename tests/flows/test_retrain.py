@@ -194,6 +194,38 @@ def _only_a_hanging_stage(ws):
     run(["git", "commit", "-qm", "a stage that hangs"], ws)
 
 
+# Fails the first time it runs (a transient failure: exit 1, no user error), then succeeds.
+FLAKY_STAGE = """
+import pathlib, sys
+tries = pathlib.Path("flaky.tries")
+n = int(tries.read_text()) + 1 if tries.exists() else 1
+tries.write_text(str(n))
+if n == 1:
+    print("a network blip", file=sys.stderr)
+    sys.exit(1)
+pathlib.Path("flaky.out").write_text("ok")
+"""
+
+
+def test_a_stage_that_fails_once_is_retried_in_a_new_dvc_process_that_also_runs_the_stages_after_it(workspace):
+    (workspace / "flaky.py").write_text(FLAKY_STAGE)
+    pipeline = yaml.safe_load((workspace / "dvc.yaml").read_text())
+    pipeline["stages"]["flaky"] = {"cmd": "python flaky.py", "outs": ["flaky.out"]}
+    pipeline["stages"]["after"] = {"cmd": "python -c \"open('after.out', 'w').write('x')\"", "deps": ["flaky.out"],
+                                   "outs": ["after.out"]}
+    (workspace / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    params = yaml.safe_load((workspace / "params.yaml").read_text())
+    params["flow"].update(stages=["scrape", "flaky", "after"], retries=1, retry_delay_seconds=0)
+    (workspace / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["git", "add", "-A"], workspace)
+    run(["git", "commit", "-qm", "a flaky stage"], workspace)
+
+    summary = retrain_flow(profile="smoke", root=str(workspace))
+    assert [(s.stage, s.status) for s in summary.stages] == [("scrape", "ran"), ("flaky", "ran"), ("after", "ran")]
+    assert (workspace / "flaky.tries").read_text() == "2" and (workspace / "after.out").is_file()
+    assert "a network blip" not in (workspace / "reports" / "logs" / "flaky.log").read_text()  # the retry's log
+
+
 def _gone(pid: int, within_s: float) -> bool:
     import os
     import time
@@ -224,10 +256,15 @@ def test_a_retrain_terminated_mid_stage_ends_killed_crashed_in_prefect_and_the_n
     retrain = subprocess.Popen([sys.executable, "-m", "components.cli", "retrain"], cwd=workspace, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     marker = workspace / "hang.pid"
+    record = workspace / "reports" / "logs" / "retrain.json"
+
+    def run_open() -> bool:  # the stage starts before the flow (flows/head_start.py): wait for its MLflow run too
+        return record.is_file() and '"RUNNING"' in record.read_text()
+
     deadline = time.monotonic() + 300
-    while not marker.is_file() and retrain.poll() is None and time.monotonic() < deadline:
+    while not (marker.is_file() and run_open()) and retrain.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert marker.is_file(), f"the stage never started:\n{retrain.communicate(timeout=60)[0]}"
+    assert marker.is_file() and run_open(), f"the stage never started:\n{retrain.communicate(timeout=60)[0]}"
     stage_pid = int(marker.read_text())
 
     retrain.send_signal(signal.SIGTERM)  # a real signal to the real `vton retrain` process, mid-stage
@@ -292,6 +329,7 @@ def test_after_make_clean_outputs_the_next_retrain_registers_the_candidate_again
     env = {**os.environ, "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "300", "VTON_STAGE_ECHO": "0"}
     first = run([sys.executable, "-m", "components.cli", "retrain"], workspace, env=env)
     assert "promoted: v1 is champion" in first.stdout, first.stdout
+    assert "data vs champion: no champion yet" in first.stdout  # the diff ran beside train and evaluate
 
     run(["make", "clean-outputs"], workspace)  # the registry (mlflow.db) and models/ go; the DVC cache stays
     assert not (workspace / "mlflow.db").exists() and not (workspace / "models").exists()
