@@ -22,20 +22,22 @@ does not build the pipeline from scratch.
     python benchmarks/retrain.py [--pairs 3] [--stages scrape import annotate augment validate train evaluate]
                                  [--skip-forced] [--server | --background-server] [--code DIR] [--workspace DIR]
 
-Last measured on idle cores (2026-12-01, the 2-core machine at load 0.4-1.3, full smoke list scrape..evaluate,
-temporary server unless said):
-    no-op             2.4s vs 1.9s (1.26x) | CPU 2.5s vs 2.0s (1.26x)   (5 pairs; 2.3 vs 1.8 in 2 more)
-    no-op --record    8.3s vs 1.8s (4.49x) | CPU 9.6s vs 1.7s (5.50x)   (5 pairs; 6.6 vs 1.9, 3.54x in 2 more)
-    forced           50.6s vs 42.3s, orchestration share 16% (16%..17%) | CPU 64.3s vs 53.4s (17%)   (2 pairs)
+Last measured on idle cores (2026-12-02, the 2-core machine at load 0.5-1.5, full smoke list scrape..evaluate,
+temporary server, 5 pairs):
+    no-op             2.4s vs 1.9s (1.25x) | CPU 1.24x
+    no-op --record    6.2s vs 1.9s (3.25x) | CPU 9.7s vs 2.0s (4.82x)
+    forced           45.0s vs 40.8s, orchestration share 10% (5%..11%; 9% of the median seconds) | CPU 63.0s vs
+                     52.0s (17%)
+  The forced retrain now runs its local stages in one `dvc repro` process (no DVC start per stage: about
+  0.45 s each) and starts it before it imports Prefect and MLflow (flows/head_start.py): the first stages run
+  while Prefect's temporary server starts, and the stages find the MLflow run's id in a file once the flow has
+  opened it. The data diff runs beside train and evaluate. What is left is CPU more than wall time: the server
+  (3.3 CPU s), the Prefect and MLflow imports (3.5 s) and the stages' lines and pictures sent to Prefect share
+  the 2 cores with the first stages. Before this (2026-12-01, same machine, one DVC process per stage started
+  after Prefect was up): forced 50.6s vs 42.3s, share 16% (16%..17%); 3 pairs the next day, with the chain
+  process but not yet the early data diff: 51.7s vs 46.3s, 6% (3%..14%).
   The no-op opens no runs (the last retrain finished and nothing wrote to the store since), so it pays one
-  `dvc status`, scrape's `dvc repro` and the CLI's start (0.15 s) and nothing of Prefect or MLflow. A retrain
-  that opens its runs pays, before its first stage: Prefect's temporary server (ready 4.8 s after start, 3.9 CPU
-  s of its own on the other core), importing Prefect (1.2 s) and MLflow with its SQLite store (2.3 s); and after
-  its last stage about 1.5 s (evaluate's pictures, the data diff, promotion, the run's end and the Prefect
-  artifacts). Its stages' own `dvc repro --single-item` runs add up to one `dvc repro` of the chain (42.0 s
-  against 42.3 s). So the forced share is that fixed ~8 s over a 42 s smoke chain: 10% needs the first stages
-  to run while Prefect starts (they log into a run that does not exist yet), or a server that outlives the
-  retrain. Under load (below) the chain took 425 s and the same seconds were inside the noise.
+  `dvc status`, scrape's `dvc repro` and the CLI's start (0.15 s) and nothing of Prefect or MLflow.
 Measured before that (2026-12-01, the 2-core shared machine at load 20-30: wall seconds there are mostly the other
 tenants' doing, so the CPU figures are the ones to compare; before = main 77e245a, same load, run beside):
   full smoke list (scrape..evaluate), no-op, wall (ratio) | CPU (ratio):
