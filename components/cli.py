@@ -53,6 +53,7 @@ def retrain(
 ) -> None:
     """Run the end-to-end retraining flow (Prefect) over the DVC stages, then promote."""
     import atexit
+    import contextlib
     import signal
 
     if _ENTRY_POINT:  # the `vton` process itself (never a test runner or another program calling the app)
@@ -86,7 +87,8 @@ def retrain(
         warm_up()
         if server is not None:
             server.wait()
-        summary = retrain_flow(profile=profile, stages=stages, force=force)
+        with server.flow_settings() if server is not None else contextlib.nullcontext():
+            summary = retrain_flow(profile=profile, stages=stages, force=force)
     except BaseException as exc:  # the flow never took its head start: stop it, telling its stages why
         head_start.abandon(f"`vton retrain` stopped first: {(str(exc) or type(exc).__name__).splitlines()[0]}")
         raise

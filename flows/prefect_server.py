@@ -239,6 +239,14 @@ class TemporaryServer:
             with contextlib.suppress(OSError):
                 (self.home / MARKER).write_text(json.dumps({"prefect": _prefect_version(), "revision": revision}))
 
+    def flow_settings(self) -> contextlib.AbstractContextManager:
+        """Prefect settings for the retrain's flow run on this server: no flow-run heartbeats. They tell a server
+        that a run is alive, and this one stops with the retrain; and a flow that ends waits up to a second for
+        Prefect's heartbeat thread (it sleeps in whole seconds). Call after Prefect is imported."""
+        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+        return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+
     def stop(self) -> None:
         """Terminate the server (what Prefect's own temporary server does at exit)."""
         if self.process.poll() is None:

@@ -92,6 +92,17 @@ def test_a_started_server_answers_records_its_migration_and_next_time_starts_wit
         second.stop()
 
 
+def test_a_flow_run_on_the_temporary_server_sends_no_heartbeats_and_other_runs_keep_them(home):
+    """The temporary server stops with the retrain: nobody reads its heartbeats, and a flow waits for the thread."""
+    from prefect.settings import get_current_settings
+
+    server = prefect_server.TemporaryServer(process=None, port=1, home=home, migrate=False, started=0.0)
+    default = get_current_settings().flows.heartbeat_frequency
+    with server.flow_settings():
+        assert get_current_settings().flows.heartbeat_frequency is None
+    assert get_current_settings().flows.heartbeat_frequency == default and default is not None
+
+
 def test_a_background_server_is_reused_only_when_its_pid_file_names_a_live_prefect_server(home, tmp_path):
     assert prefect_server.running_server(home) is None  # no pid file
     home.mkdir()
