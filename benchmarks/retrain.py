@@ -22,20 +22,25 @@ does not build the pipeline from scratch.
     python benchmarks/retrain.py [--pairs 3] [--stages scrape import annotate augment validate train evaluate]
                                  [--skip-forced] [--server | --background-server] [--code DIR] [--workspace DIR]
 
-Last measured on idle cores (2026-12-02, the 2-core machine at load 0.5-1.5, full smoke list scrape..evaluate,
-temporary server, 5 pairs):
-    no-op             2.4s vs 1.9s (1.25x) | CPU 1.24x
-    no-op --record    6.2s vs 1.9s (3.25x) | CPU 9.7s vs 2.0s (4.82x)
-    forced           45.0s vs 40.8s, orchestration share 10% (5%..11%; 9% of the median seconds) | CPU 63.0s vs
-                     52.0s (17%)
+Last measured on idle cores (2026-12-02, the 2-core machine at load 0.8-1.4, full smoke list scrape..evaluate,
+temporary server, 5 pairs; the machine ran about a third slower than earlier that day: a no-op `dvc repro` took
+2.6 s, not 1.9):
+    no-op             3.2s vs 2.6s (1.25x) | CPU 3.3s vs 2.7s (1.24x)
+    no-op --record    7.8s vs 2.5s (3.08x) | CPU 12.8s vs 2.6s (4.87x)
+    forced           48.0s vs 47.2s, orchestration share 2% (-1%..5%; 2% of the median seconds) | CPU 68.4s vs
+                     59.8s (13%)
+  Earlier that day, before the flow run on the temporary server stopped sending heartbeats (Prefect joined
+  the heartbeat thread, which sleeps in whole seconds, for up to a second at each flow's end): forced 45.0s vs
+  40.8s, 10% (5%..11%); no-op --record 6.2s vs 1.9s (3.25x).
   The forced retrain now runs its local stages in one `dvc repro` process (no DVC start per stage: about
   0.45 s each) and starts it before it imports Prefect and MLflow (flows/head_start.py): the first stages run
   while Prefect's temporary server starts, and the stages find the MLflow run's id in a file once the flow has
   opened it. The data diff runs beside train and evaluate. What is left is CPU more than wall time: the server
   (3.3 CPU s), the Prefect and MLflow imports (3.5 s) and the stages' lines and pictures sent to Prefect share
-  the 2 cores with the first stages. Before this (2026-12-01, same machine, one DVC process per stage started
-  after Prefect was up): forced 50.6s vs 42.3s, share 16% (16%..17%); 3 pairs the next day, with the chain
-  process but not yet the early data diff: 51.7s vs 46.3s, 6% (3%..14%).
+  the 2 cores with the first stages (13-17% more CPU seconds than `dvc repro`). Before this (2026-12-01, same
+  machine, one DVC process per stage started after Prefect was up): forced 50.6s vs 42.3s, share 16%
+  (16%..17%); 3 pairs the next day, with the chain process but not yet the early data diff: 51.7s vs 46.3s, 6%
+  (3%..14%).
   The no-op opens no runs (the last retrain finished and nothing wrote to the store since), so it pays one
   `dvc status`, scrape's `dvc repro` and the CLI's start (0.15 s) and nothing of Prefect or MLflow.
 Measured before that (2026-12-01, the 2-core shared machine at load 20-30: wall seconds there are mostly the other

@@ -188,11 +188,12 @@ def _chain_for(stage: str, then: list[str], root: Path, run_id: str, force: bool
     return chain
 
 
-def _stop_chains() -> None:
-    """Stop every stage process of this retrain still running (the flow is ending early), and forget them."""
-    for chain in {id(c): c for c in _CHAINS.values()}.values():
-        chain.stop()
+def _stop_chains() -> list[str]:
+    """Stop every stage process of this retrain still running (the flow is ending early), and forget them; the
+    stages they were running that no task was waiting for (stopped before their task began)."""
+    interrupted = [chain.stop() for chain in {id(c): c for c in _CHAINS.values()}.values()]
     _CHAINS.clear()
+    return [stage for stage in interrupted if stage]
 
 
 @task(name="dvc-stage", task_run_name="{stage}", retry_condition_fn=is_transient_failure)
@@ -446,7 +447,10 @@ def retrain_flow(
         error = exc
         raise
     finally:
-        _stop_chains()  # only a retrain ending early leaves one running
+        for stage in _stop_chains():  # only a retrain ending early leaves one running
+            if all(s.stage != stage for s in summary.stages):
+                summary.stages.append(StageResult(stage, StageStatus.KILLED, 0.0, "stopped: the retrain ended"))
+                service.set_stage_status(run_id, stage, StageStatus.KILLED.value)
         if diff is not None:
             diff.wait()  # it logs into the run: before the run ends
         if head is not None:

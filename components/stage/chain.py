@@ -141,11 +141,16 @@ class StageChain:
         self._ended.wait()
         return self.process.returncode
 
-    def stop(self) -> None:
-        """Stop the process group (SIGTERM, then SIGKILL) and wait for the output to be read."""
+    def stop(self) -> str | None:
+        """Stop the process group (SIGTERM, then SIGKILL) and wait for the output to be read; the stage it was
+        running when nobody was waiting for that stage's outcome (None when it had ended, or someone was)."""
+        interrupted = None
         if self.process.poll() is None:
+            current = self.stages[self._current]
+            interrupted = current if current not in self._taken else None
             stop_process_group(self.process)
         self._ended.wait(timeout=30)
+        return interrupted
 
     # -- the reader thread ---------------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,18 @@ def test_a_failing_stage_raises_its_own_message_and_the_stages_after_it_were_nev
     assert not chain.can_take("c") and not logs["c"].exists()
     with pytest.raises(NotReached):
         chain.result("c")
+
+
+def test_stopping_a_chain_names_the_stage_it_ran_that_nobody_was_waiting_for(chain_repo, tmp_path):
+    spec = yaml.safe_load((chain_repo / "dvc.yaml").read_text())
+    spec["stages"]["slow"] = {"cmd": f"{sys.executable} -c \"import time; time.sleep(60)\"", "deps": ["a.txt"]}
+    (chain_repo / "dvc.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    logs = {s: tmp_path / f"{s}.log" for s in ("a", "slow")}
+    chain = Dvc(chain_repo).start_chain(["a", "slow"], logs=logs, echo=io.BytesIO())
+    assert chain.result("a").status is StageStatus.RAN
+    deadline = time.monotonic() + 60
+    while not (logs["slow"].is_file() and "Running stage 'slow'" in logs["slow"].read_text()):
+        assert time.monotonic() < deadline, "the slow stage never started"
+        time.sleep(0.1)
+    assert chain.stop() == "slow" and chain.process.poll() is not None
+    assert chain.stop() is None  # ended: nothing left to stop
