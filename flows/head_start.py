@@ -7,8 +7,9 @@ stages' outcomes as they come. The stages log into the retrain's MLflow run, whi
 later: they find its id in a file the flow writes (VTON_MLFLOW_RUN_ID_FILE), and wait for it only if they get
 to log before it is there.
 
-It starts only what the flow would run itself, the same way: the `--stage` list or flow.stages, all local,
-data/raw present, every name a dvc.yaml stage, the same `--force`. The flow checks that what it takes matches
+It starts only what the flow would run itself, the same way: the `--stage` list or flow.stages, all local (no
+team DVC remote in the environment), data/raw present, every name a dvc.yaml stage, the same `--force`; and
+only once the tracking store exists (a first retrain creates its SQLite tables before any stage opens it). The flow checks that what it takes matches
 (else it stops it and starts its own); a retrain that ends before its flow takes it (the server would not
 start, a bad param) stops it and tells the waiting stages why.
 
@@ -23,8 +24,9 @@ from pathlib import Path
 
 from components.stage.chain import StageChain
 from components.stage.dvc import Dvc
+from components.storage.dvc_remote import remote_from_env
 from components.tracking.mlflow_run import RUN_ID_FILE_ENV, abandon_run_id, tracking_uri
-from flows.retrain_record import LOGS_DIR
+from flows.retrain_record import LOGS_DIR, sqlite_path
 
 # The stage after which an unforced retrain may have to train again before evaluating: DVC may skip train or
 # restore its candidate from the cache while a reset registry no longer has the version it names
@@ -41,6 +43,13 @@ def segments(chain: list[str], force: bool) -> list[list[str]]:
         return [list(chain)]
     cut = chain.index(TRAIN) + 1
     return [list(chain[:cut]), list(chain[cut:])]
+
+
+def store_ready(uri: str) -> bool:
+    """True unless the tracking store is a SQLite file that does not exist yet: the retrain creates its tables
+    before any stage may open it (two processes migrating one new SQLite file collide)."""
+    path = sqlite_path(uri)
+    return path is None or (path.is_file() and path.stat().st_size > 0)
 
 
 def stage_logs(logs_dir: Path, stages: list[str]) -> dict[str, Path]:
@@ -93,6 +102,8 @@ def start(profile: str | None, stages: list[str] | None, force: bool) -> HeadSta
         dvc = Dvc(root)
         if not chain or not raw_data_present(root) or any(s not in dvc.stage_names() for s in chain):
             return None
+        if remote_from_env() is not None or not store_ready(tracking_uri(root)):
+            return None  # the flow sends the stages to the team's workers, or creates the store first
         first = segments(chain, force)[0]
         logs_dir = root / str(paths.get("reports", "reports")) / LOGS_DIR
         handoff = run_id_file(logs_dir)

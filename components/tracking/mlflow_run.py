@@ -117,8 +117,8 @@ def stage_run(stage: str, experiment: str = "vton-pipeline", root: Path | None =
     """The active MLflow run for `stage`: the retrain's run (`retrain_run_id`) when there is one, else a new one."""
     import mlflow
 
+    run_id = retrain_run_id()  # first: a stage started before the retrain's run opens the store only after it
     exp_id = configure_mlflow(experiment, root)
-    run_id = retrain_run_id()
     if run_id:
         # The retrain owns its run's status: a stage logs into it and leaves it RUNNING, so a retrain killed
         # between stages is never recorded as FINISHED (the flow ends it FINISHED or FAILED).

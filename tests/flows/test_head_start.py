@@ -47,6 +47,10 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("PYTHONPATH", str(REPO))
     monkeypatch.setenv("VTON_STAGE_ECHO", "0")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{root / 'mlflow.db'}")
+    monkeypatch.delenv("VTON_DVC_REMOTE_URL", raising=False)
+    import mlflow
+
+    mlflow.MlflowClient(tracking_uri=f"sqlite:///{root / 'mlflow.db'}").search_experiments()  # the store exists
     return root
 
 
@@ -86,6 +90,12 @@ def test_a_retrain_that_ends_before_opening_its_run_stops_its_waiting_stage(proj
 
 def test_nothing_starts_without_data_for_an_unknown_stage_or_a_broken_project(project, tmp_path, monkeypatch):
     assert head_start.start(None, ["early", "no-such-stage"], force=False) is None
+    monkeypatch.setenv("VTON_DVC_REMOTE_URL", str(tmp_path / "team-remote"))
+    assert head_start.start(None, None, force=False) is None  # the flow sends the stages to the team's workers
+    monkeypatch.delenv("VTON_DVC_REMOTE_URL")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'new.db'}")
+    assert head_start.start(None, None, force=False) is None  # a new store: the flow creates its tables first
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{project / 'mlflow.db'}")
     for f in (project / "data" / "raw").iterdir():
         f.unlink()
     assert head_start.start(None, None, force=False) is None  # the flow prepares data/raw first
