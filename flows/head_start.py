@@ -9,9 +9,9 @@ to log before it is there.
 
 It starts only what the flow would run itself, the same way: the `--stage` list or flow.stages, all local (no
 team DVC remote in the environment), data/raw present, every name a dvc.yaml stage, the same `--force`; and
-only once the tracking store exists (a first retrain creates its SQLite tables before any stage opens it). The flow checks that what it takes matches
-(else it stops it and starts its own); a retrain that ends before its flow takes it (the server would not
-start, a bad param) stops it and tells the waiting stages why.
+only once the tracking store exists (a first retrain creates its SQLite tables before any stage opens it). The
+flow checks that what it takes matches (else it stops it and starts its own); a retrain that ends before its
+flow takes it (the server would not start, a bad param) stops it and tells the waiting stages why.
 
 This module imports neither Prefect nor MLflow: it runs before them.
 """
