@@ -34,9 +34,15 @@ from components.processes import process_alive
 SHARDS_PER_ACTOR = 2
 # How long the actors may take to be placed and start (an autoscaling cluster may first add a node).
 ACTOR_START_TIMEOUT_S = float(os.environ.get("VTON_RAY_ACTOR_START_TIMEOUT_S", "600"))
-# Ray Client's words when the head could not start this client's server (ray/util/client/server/proxier.py).
-CLIENT_SERVER_FAILED = "Starting Ray client server failed"
+# Ray Client's words when the head could not start this client's server (ray/util/client/server/proxier.py): it
+# saw the server exit, or the server exited between the proxier's two looks at it and psutil found a zombie.
+CLIENT_SERVER_FAILED = ("Starting Ray client server failed", "psutil.ZombieProcess")
 CLIENT_START_ATTEMPTS = 3
+
+
+def client_server_failed(address: str, exc: BaseException) -> bool:
+    """True when `exc` says a Ray Client head could not start this client's server (worth another try)."""
+    return address.startswith("ray://") and any(words in str(exc) for words in CLIENT_SERVER_FAILED)
 
 
 def connect() -> bool:
@@ -59,7 +65,7 @@ def connect() -> bool:
             # process fails on Ray's internal assertions instead of connecting.
             ray.shutdown()
             # Ray Client's head starts a server per client, which can fail to come up on a loaded head: try again.
-            if address.startswith("ray://") and CLIENT_SERVER_FAILED in str(exc) and attempt < CLIENT_START_ATTEMPTS:
+            if client_server_failed(address, exc) and attempt < CLIENT_START_ATTEMPTS:
                 time.sleep(2.0 * attempt)
                 continue
             raise ConfigError(f"cannot reach the Ray cluster at RAY_ADDRESS={address}: {exc}",

@@ -74,3 +74,22 @@ def test_a_pool_where_no_shard_finishes_within_the_stall_timeout_stops_with_an_e
     assert time.monotonic() - started < 120  # the hung actor was killed by close(), not waited for
     assert "no annotate shard finished on the Ray cluster for 2 s; running: shards 0" in str(err.value)
     assert "annotate.ray.stall_timeout_s" in err.value.hint
+
+
+# What a Ray Client head answered when its per-client server failed to come up (Ray's proxier.py), in both forms
+# seen on a loaded head: the server exited, or it exited between the proxier's poll() and psutil's cmdline().
+_SERVER_EXITED = ("Initialization failure from server:\nRuntimeError: Starting Ray client server failed. See "
+                  "ray_client_server_23001.err for detailed logs.")
+_SERVER_ZOMBIE = ("Initialization failure from server:\nTraceback (most recent call last):\n  File \"proxier.py\", "
+                  "line 396, in start_specific_server\n    cmd = psutil_proc.cmdline()\n"
+                  "psutil.ZombieProcess: PID still exists but it's a zombie (pid=26606)")
+
+
+@pytest.mark.parametrize("message", [_SERVER_EXITED, _SERVER_ZOMBIE])
+def test_a_client_server_that_failed_to_start_on_the_head_is_worth_another_connect(message):
+    from components.executors.ray_pool import client_server_failed
+
+    assert client_server_failed("ray://127.0.0.1:10001", ConnectionError(message))
+    # The same words from a cluster joined by GCS address are not Ray Client's; nor is any other failure.
+    assert not client_server_failed("127.0.0.1:6379", ConnectionError(message))
+    assert not client_server_failed("ray://127.0.0.1:10001", ConnectionError("Connection refused"))
