@@ -16,7 +16,7 @@ run: setup
 	@bash scripts/run-smoke.sh
 
 test: setup
-	@$(VENV)/bin/python -m pytest -q
+	@$(VENV)/bin/python -X faulthandler -m pytest -q
 
 # `make bench`: every benchmarks/*.py, each at sizes that finish in minutes on a shared 2-core machine (the
 # scripts' defaults, or the BENCH_ARGS_<script> below); the GPU scripts print one line without CUDA.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -51,6 +52,33 @@ DEFAULT_EXPERIMENT_ID = "0"  # MLflow's Default experiment, created with every s
 MIN_FREE_GIB = float(os.environ.get("VTON_TESTS_MIN_FREE_GIB", "4"))
 
 
+def _exit_without_teardown() -> None:
+    """After pytest's summary and every exit hook registered after this one (Ray's shutdown, the temporary Prefect
+    servers' stop): exit with pytest's own status, skipping the interpreter's teardown.
+
+    The teardown frees every module the suite loaded, native ones included (Ray's and gRPC's threads, MediaPipe's
+    graphs, torch). A CI run ended in SIGSEGV after all 890 tests passed and the summary was printed, which failed
+    CI; `make test` now runs with faulthandler, so a crash before this point prints where it happened."""
+    if not _FINISHED:
+        return
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(int(_FINISHED[0].exitstatus))
+
+
+_FINISHED: list[pytest.Session] = []  # the session, once pytest_sessionfinish ran (its status is then final)
+_ARGV0 = Path(sys.argv[0])
+# `pytest` or `python -m pytest`; never a program that calls pytest.main() and goes on.
+if _ARGV0.name in ("pytest", "py.test") or _ARGV0.parts[-2:] == ("pytest", "__main__.py"):
+    atexit.register(_exit_without_teardown)  # registered early, so it runs after the exit hooks registered later
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Stop before the first test when the temp folder's disk cannot hold the suite: one line, not 800 errors."""
     temp = Path(tempfile.gettempdir())
@@ -65,6 +93,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """Remove the session's Prefect home and MLflow store when every test passed (kept to debug a failure)."""
     if exitstatus == 0:
         shutil.rmtree(_SESSION_HOME, ignore_errors=True)
+    _FINISHED.append(session)
 
 
 @pytest.fixture(autouse=True)
