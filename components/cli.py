@@ -104,17 +104,10 @@ def _exit_without_teardown() -> None:
     """After a successful retrain and every other exit hook (Prefect's last logs and events, the temporary server's
     stop): exit 0 without the interpreter's teardown of the modules Prefect, MLflow and pandas loaded, which costs
     over a CPU second and only frees memory the OS frees anyway. A failed or stopped retrain exits as usual."""
-    if not _FINISHED:
-        return
-    import logging
+    if _FINISHED:
+        from components.processes import exit_without_teardown
 
-    logging.shutdown()  # its own exit hook may be registered before this one: flush the handlers now
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(0)
+        exit_without_teardown(0)
 
 
 @app.command()

@@ -59,17 +59,10 @@ def _exit_without_teardown() -> None:
     The teardown frees every module the suite loaded, native ones included (Ray's and gRPC's threads, MediaPipe's
     graphs, torch). A CI run ended in SIGSEGV after all 890 tests passed and the summary was printed, which failed
     CI; `make test` now runs with faulthandler, so a crash before this point prints where it happened."""
-    if not _FINISHED:
-        return
-    import logging
+    if _FINISHED:
+        from components.processes import exit_without_teardown
 
-    logging.shutdown()
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):
-            pass
-    os._exit(int(_FINISHED[0].exitstatus))
+        exit_without_teardown(int(_FINISHED[0].exitstatus))
 
 
 _FINISHED: list[pytest.Session] = []  # the session, once pytest_sessionfinish ran (its status is then final)
