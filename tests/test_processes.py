@@ -6,8 +6,7 @@ import sys
 import textwrap
 
 from components.processes import process_alive
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.conftest import REPO
 
 
 def test_this_process_is_alive_and_a_reaped_child_is_not():

@@ -1,5 +1,6 @@
 """A process forked after a Prefect flow ran in this one (a DataLoader worker) exits with its own status."""
 
+import functools
 import multiprocessing
 import threading
 
@@ -43,5 +44,6 @@ def test_the_clean_up_keeps_every_exit_hook_that_is_not_a_prefect_service():
     kept = object()
     service = Service()
     assert fork_safety.inherited_service_hook(service.stop, Service)
+    assert fork_safety.inherited_service_hook(functools.partial(service.stop), Service)  # as threading stores it
     assert not fork_safety.inherited_service_hook(kept, Service)
     assert not fork_safety.inherited_service_hook(lambda: None, Service)
