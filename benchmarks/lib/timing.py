@@ -72,7 +72,7 @@ def timed(fn: Callable[[], object]) -> float:
 def command_seconds(args: list[str], cwd: Path, env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)) -> float:
     """Wall seconds of a whole command as a user runs it (process start and imports included); raises when its
     exit code is not in `ok`."""
-    bindir = str(Path(sys.executable).parent)
+    bindir = os.path.dirname(os.path.abspath(sys.executable))  # absolute: a relative PATH entry resolves against cwd
     full_env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", ""), "VTON_QUIET": "1",
                 "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""), **(env or {})}
     t0 = time.perf_counter()

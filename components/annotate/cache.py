@@ -3,6 +3,7 @@
     <cache_dir>/maps/<kk>/<person_key>.npz      BodyMaps (or the quarantine reason) of one person image
     <cache_dir>/samples/<kk>/<sample_key>.json  the manifest row and files of one finished sample
     <cache_dir>/files/<kk>/<sha256>             the finished files themselves, by content (components/file_store.py)
+    <cache_dir>/overlays/<kk>/<sheet_key>.jpg   an overlay sheet, keyed by the bytes of the files it shows
     <cache_dir>/digests.json                    file facts (sha256, ...) by path, size and mtime
 
 It lives outside the stage's DVC output (default `.cache/annotate` in the project, git- and dvc-ignored)
@@ -108,6 +109,17 @@ class AnnotateCache:
         if not self.files.ensure_files(record.get("files", {}), out_dir):
             return None  # a record from before the file store, or a lost blob: render the sample again
         return record["row"]
+
+    def sheet(self, key: str) -> Path | None:
+        """The cached overlay sheet for `key`, or None on a miss."""
+        path = self.root / "overlays" / key[:2] / f"{key}.jpg"
+        return path if path.is_file() else None
+
+    def save_sheet(self, key: str, data: bytes) -> Path:
+        """Store an overlay sheet's JPEG bytes under `key`; returns the entry's path."""
+        path = self.root / "overlays" / key[:2] / f"{key}.jpg"
+        _atomic_write(path, data)
+        return path
 
     def save_record(self, key: str, row: dict, out_dir: Path, files: list[str]) -> None:
         """Remember that `row` is finished, store its files by content and record each one's (sha256, size, mtime)."""

@@ -64,3 +64,43 @@ def test_new_thresholds_relabel_the_manifest_without_rerendering(annotated, impo
     ok = again.manifest[again.manifest["status"] == "ok"]
     assert (ok["fit_label"] == "loose").all()
     assert ok["fit_width_ratio"].tolist() == result.manifest.loc[ok.index, "fit_width_ratio"].tolist()
+
+
+def test_a_rerun_restores_each_overlay_sheet_from_the_cache_with_the_same_bytes(annotated, tmp_path):
+    from components.annotate.cache import AnnotateCache
+    from components.annotate.overlay import sheet_rows
+    from components.annotate.stage import sheet_key, write_overlays
+
+    result, out, cache = annotated
+    drawn = write_overlays(result, tmp_path / "first", 2, cache)
+    assert drawn, "the sample has ok samples, so at least one sheet"
+    sheets = {c: p.read_bytes() for c, p in drawn.items()}
+    for category, path in drawn.items():
+        entry = AnnotateCache(cache).sheet(sheet_key(out, sheet_rows(result.manifest, category, 2), category))
+        assert entry is not None and entry.read_bytes() == path.read_bytes()
+        entry.write_bytes(b"not the sheet drawn")  # what a rerun places is the entry, not a fresh drawing
+    restored = write_overlays(result, tmp_path / "again", 2, cache)
+    assert {c: p.read_bytes() for c, p in restored.items()} == {c: b"not the sheet drawn" for c in drawn}
+    uncached = write_overlays(result, tmp_path / "plain", 2)  # no cache: drawn as before
+    assert {c: p.read_bytes() for c, p in uncached.items()} == sheets
+
+
+def test_an_overlay_sheet_key_changes_with_the_bytes_of_a_file_it_shows(annotated, tmp_path):
+    import shutil
+
+    from components.annotate.overlay import SHEET_COLUMNS, sheet_rows
+    from components.annotate.stage import sheet_key
+
+    result, out, _ = annotated
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    category = result.manifest.loc[result.manifest["status"] == "ok", "category"].iloc[0]
+    rows = sheet_rows(result.manifest, category, 2)
+    before = sheet_key(copy, rows, category)
+    assert sheet_key(out, rows, category) == before  # the paths' bytes, not their folder
+    for column in SHEET_COLUMNS:
+        target = copy / rows.iloc[0][column]
+        original = target.read_bytes()
+        target.write_bytes(original + b"\0")
+        assert sheet_key(copy, rows, category) != before, column
+        target.write_bytes(original)
