@@ -289,11 +289,14 @@ def _fingerprint(source: list, rows: dict[str, dict], base: Path, out_dir: Path,
 
 
 def sheet_key(dataset_dir: Path, rows: pd.DataFrame, category: str) -> str:
-    """What an overlay sheet is drawn from: the bytes of the files it shows, its category and the drawing code."""
+    """What an overlay sheet is drawn from: the bytes of the files it shows, its category and the drawing code
+    (ours and Pillow's, whose JPEG encoder writes it)."""
+    import PIL
+
     from components.annotate import keypoints, overlay
     from components.hashing import sha256_file
 
-    h = hashlib.sha256(category.encode())
+    h = hashlib.sha256(f"{category}\0{PIL.__version__}".encode())
     for module in (overlay.__file__, keypoints.__file__, layout.__file__):
         h.update(Path(module).read_bytes())
     for row in rows.itertuples(index=False):
