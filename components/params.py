@@ -24,6 +24,7 @@ from components.project import project_root
 from components.registry.params import PromoteParams, ScheduleParams
 from components.train.params import TrainParams
 from components.validate.params import ValidateParams
+from components.yaml_text import parse_yaml
 
 
 class ProjectParams(Section):
@@ -95,7 +96,7 @@ def check_flow_stages(params: Params, dvc_yaml: Path, source: str = "params.yaml
     if not dvc_yaml.is_file():
         return
     try:
-        known = list((yaml.safe_load(dvc_yaml.read_text()) or {}).get("stages") or {})
+        known = list((parse_yaml(dvc_yaml.read_text()) or {}).get("stages") or {})
     except yaml.YAMLError as exc:
         raise ConfigError(f"{dvc_yaml}: not valid YAML: {exc}") from None
     unknown = [s for s in params.flow.stages if s not in known]

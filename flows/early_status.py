@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from components.stage.dvc import Dvc, DvcFailed, PendingStatus
+from components.yaml_text import parse_yaml
 
 _SNAPSHOT_FILES = ("params.yaml", "data.dvc")
 
@@ -38,7 +39,7 @@ def workspace_state(root: Path, volatile: set[str]) -> str:
         digest.update(path.read_bytes() if path.is_file() else b"-")
     lock = root / "dvc.lock"
     try:
-        stages = (yaml.load(lock.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}).get(
+        stages = (parse_yaml(lock.read_text()) or {}).get(
             "stages", {}) if lock.is_file() else {}
     except (OSError, yaml.YAMLError):
         stages = {"unreadable": True}

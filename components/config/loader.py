@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 
 from components.errors import ConfigError
+from components.yaml_text import parse_yaml
 
 ProfileName = Literal["smoke", "test", "full"]
 PROFILES: tuple[str, ...] = ("smoke", "test", "full")
@@ -62,7 +63,7 @@ def read_params_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path}: params file not found", hint="run from the project root or set VTON_PROJECT_ROOT")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        data = parse_yaml(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
@@ -75,7 +76,7 @@ def set_active_profile(path: Path, profile: str) -> bool:
     if profile not in PROFILES:
         raise ConfigError(f"profile must be one of {list(PROFILES)}, got {profile!r}")
     text = path.read_text()
-    current = (yaml.safe_load(text) or {}).get("profile")
+    current = (parse_yaml(text) or {}).get("profile")
     if current == profile:
         return False
     lines = text.splitlines(keepends=True)

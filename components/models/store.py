@@ -18,10 +18,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from components.errors import ConfigError, MissingWeightsError, VtonError
 from components.hashing import sha256_file
+from components.yaml_text import parse_yaml
 
 CATALOG_PATH = Path(__file__).with_name("catalog.yaml")
 CACHE_ENV = "VTON_MODEL_CACHE"
@@ -124,10 +123,8 @@ def _parsed_yaml(path: Path) -> dict:
     st = path.stat()
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
     if key not in _PARSED:
-        # libyaml's loader when present: the pure-Python one takes ~0.1 s for the catalog, and every
-        # annotator identity and weights check loads it.
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        _PARSED[key] = yaml.load(path.read_text(), Loader=loader) or {}  # noqa: S506 - a safe loader
+        # Every annotator identity and weights check reads the catalog: parsed once per process.
+        _PARSED[key] = parse_yaml(path.read_text()) or {}
     return _PARSED[key]
 
 

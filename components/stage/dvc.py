@@ -24,6 +24,7 @@ import yaml
 
 from components.errors import ConfigError, VtonError
 from components.stage import watchdog
+from components.yaml_text import parse_yaml
 
 if TYPE_CHECKING:
     from components.stage.chain import StageChain
@@ -364,7 +365,7 @@ def _read_dvc_yaml(root: Path) -> dict:
     if not path.is_file():
         raise ConfigError(f"{path}: no dvc.yaml", hint="run from the project root or set VTON_PROJECT_ROOT")
     try:
-        return yaml.safe_load(path.read_text()) or {}
+        return parse_yaml(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from components.yaml_text import parse_yaml
+
 LOCK_SCHEMA = "2.0"
 
 
@@ -19,7 +21,7 @@ def read_lock(path: Path) -> dict[str, Any]:
     """The parsed dvc.lock at `path`, or an empty lock when there is none yet."""
     if not path.is_file():
         return {"schema": LOCK_SCHEMA, "stages": {}}
-    data = yaml.safe_load(path.read_text()) or {}
+    data = parse_yaml(path.read_text()) or {}
     data.setdefault("schema", LOCK_SCHEMA)
     data["stages"] = data.get("stages") or {}
     return data

@@ -20,11 +20,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import yaml
-
 from components.errors import VtonError
 from components.project import project_root
 from components.tracking.contract import Tag
+from components.yaml_text import parse_yaml
 
 RUN_ID_ENV = "VTON_MLFLOW_RUN_ID"
 RUN_ID_FILE_ENV = "VTON_MLFLOW_RUN_ID_FILE"  # a file the retrain writes its run id into once the run is open
@@ -159,7 +158,7 @@ def data_version(root: Path | None = None) -> str | None:
     path = (root or project_root()) / "data.dvc"
     if not path.is_file():
         return None
-    outs = (yaml.safe_load(path.read_text()) or {}).get("outs") or [{}]
+    outs = (parse_yaml(path.read_text()) or {}).get("outs") or [{}]
     return outs[0].get("md5")
 
 

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from components.errors import ConfigError
+from components.yaml_text import parse_yaml
 
 Category = Literal["upper_body", "lower_body", "dresses"]
 
@@ -123,7 +124,7 @@ def load_site(path: str | Path) -> SiteConfig:
     if not p.is_file():
         raise ConfigError(f"{p}: site config not found", hint="pass --config with a site YAML (see components/data/scrape/sites/)")
     try:
-        raw = yaml.safe_load(p.read_text())
+        raw = parse_yaml(p.read_text())
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML: {exc}") from None
     try:
