@@ -102,3 +102,17 @@ def test_every_profile_overlay_is_validated_not_only_the_active_one(tmp_path):
     with pytest.raises(ConfigError, match=r"train\.lora_rank must be > 0.*\n?.*profile 'full'"):
         load_params(path)
     assert load_params(_write(tmp_path, {"profile": "smoke", "profiles": {"full": {"train": {"lora_rank": 8}}}}))
+
+
+def test_loading_params_imports_no_pandas_pyarrow_numpy_or_pil():
+    # Every command loads params first: a cached stage re-run's cost is mostly what that imports.
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    script = ("import sys; from components.params import load_params; load_params(sys.argv[1]); "
+              "print(sorted(m for m in ('pandas', 'pyarrow', 'numpy', 'PIL') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", script, str(REPO / "params.yaml")], capture_output=True, text=True,
+                          env={"PATH": "", "PYTHONPATH": str(REPO)}, check=True)
+    assert proc.stdout.strip() == "[]"

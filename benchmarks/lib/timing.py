@@ -71,9 +71,11 @@ def timed(fn: Callable[[], object]) -> float:
 
 def command_seconds(args: list[str], cwd: Path, env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)) -> float:
     """Wall seconds of a whole command as a user runs it (process start and imports included); raises when its
-    exit code is not in `ok`."""
+    exit code is not in `ok`. Python keeps its compiled bytecode as it does by default: a PYTHONDONTWRITEBYTECODE
+    in this process's environment (some sandboxes set it) would add compiling the project's sources to every run."""
     bindir = os.path.dirname(os.path.abspath(sys.executable))  # absolute: a relative PATH entry resolves against cwd
-    full_env = {**os.environ, "PATH": bindir + os.pathsep + os.environ.get("PATH", ""), "VTON_QUIET": "1",
+    inherited = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    full_env = {**inherited, "PATH": bindir + os.pathsep + os.environ.get("PATH", ""), "VTON_QUIET": "1",
                 "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""), **(env or {})}
     t0 = time.perf_counter()
     proc = subprocess.run(args, cwd=cwd, env=full_env, capture_output=True, text=True)

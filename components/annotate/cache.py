@@ -4,7 +4,7 @@
     <cache_dir>/samples/<kk>/<sample_key>.json  the manifest row and files of one finished sample
     <cache_dir>/files/<kk>/<sha256>             the finished files themselves, by content (components/file_store.py)
     <cache_dir>/overlays/<kk>/<sheet_key>.jpg   an overlay sheet, keyed by the bytes of the files it shows
-    <cache_dir>/digests.json                    file facts (sha256, ...) by path, size and mtime
+    <cache_dir>/digests.json                    file facts (sha256, ...) by path, size and mtime (file_digests.py)
 
 It lives outside the stage's DVC output (default `.cache/annotate` in the project, git- and dvc-ignored)
 because `dvc repro` deletes a stage's outputs before running it: a cache inside them would be empty on
@@ -20,27 +20,19 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from components.annotate.maps import BodyMaps
+from components.file_digests import write_atomically
 from components.file_store import FileStore
-from components.hashing import sha256_file
 
 
 def digest(obj) -> str:
     """sha256 of `obj` as canonical JSON."""
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
@@ -83,7 +75,7 @@ class AnnotateCache:
     def save_maps(self, key: str, maps: BodyMaps | str) -> None:
         """Store the maps of a person image (or the reason it was quarantined)."""
         arrays = {"_quarantine": np.array(maps)} if isinstance(maps, str) else maps.to_npz_dict()
-        _atomic_write(self._maps_path(key), _npz_bytes(arrays))
+        write_atomically(self._maps_path(key), _npz_bytes(arrays))
 
     def maps_entry(self, key: str) -> bytes | None:
         """The stored bytes of a person's maps entry (to hand to another cache as they are), or None."""
@@ -94,7 +86,7 @@ class AnnotateCache:
 
     def put_maps_entry(self, key: str, data: bytes) -> None:
         """Store a maps entry another cache wrote (the bytes of `maps_entry`)."""
-        _atomic_write(self._maps_path(key), data)
+        write_atomically(self._maps_path(key), data)
 
     def load_record(self, key: str, out_dir: Path) -> dict | None:
         """The finished row for `key` once every file it lists is in `out_dir` as recorded (restored from the
@@ -118,66 +110,10 @@ class AnnotateCache:
     def save_sheet(self, key: str, data: bytes) -> Path:
         """Store an overlay sheet's JPEG bytes under `key`; returns the entry's path."""
         path = self.root / "overlays" / key[:2] / f"{key}.jpg"
-        _atomic_write(path, data)
+        write_atomically(path, data)
         return path
 
     def save_record(self, key: str, row: dict, out_dir: Path, files: list[str]) -> None:
         """Remember that `row` is finished, store its files by content and record each one's (sha256, size, mtime)."""
         facts = self.files.put_files(out_dir, files)
-        _atomic_write(self._record_path(key), json.dumps({"row": row, "files": facts}, default=str).encode())
-
-
-class FileDigests:
-    """Facts about files (sha256, image size, weights identity) remembered by (path, size, mtime_ns).
-
-    A re-run over unchanged inputs then hashes nothing: a file whose size and mtime are unchanged is
-    taken to hold the same bytes (the check make, rsync and DVC's own cache use). Saved atomically.
-    """
-
-    def __init__(self, root: Path) -> None:
-        self.path = Path(root) / "digests.json"
-        self._facts: dict[str, dict] = {}
-        self._dirty = False
-        try:
-            self._facts = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            self._facts = {}
-
-    @staticmethod
-    def _stamp(path: Path) -> list[int]:
-        st = Path(path).stat()
-        return [st.st_size, st.st_mtime_ns]
-
-    def get(self, path: Path, kind: str) -> object | None:
-        """The remembered `kind` fact of `path` while the file is unchanged, else None."""
-        entry = self._facts.get(str(path))
-        try:
-            stamp = self._stamp(path)
-        except OSError:
-            return None
-        if entry is None or entry.get("stamp") != stamp:
-            return None
-        return entry.get(kind)
-
-    def put(self, path: Path, kind: str, value: object) -> None:
-        """Remember `value` as `path`'s `kind` fact for the file as it is now."""
-        stamp = self._stamp(path)
-        entry = self._facts.get(str(path))
-        if entry is None or entry.get("stamp") != stamp:
-            entry = self._facts[str(path)] = {"stamp": stamp}
-        entry[kind] = value
-        self._dirty = True
-
-    def sha256(self, path: Path) -> str:
-        """sha256 of the file's bytes, hashed only when the file changed since it was last hashed."""
-        known = self.get(path, "sha256")
-        if known is None:
-            known = sha256_file(path)
-            self.put(path, "sha256", known)
-        return known
-
-    def save(self) -> None:
-        """Write the remembered facts back (only when something new was learnt)."""
-        if self._dirty:
-            _atomic_write(self.path, json.dumps(self._facts, sort_keys=True).encode())
-            self._dirty = False
+        write_atomically(self._record_path(key), json.dumps({"row": row, "files": facts}, default=str).encode())

@@ -30,11 +30,12 @@ from components.annotate.annotators import (
     render_hook_files,
     selected_classes,
 )
-from components.annotate.cache import AnnotateCache, FileDigests, digest
+from components.annotate.cache import AnnotateCache, digest
 from components.annotate.layout import LAYOUT_VERSION
 from components.annotate.params import AnnotateParams
 from components.annotate.sample import SampleTask, render_sample
 from components.errors import Quarantine
+from components.file_digests import FileDigests
 from components.progress import progress_bar
 
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import pandas as pd
 
 from components.annotate import layout
-from components.annotate.cache import FileDigests
 from components.annotate.engine import (
     EngineReport,
     annotator_identities,
@@ -24,6 +23,7 @@ from components.annotate.engine import (
 )
 from components.annotate.params import AnnotateParams
 from components.annotate.sample import SampleTask
+from components.file_digests import FileDigests
 from components.fit.columns import FIT_LABEL_COLUMN, fit_labels
 from components.fit.params import FitParams
 from components.manifest.schema import (

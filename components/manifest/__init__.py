@@ -1,25 +1,5 @@
-"""The data contract: one Parquet manifest per dataset directory, one row per sample."""
+"""The data contract: one Parquet manifest per dataset directory, one row per sample.
 
-from components.manifest.schema import (
-    CATEGORIES,
-    MANIFEST_FILENAME,
-    MANIFEST_SCHEMA,
-    SPLITS,
-    STATUSES,
-    empty_manifest,
-    read_manifest,
-    sample_id_for,
-    write_manifest,
-)
-
-__all__ = [
-    "CATEGORIES",
-    "MANIFEST_FILENAME",
-    "MANIFEST_SCHEMA",
-    "SPLITS",
-    "STATUSES",
-    "empty_manifest",
-    "read_manifest",
-    "sample_id_for",
-    "write_manifest",
-]
+schema.py defines it and holds the only functions that read or write a manifest; names.py holds the names a
+caller needs without pandas or pyarrow (params validation, a cached stage re-run).
+"""

@@ -14,9 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from components.errors import DataContractError
+from components.manifest.names import CATEGORIES, MANIFEST_FILENAME, SPLITS  # re-exported with the other names
 
-MANIFEST_FILENAME = "manifest.parquet"
-CATEGORIES: tuple[str, ...] = ("upper_body", "lower_body", "dresses")
 # `pairing` values: the person photo shows the garment (ground truth) unless the row is UNPAIRED.
 PAIRINGS: tuple[str, ...] = ("cross_view", "same_view", "paired", "unpaired")
 UNPAIRED = "unpaired"
@@ -25,7 +24,8 @@ UNPAIRED = "unpaired"
 def garment_worn(pairing: object) -> bool:
     """Whether a row's person photo shows its garment (unknown pairing: yes, as every published layout pairs)."""
     return pairing != UNPAIRED
-SPLITS: tuple[str, ...] = ("train", "test")
+
+
 STATUSES: tuple[str, ...] = ("ok", "quarantined")
 
 # Annotation outputs, filled by `vton annotate`; null until then, except `cloth_mask_path`, which import fills

@@ -1,5 +1,4 @@
-"""The model store: the committed catalog of models and their checksum-verified local cache."""
+"""The model store: the committed catalog of models and their checksum-verified local cache (store.py).
 
-from components.models.store import Catalog, ChecksumMismatch, ModelEntry, ensure_weights, pull_model, verify_file
-
-__all__ = ["Catalog", "ChecksumMismatch", "ModelEntry", "ensure_weights", "pull_model", "verify_file"]
+Nothing is imported here: every step's CLI imports its package, and `vton --help` should not read the catalog.
+"""

@@ -6,6 +6,7 @@ from pydantic import Field, model_validator
 
 from components.config.base import Section
 from components.evaluate.metrics_spec import GREATER_IS_BETTER
+from components.manifest.names import CATEGORIES
 from components.tracking.contract import PARAMS_ARTIFACT, Tag
 
 
@@ -48,8 +49,6 @@ class PromoteParams(Section):
         if unknown:
             raise ValueError(f"unknown figures {unknown}; known: {sorted(GREATER_IS_BETTER)}")
         # A misspelt category would silently switch its gate off: only the manifest's categories are allowed.
-        from components.manifest.schema import CATEGORIES
-
         for where, given in (("required_categories", self.required_categories),
                              ("category_gates", list(self.category_gates))):
             wrong = sorted(set(given) - set(CATEGORIES))

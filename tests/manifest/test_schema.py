@@ -85,3 +85,12 @@ def test_sample_id_is_a_stable_content_hash():
     assert a == sample_id_for("p" * 64, "g" * 64, "upper_body")
     assert a != sample_id_for("p" * 64, "g" * 64, "dresses")
     assert len(a) == 16
+
+
+def test_schema_reexports_the_names_module_s_constants_which_need_no_pandas():
+    import components.manifest.names as names
+    import components.manifest.schema as schema
+
+    assert (schema.MANIFEST_FILENAME, schema.SPLITS, schema.CATEGORIES) == (
+        names.MANIFEST_FILENAME, names.SPLITS, names.CATEGORIES)
+    assert schema.CATEGORIES is names.CATEGORIES

@@ -25,10 +25,8 @@ import shutil
 import threading
 from pathlib import Path
 
-import numpy as np
-
 from components.file_store import FileStore
-from components.manifest.schema import MANIFEST_FILENAME, SPLITS
+from components.manifest.names import MANIFEST_FILENAME, SPLITS
 
 # The modules whose code shapes a variant's pixels, files or row: a change to any re-augments.
 CODE_MODULES = (
@@ -81,6 +79,8 @@ def run_key(manifest_sha256: str, prefix: str, params: dict, fit: dict, code: st
 
 def _json_default(value):
     """numpy scalars as Python numbers (a manifest row may carry them); anything else as text."""
+    import numpy as np  # here, not at the top: a cached whole-run lookup imports this module and no numpy
+
     return value.item() if isinstance(value, np.generic) else str(value)
 
 

@@ -11,17 +11,19 @@ import hashlib
 import math
 import os
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from PIL import Image
 
-from components.data.augment.cache import AugmentCache, clear_outputs, code_digest, parent_key, run_key, variant_key
+from components.data.augment.cache import AugmentCache, clear_outputs, parent_key, variant_key
+from components.data.augment.report import AugmentReport
 from components.data.augment.sample import MAP_COLUMNS, SampleArrays, augment_sample, load_sample
 from components.data.augment.size import draw_scale, rescale_garment
 from components.data.augment.transforms import check, to_json, variant_seed
+from components.data.augment.whole_run import PLACEMENT, RunLookup, look_up_run
 from components.manifest.image_io import perceptual_hash
 from components.data.params import AugmentParams
 from components.fit.columns import FIT_LABEL_COLUMN, fit_labels
@@ -38,34 +40,6 @@ from components.manifest.schema import (
 from components.progress import progress
 
 PATH_COLUMNS = ("person_path", "garment_path", *ANNOTATION_PATH_COLUMNS)
-# Where variants are made, never what they are: not part of a variant's cache key.
-PLACEMENT = ("executor", "shard_size", "ray")
-
-
-@dataclass
-class AugmentReport:
-    """Counts from one augmentation run."""
-
-    inputs: int = 0
-    augmented_parents: int = 0
-    variants: int = 0
-    cached: int = 0  # variants put back from the augment cache instead of being made again
-    size_variants: int = 0  # of `variants`, those with the garment rescaled (fit.size_augment)
-    failed: list[str] = field(default_factory=list)
-    retried_shards: int = 0  # shards run again because the Ray worker making them died (executor: ray)
-    shared_hits: int = 0  # variants a Ray worker found in the shared cache (executor: ray, ray.shared_cache)
-
-    def summary(self) -> str:
-        """One line for the log (plus one per failure)."""
-        head = (f"augment: {self.inputs} input rows kept, {self.variants} variants of "
-                f"{self.augmented_parents} train samples ({self.size_variants} resized; {self.cached} from the cache)")
-        if self.shared_hits:
-            head += f", {self.shared_hits} found by the Ray workers in the shared cache"
-        if self.retried_shards:
-            head += f", {self.retried_shards} shards retried after a worker died"
-        return "\n".join([head, *[f"  not augmented: {f}" for f in self.failed]])
-
-
 def relink(df: pd.DataFrame, src: Path, dst: Path) -> pd.DataFrame:
     """`df` with every path column made relative to `dst` instead of `src` (e.g. `../annotated/...`)."""
     out = df.copy()
@@ -155,27 +129,23 @@ WRITER_THREADS = 2
 
 
 def augment_dataset(in_dir: Path, out_dir: Path, params: AugmentParams, cache_dir: Path | None = None,
-                    fit: FitParams | None = None) -> AugmentReport:
+                    fit: FitParams | None = None, lookup: RunLookup | None = None) -> AugmentReport:
     """Write `out_dir` (manifest + augmented files) from the annotated dataset in `in_dir`.
 
     With `cache_dir`, finished variants are kept there by what made them and put back by a link per file
     on a re-run (components/data/augment/cache.py); only new or changed parents are decoded and augmented.
     `fit` (default: the params' defaults) labels every row's fit and, when fit.size_augment.enabled, adds
-    size variants of the paired train samples (components/data/augment/size.py)."""
+    size variants of the paired train samples (components/data/augment/size.py). `lookup`: the whole-run
+    lookup (whole_run.look_up_run) already made for these arguments, where a caller looked before importing this."""
     fit = fit or FitParams()
     size = fit.size_augment
-    cache = AugmentCache(cache_dir) if cache_dir is not None else None
-    code = code_digest() if cache is not None else ""
-    digests = whole_run = None
-    if cache is not None:
-        from components.annotate.cache import FileDigests
-
-        digests = FileDigests(cache_dir)  # parents' files hashed once, not on every run (by size and mtime)
-        whole_run = _run_key(in_dir, out_dir, params, fit, code, digests)
-        done = cache.load_run(whole_run, in_dir, out_dir, digests.sha256) if whole_run else None
-        if done is not None:  # nothing this run depends on changed: its outputs and manifest are back
-            digests.save()
-            return AugmentReport(**done, cached=done["variants"])
+    cache = digests = whole_run = None
+    code = ""
+    if cache_dir is not None:
+        lookup = lookup or look_up_run(in_dir, out_dir, params, fit, cache_dir)
+        if lookup.report is not None:  # nothing this run depends on changed: its outputs and manifest are back
+            return lookup.report
+        cache, digests, whole_run, code = lookup.cache, lookup.digests, lookup.key, lookup.code
     # After the whole-run lookup: a run record exists only for params a run of this code checked, and checking
     # builds every transform (albumentations, and the torch it imports: seconds of a cached command's start).
     check(params)
@@ -267,17 +237,6 @@ def augment_dataset(in_dir: Path, out_dir: Path, params: AugmentParams, cache_di
                                                     "size_variants": report.size_variants})
         digests.save()
     return report
-
-
-def _run_key(in_dir: Path, out_dir: Path, params: AugmentParams, fit: FitParams, code: str, digests) -> str | None:
-    """The whole run's cache key (cache.run_key), or None when the input manifest cannot be read."""
-    try:
-        manifest = digests.sha256(in_dir / MANIFEST_FILENAME)
-    except OSError:
-        return None  # read_manifest says what is wrong
-    prefix = os.path.relpath(in_dir.resolve(), out_dir.resolve())
-    return run_key(manifest, Path(prefix).as_posix(), params.model_dump(mode="json", exclude={"cache_dir", *PLACEMENT}),
-                   fit.model_dump(mode="json"), code)
 
 
 TRANSFORM, SIZE = "transform", "size"

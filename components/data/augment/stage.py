@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from components.data.augment.run import AugmentReport, augment_dataset
-from components.manifest.schema import MANIFEST_FILENAME
+from components.data.augment.report import AugmentReport
+from components.data.augment.whole_run import look_up_run
+from components.manifest.names import MANIFEST_FILENAME
 from components.params import Params
 from components.project import resolve
 
@@ -25,7 +26,13 @@ class AugmentResult:
 
 def run(params: Params, root: Path, src: Path | None = None, out: Path | None = None) -> AugmentResult:
     """Augment `src` (default paths.annotated) into `out` (default paths.augmented), cached in augment.cache_dir."""
-    target = resolve(out or params.paths.augmented, root)
-    report = augment_dataset(resolve(src or params.paths.annotated, root), target, params.augment,
-                             cache_dir=resolve(params.augment.cache_dir, root), fit=params.fit)
+    source, target = resolve(src or params.paths.annotated, root), resolve(out or params.paths.augmented, root)
+    cache_dir = resolve(params.augment.cache_dir, root)
+    lookup = look_up_run(source, target, params.augment, params.fit, cache_dir)
+    if lookup.report is not None:
+        return AugmentResult(lookup.report, target)
+    # Only now the augmentation code and what it imports (pandas, PIL, albumentations): a cached run needs none.
+    from components.data.augment.run import augment_dataset
+
+    report = augment_dataset(source, target, params.augment, cache_dir=cache_dir, fit=params.fit, lookup=lookup)
     return AugmentResult(report, target)

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from PIL import Image
-
 from components.tracking.contract import Tag
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: params loading imports this module, and needs no PIL
+    from PIL import Image
+
     from components.annotate.params import AnnotateParams
     from components.fit.params import FitParams
     from components.train.data import TrainSample

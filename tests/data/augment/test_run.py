@@ -116,7 +116,7 @@ def test_a_rerun_after_the_outputs_were_deleted_links_cached_variants_back_witho
 
 
 def test_a_rerun_hashes_no_parent_file_that_is_unchanged_since_the_last_run(annotated, tmp_path, monkeypatch):
-    import components.annotate.cache as digest_store
+    import components.file_digests as digest_store
     import components.data.augment.run as run
 
     cache = tmp_path / "cache"
