@@ -29,9 +29,9 @@ MAX_SECOND_LOOKS = 3
 
 
 def _mediapipe_version() -> str:
-    from importlib.metadata import version
+    from components.package_versions import installed_version
 
-    return version("mediapipe")
+    return installed_version("mediapipe")
 
 
 class MediaPipePose(Annotator):

@@ -10,9 +10,9 @@ from components.annotate.params import PoseRules
 
 
 def _mediapipe_version() -> str:
-    from importlib.metadata import version
+    from components.package_versions import installed_version
 
-    return version("mediapipe")
+    return installed_version("mediapipe")
 
 
 class SelfieSegmentation(Annotator):

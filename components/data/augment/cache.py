@@ -17,7 +17,6 @@ the finished outputs and manifest back by a link per file, without reading, plan
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -27,6 +26,7 @@ from pathlib import Path
 
 from components.file_store import FileStore
 from components.manifest.names import MANIFEST_FILENAME, SPLITS
+from components.package_versions import installed_version
 
 # The modules whose code shapes a variant's pixels, files or row: a change to any re-augments.
 CODE_MODULES = (
@@ -44,18 +44,9 @@ MANIFEST_MODULES = ("manifest/schema.py", "fit/labels.py", "data/augment/cache.p
 PIXEL_LIBRARIES = ("albumentations", "albucore", "opencv-python-headless", "numpy", "pillow", "scipy")
 
 
-@functools.lru_cache(maxsize=None)  # ~17 ms of metadata lookups: once per process, not per digest
 def library_versions(names: tuple[str, ...] = PIXEL_LIBRARIES) -> str:
-    """`name==version` of each installed library in `names` (read from metadata, nothing is imported)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = []
-    for name in names:
-        try:
-            found.append(f"{name}=={version(name)}")
-        except PackageNotFoundError:
-            found.append(f"{name}==absent")
-    return ";".join(found)
+    """`name==version` of each installed library in `names` (`==absent` if missing; nothing is imported)."""
+    return ";".join(f"{name}=={installed_version(name)}" for name in names)
 
 
 def code_digest(modules: tuple[str, ...] = CODE_MODULES) -> str:

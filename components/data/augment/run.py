@@ -146,10 +146,10 @@ def augment_dataset(in_dir: Path, out_dir: Path, params: AugmentParams, cache_di
         if lookup.report is not None:  # nothing this run depends on changed: its outputs and manifest are back
             return lookup.report
         cache, digests, whole_run, code = lookup.cache, lookup.digests, lookup.key, lookup.code
+    df = read_manifest(in_dir)  # first: a missing or broken manifest is told before seconds of imports
     # After the whole-run lookup: a run record exists only for params a run of this code checked, and checking
     # builds every transform (albumentations, and the torch it imports: seconds of a cached command's start).
     check(params)
-    df = read_manifest(in_dir)
     clear_outputs(out_dir)
     report = AugmentReport(inputs=len(df))
     rows = [relink(df, in_dir, out_dir)]
