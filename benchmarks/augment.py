@@ -24,19 +24,23 @@ Measured 2026-12-01, 16 samples (CPU seconds, median of 5; main's code under the
               cached re-run, outputs deleted: 1.2% of the first run (main ~9%: 0.055-0.060 s of manifest I/O)
               cached re-run, outputs kept: 0.7%; variant cache alone: 9.6% (0.068 s fixed: manifest read,
               relink, plan, write); one new parent of 16: 17.1%, 1.2 parents' worth beyond that fixed part
-              `vton data augment`: first 4.67 s CPU, cached 0.89 s = 19% (main ~3.3 s cached; goal 5%: missed)
+              `vton data augment`: first 4.67 s CPU, cached 0.89 s = 19% (main ~3.3 s cached; goal 5%: missed);
+              2026-12-02, bytecode cache on: first 3.00 s, cached 0.210 s = 7.0% (0.55 s before this stop)
     768x1024: augment_sample 0.431 s; stage 1.954 s = 4.41x (goal 1.5x: missed), floor 4.51x: the stage is at
               its floor (1.954 s against 0.431 + 0.501 decode + 1.015 write = 1.947 s)
               cached re-run, outputs deleted: 0.4%; kept: 0.3%; variant cache alone: 3.3%; one new parent:
               9.6% of the first run, 0.98 parents' worth beyond the fixed 0.063 s
-              `vton data augment`: first 5.76 s CPU, cached 0.92 s = 16% (goal 5%: missed)
+              `vton data augment`: first 5.76 s CPU, cached 0.92 s = 16% (goal 5%: missed);
+              2026-12-02, bytecode cache on: first 3.84 s, cached 0.195 s = 5.1% (goal 5%: missed by 0.1 point)
 
 What is left of the stage ratio is decoding and encoding files whose bytes must not change, per variant at
 384x512 (CPU ms, augment_sample itself ~9): decode person/garment/agnostic JPEG 1.5 + 1.2 + 1.4, masks and
 parse PNG 0.3 each, DensePose IUV PNG 1.5; encode person/garment/agnostic JPEG 1.2 + 1.0 + 1.2, masks and
 parse PNG 0.7-1.1 each, IUV PNG 3.1, image-densepose render + PNG 3.7, perceptual hashes 2.7 (a Lanczos
-downscale of each image). At 768x1024 every one of these is ~4x. The cached command's 0.9 s is process start
-and imports (pandas, pyarrow, pydantic params, typer), with albumentations and torch no longer imported there.
+downscale of each image). At 768x1024 every one of these is ~4x. A cached command now answers from the whole-run
+record before the augmentation code, pandas, numpy or PIL load (components/data/augment/whole_run.py); its ~0.2 s
+is process start (~15 ms), typer and the step CLIs (~45 ms), pydantic building the params models (~60 ms),
+reading params (~10 ms) and the lookup with its hard links (~25 ms).
 """
 
 from __future__ import annotations
