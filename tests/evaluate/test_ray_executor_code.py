@@ -10,10 +10,10 @@ from components.evaluate.executors.ray_executor import CODE_PACKAGES, code_diges
 
 COMPONENTS = Path(__file__).resolve().parents[2] / "components"
 # Imported by the digested packages without shaping a generated image: errors and logging, paths and params,
-# tracking and the registry, hashing and caches of files (checked by content), the model store (weights checked
-# by sha256), the Ray pool itself.
+# tracking and the registry, hashing and caches of files (checked by content) and their remembered digests, the
+# installed libraries' version strings (cache keys), the model store (weights checked by sha256), the Ray pool.
 NOT_SHAPING = {"errors", "progress", "project", "params", "config", "tracking", "registry", "hashing", "file_store",
-               "models", "executors", "storage"}
+               "file_digests", "package_versions", "models", "executors", "storage"}
 
 
 def test_every_package_the_digested_code_imports_is_digested_or_cannot_change_a_result():
