@@ -1,24 +1,16 @@
 """File facts (sha256, image size, weights identity) remembered between runs by path, size and mtime.
 
-Light on purpose (the standard library only): a cached stage re-run looks its inputs up here before it imports
-anything that reads pixels or tables.
+Light on purpose (the standard library and file_store.py only): a cached stage re-run looks its inputs up here
+before it imports anything that reads pixels or tables.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
+from components.file_store import write_atomically
 from components.hashing import sha256_file
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to a temp file beside `path` and rename it there, so a kill never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
 
 
 class FileDigests:

@@ -69,6 +69,14 @@ def place(src: Path, dst: Path) -> str:
     return how
 
 
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to a temp file beside `path` and rename it there, so a kill never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temporary_name(path)
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
 def _temporary_name(dst: Path) -> Path:
     """A name beside `dst` no other process or thread uses at the same time (writer threads share a pid)."""
     return dst.with_name(f".{dst.name}.{os.getpid()}.{threading.get_ident()}.tmp")

@@ -39,8 +39,7 @@ def workspace_state(root: Path, volatile: set[str]) -> str:
         digest.update(path.read_bytes() if path.is_file() else b"-")
     lock = root / "dvc.lock"
     try:
-        stages = (parse_yaml(lock.read_text()) or {}).get(
-            "stages", {}) if lock.is_file() else {}
+        stages = (parse_yaml(lock.read_text()) or {}).get("stages", {}) if lock.is_file() else {}
     except (OSError, yaml.YAMLError):
         stages = {"unreadable": True}
     reduced = {name: ({"outs": entry.get("outs")} if name in volatile and isinstance(entry, dict) else entry)

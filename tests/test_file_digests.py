@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 
 import components.file_digests as file_digests
-from components.file_digests import FileDigests, write_atomically
+from components.file_digests import FileDigests
+from components.file_store import write_atomically
 from components.hashing import sha256_file
 
 

@@ -26,8 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from components.annotate.maps import BodyMaps
-from components.file_digests import write_atomically
-from components.file_store import FileStore
+from components.file_store import FileStore, write_atomically
 
 
 def digest(obj) -> str:

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from components.errors import VtonError
+from components.file_store import write_atomically
 from components.project import project_root
 from components.tracking.contract import Tag
 from components.yaml_text import parse_yaml
@@ -33,19 +34,12 @@ _ABANDONED = "abandoned:"  # what the retrain writes there instead when it ends 
 
 def hand_over_run_id(path: Path, run_id: str) -> None:
     """Write the retrain's run id for the stages waiting on `path` (atomically: a reader sees all of it or none)."""
-    _write_atomically(Path(path), run_id)
+    write_atomically(Path(path), run_id.encode())
 
 
 def abandon_run_id(path: Path, reason: str) -> None:
     """Tell the stages waiting on `path` that no run will be opened (the retrain failed or was stopped first)."""
-    _write_atomically(Path(path), f"{_ABANDONED} {reason}")
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    write_atomically(Path(path), f"{_ABANDONED} {reason}".encode())
 
 
 def retrain_run_id() -> str | None:

@@ -21,10 +21,9 @@ import hashlib
 import json
 import os
 import shutil
-import threading
 from pathlib import Path
 
-from components.file_store import FileStore
+from components.file_store import FileStore, write_atomically
 from components.manifest.names import MANIFEST_FILENAME, SPLITS
 from components.package_versions import installed_version
 
@@ -118,10 +117,7 @@ class AugmentCache:
 
     @staticmethod
     def _write_record(path: Path, record: dict) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_text(json.dumps(record, default=_json_default))
-        tmp.replace(path)
+        write_atomically(path, json.dumps(record, default=_json_default).encode())
 
     def load_run(self, key: str, in_dir: Path, out_dir: Path, sha256) -> dict | None:
         """A finished run's report counts once its outputs and manifest are back in `out_dir` (the split folders
