@@ -172,7 +172,7 @@ def stage_run(folder: Path, out: Path, cache: Path, workers: int) -> tuple[float
 
     With workers > 1 the CPU is spent in the pool's processes, which this figure does not include."""
     from components.annotate.params import AnnotateParams
-    from components.annotate.stage import annotate_folder
+    from components.annotate.run import annotate_folder
 
     settings = AnnotateParams(width=768, height=1024, workers=workers, shard_size=4)
     start, cpu = time.perf_counter(), time.process_time()
@@ -263,7 +263,7 @@ def main() -> None:
     # Import the stage before any timing, as the bare loop imports mediapipe before its clock starts;
     # building the models stays inside the stage's time (the bare loop's does not: a fixed cost per run).
     import components.annotate.engine  # noqa: F401
-    import components.annotate.stage  # noqa: F401
+    import components.annotate.run  # noqa: F401
 
     cores = sorted(os.sched_getaffinity(0))
     tmp = Path(tempfile.mkdtemp(prefix="vton-bench-"))

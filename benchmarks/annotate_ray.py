@@ -112,7 +112,7 @@ class LocalCluster:
 def stage_seconds(folder: Path, out: Path, cache: Path, size: tuple[int, int], **settings) -> float:
     """Wall seconds of the annotate stage on `folder` (in-process), on a fresh output folder and cache."""
     from components.annotate.params import AnnotateParams
-    from components.annotate.stage import annotate_folder
+    from components.annotate.run import annotate_folder
 
     params = AnnotateParams(width=size[0], height=size[1], **settings)
     start = time.perf_counter()
@@ -135,7 +135,7 @@ def main() -> None:
     cluster_auth(tmp / "ray")
     import components.annotate.engine  # noqa: F401 - imports outside every timing
     import components.annotate.executors.ray_executor  # noqa: F401
-    import components.annotate.stage  # noqa: F401
+    import components.annotate.run  # noqa: F401
 
     cluster = None
     runs = iter(range(10**6))

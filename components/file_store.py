@@ -55,6 +55,11 @@ def place(src: Path, dst: Path) -> str:
             dst.parent.mkdir(parents=True, exist_ok=True)
         except OSError:  # there already (replaced below), or links unsupported here
             break
+    try:
+        if os.path.samestat(os.stat(src), os.stat(dst)):
+            return "link"  # already this blob's link: renaming a second link onto it would leave the temp behind
+    except OSError:
+        pass
     dst.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temporary_name(dst)
     tmp.unlink(missing_ok=True)

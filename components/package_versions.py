@@ -49,3 +49,13 @@ def installed_version(name: str) -> str:
         return version(name)
     except PackageNotFoundError:
         return ABSENT
+
+
+def installed_distributions() -> tuple[str, ...]:
+    """`name==version` of every wheel-installed distribution on sys.path (the first of each name), sorted: what a
+    cache key holds when any installed library may shape an output."""
+    seen: dict[str, str] = {}
+    for entry in sys.path:
+        for name, version in _dist_infos(entry).items():
+            seen.setdefault(name, version)
+    return tuple(f"{name}=={version}" for name, version in sorted(seen.items()))

@@ -33,6 +33,17 @@ def test_identical_content_written_twice_keeps_one_blob_and_both_files_match_the
     assert second.stat().st_mtime_ns == facts[0][2]
 
 
+def test_storing_a_file_that_already_is_its_blobs_link_leaves_no_temp_file_beside_it(tmp_path: Path):
+    store = FileStore(tmp_path / "store")
+    out = tmp_path / "out" / "a.png"
+    out.parent.mkdir()
+    out.write_bytes(b"pixels")
+    first = store.put(out)
+    assert store.put(out) == first  # a whole-run record stores files the sample records stored already
+    assert place(store.blob(first[0]), out) == "link"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["a.png"]
+
+
 def test_a_blob_edited_in_place_after_it_was_recorded_is_not_restored(tmp_path: Path):
     store = FileStore(tmp_path / "store")
     out = tmp_path / "mask.png"

@@ -20,7 +20,7 @@ import os
 import traceback
 from collections import defaultdict
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from components.annotate.annotators import (
@@ -33,6 +33,7 @@ from components.annotate.annotators import (
 from components.annotate.cache import AnnotateCache, digest
 from components.annotate.layout import LAYOUT_VERSION
 from components.annotate.params import AnnotateParams
+from components.annotate.report import EngineReport
 from components.annotate.sample import SampleTask, render_sample
 from components.errors import Quarantine
 from components.file_digests import FileDigests
@@ -48,30 +49,6 @@ class SampleResult:
     cached: bool = False
     model_calls: int = 0
     shared: bool = False  # found by a Ray worker in the shared cache (annotate.ray.shared_cache)
-
-
-@dataclass
-class EngineReport:
-    """Counts for one engine run."""
-
-    total: int = 0
-    done: int = 0
-    cached: int = 0
-    quarantined: int = 0
-    model_calls: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
-    retried_shards: int = 0  # shards run again because the worker running them died (executor: ray)
-    shared_hits: int = 0  # samples a Ray worker found in the shared cache instead of annotating (executor: ray)
-
-    def summary(self) -> str:
-        """One line plus one per quarantine reason."""
-        head = (f"annotated {self.total} samples: {self.done} new, {self.cached} cached, "
-                f"{self.quarantined} quarantined, {self.model_calls} model calls")
-        if self.shared_hits:
-            head += f", {self.shared_hits} of the new found by the Ray workers in the shared cache"
-        if self.retried_shards:
-            head += f", {self.retried_shards} shards retried after a worker died"
-        return "\n".join([head] + [f"  quarantined x{n}: {r}" for r, n in sorted(self.reasons.items(), key=lambda x: -x[1])])
 
 
 def annotator_identities(settings: AnnotateParams, digests: FileDigests | None = None) -> dict[str, str]:
@@ -95,6 +72,11 @@ def annotator_identities(settings: AnnotateParams, digests: FileDigests | None =
         for f in files:
             digests.put(f, fact, out[role])
     return out
+
+
+def annotator_weights_files(settings: AnnotateParams) -> list[Path]:
+    """The local weights files of the annotators these params select (all present: check_weights ran)."""
+    return [f for role, backend in backends_for(settings) for f in _weights_files(annotator_class(role, backend))]
 
 
 def _weights_files(cls) -> list[Path]:

@@ -27,30 +27,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from components.annotate.layout_paths import LAYOUT_DIRS, PATHS, path_for, prune_unreferenced  # noqa: F401
+from components.file_store import write_atomically
+
 LAYOUT_VERSION = "2"  # 2: colour photos as JPEG
-
-# manifest column -> path template (relative to the dataset directory)
-PATHS: dict[str, str] = {
-    "person_path": "{split}/image/{id}.jpg",
-    "garment_path": "{split}/cloth/{id}.jpg",
-    "cloth_mask_path": "{split}/cloth-mask/{id}.png",
-    "parse_path": "{split}/image-parse-v3/{id}.png",
-    "parse_atr_path": "{split}/image-parse-atr/{id}.png",
-    "keypoints_path": "{split}/openpose_json/{id}_keypoints.json",
-    "pose_render_path": "{split}/openpose_img/{id}_rendered.png",
-    "keypoints_coco18_path": "{split}/keypoints/{id}.json",
-    "person_mask_path": "{split}/person-mask/{id}.png",
-    "agnostic_mask_path": "{split}/agnostic-mask/{id}_mask.png",
-    "agnostic_path": "{split}/agnostic-v3.2/{id}.jpg",
-    "densepose_path": "{split}/image-densepose/{id}.png",
-    "densepose_iuv_path": "{split}/densepose-iuv/{id}.png",
-}
-LAYOUT_DIRS: tuple[str, ...] = tuple(sorted({t.split("/")[1] for t in PATHS.values()}))
-
-
-def path_for(column: str, split: str, sample_id: str) -> str:
-    """The relative path of `column`'s file for a sample."""
-    return PATHS[column].format(split=split, id=sample_id)
 
 
 def label_palette(n: int = 256) -> list[int]:
@@ -162,19 +142,5 @@ def write_pairs(df, out_dir: Path) -> None:
     for split in ("train", "test"):
         rows = df[(df["status"] == "ok") & (df["split"] == split)]
         lines = [f"{Path(p).name} {Path(g).name}" for p, g in zip(rows["person_path"], rows["garment_path"])]
-        (out_dir / f"{split}_pairs.txt").write_text("".join(line + "\n" for line in sorted(lines)))
-
-
-def prune_unreferenced(out_dir: Path, referenced: set[str]) -> int:
-    """Delete layout files no manifest row references (left by samples that are gone); return how many."""
-    removed = 0
-    for split in ("train", "test"):
-        for sub in LAYOUT_DIRS:
-            folder = out_dir / split / sub
-            if not folder.is_dir():
-                continue
-            for f in folder.iterdir():
-                if f.is_file() and f"{split}/{sub}/{f.name}" not in referenced:
-                    f.unlink()
-                    removed += 1
-    return removed
+        # A new file, never written through: the last run's list may be a link into the annotate cache's store.
+        write_atomically(out_dir / f"{split}_pairs.txt", "".join(line + "\n" for line in sorted(lines)).encode())

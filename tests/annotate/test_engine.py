@@ -15,7 +15,7 @@ from PIL import Image
 
 from components.annotate.annotators.mediapipe_pose import MediaPipePose
 from components.annotate.params import AnnotateParams, MaskRules
-from components.annotate.stage import annotate_dataset, annotate_folder
+from components.annotate.run import annotate_dataset, annotate_folder
 from components.manifest.schema import read_manifest
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ from PIL import Image
 
 from components.annotate.cache import AnnotateCache
 from components.annotate.params import AnnotateParams
-from components.annotate.stage import annotate_dataset, annotate_folder
+from components.annotate.run import annotate_dataset, annotate_folder
 from tests.infra import servers
 from tests.project_copy import imported_sample
 from tests.infra.servers import s3_endpoint  # noqa: F401 (a shared fixture)

@@ -11,7 +11,7 @@ from PIL import Image
 
 from components.annotate.keypoints import read_body25
 from components.annotate.params import AnnotateParams, MaskRules
-from components.annotate.stage import annotate_dataset
+from components.annotate.run import annotate_dataset
 from components.fit.columns import FIT_RATIO_COLUMNS, worn_region
 from components.fit.labels import FIT_LABELS
 from components.fit.params import FitParams, FitThresholds
@@ -69,7 +69,7 @@ def test_new_thresholds_relabel_the_manifest_without_rerendering(annotated, impo
 def test_a_rerun_restores_each_overlay_sheet_from_the_cache_with_the_same_bytes(annotated, tmp_path):
     from components.annotate.cache import AnnotateCache
     from components.annotate.overlay import sheet_rows
-    from components.annotate.stage import sheet_key, write_overlays
+    from components.annotate.sheets import sheet_key, write_overlays
 
     result, out, cache = annotated
     drawn = write_overlays(result, tmp_path / "first", 2, cache)
@@ -89,7 +89,7 @@ def test_an_overlay_sheet_key_changes_with_the_bytes_of_a_file_it_shows(annotate
     import shutil
 
     from components.annotate.overlay import SHEET_COLUMNS, sheet_rows
-    from components.annotate.stage import sheet_key
+    from components.annotate.sheets import sheet_key
 
     result, out, _ = annotated
     copy = tmp_path / "copy"

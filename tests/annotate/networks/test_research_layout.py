@@ -10,7 +10,7 @@ from PIL import Image
 
 from components.annotate.export import export_dataset
 from components.annotate.params import AnnotateParams, DensePoseParams, SchpParams
-from components.annotate.stage import annotate_folder
+from components.annotate.run import annotate_folder
 
 torch.set_num_threads(1)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from components.annotate.params import AnnotateParams
-from components.annotate.stage import annotate_dataset
+from components.annotate.run import annotate_dataset
 from components.data.augment.cache import AugmentCache
 from components.data.augment.run import augment_dataset
 from components.data.params import AugmentParams

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from components.annotate.params import AnnotateParams, MaskRules
-from components.annotate.stage import annotate_dataset
+from components.annotate.run import annotate_dataset
 from components.data.augment.run import augment_dataset
 from components.data.augment.sample import load_sample
 from components.data.augment.size import draw_scale, rescale_garment, scaled_region

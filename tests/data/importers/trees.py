@@ -78,7 +78,7 @@ def import_tree(kind: str, root: Path, out: Path):
 def annotated_tree(kind: str, root: Path, work: Path) -> Path:
     """Import `root` and annotate it (MediaPipe pose, small frames): the annotated dataset directory."""
     from components.annotate.params import AnnotateParams
-    from components.annotate.stage import annotate_dataset
+    from components.annotate.run import annotate_dataset
 
     import_tree(kind, root, work / "imported")
     annotate_dataset(work / "imported", work / "annotated", AnnotateParams(width=96, height=128), work / "cache")

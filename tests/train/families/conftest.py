@@ -32,7 +32,7 @@ def build_worn_dataset(root: Path, photos: dict) -> Path:
     """Annotate variants of the real photos into `root`/annotated (upper_body, garments cut from the worn
     clothes); the mirrored variants are the test split. Returns the dataset folder."""
     from components.annotate.params import AnnotateParams
-    from components.annotate.stage import annotate_folder
+    from components.annotate.run import annotate_folder
     from components.manifest.schema import read_manifest, write_manifest
 
     folder = root / "photos"
