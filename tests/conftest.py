@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.project_copy import copy_project
+from tests.project_copy import copy_project, sample_data
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -136,9 +136,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (ws / ".gitignore").write_text("/mlflow.db\n/mlartifacts/\n/.dvcstore/\n/reports/\n/models/\n__pycache__/\n")
     (ws / "data").mkdir(exist_ok=True)
     (ws / "data" / ".gitignore").write_text("/raw\n")
-    from components.data.sample_data import materialise_sample_data
-
-    materialise_sample_data(ws / "data" / "raw")
+    sample_data(ws / "data" / "raw")
     run(["git", "init", "-q", "-b", "main"], ws)
     run(["git", "add", "-A"], ws)
     run(["git", "commit", "-qm", "workspace"], ws)
