@@ -114,12 +114,14 @@ class ActorPool:
         ray.kill(self.handles[slot], no_restart=True)
         self.handles[slot] = self._cls.remote(*self._args)
 
-    def close(self) -> None:
-        """Let every actor release its models and scratch folder, then end it."""
-        try:
-            ray.get([h.close.remote() for h in self.handles], timeout=60)
-        except (RayActorError, GetTimeoutError):
-            pass  # a dead actor has nothing left to close
+    def close(self, graceful: bool = True) -> None:
+        """End every actor; `graceful` first lets each release its models and scratch folder (an actor runs its
+        calls in order, so that waits for the shard it holds: not after an error, when a shard may hang)."""
+        if graceful:
+            try:
+                ray.get([h.close.remote() for h in self.handles], timeout=60)
+            except (RayActorError, GetTimeoutError):
+                pass  # a dead actor has nothing left to close
         for h in self.handles:
             ray.kill(h, no_restart=True)
 
@@ -228,12 +230,17 @@ def on_pool(cls: type, args: tuple | Callable[[], tuple], n: int, num_cpus: floa
     `args` may be a callable, called once connected (for arguments that are put in the object store)."""
     started = connect()
     pool = None
+    failed = True
     try:
         pool = ActorPool(cls, args() if callable(args) else args, n, num_cpus, num_gpus, what)
         check(pool.describe())
-        return work(pool)
+        outcome = work(pool)
+        failed = False
+        return outcome
     finally:
         if pool is not None:
-            pool.close()
+            # After an error the outputs are discarded; a killed actor's scratch folder goes with the next actor
+            # on its machine (scratch_folder), so there is nothing to wait for.
+            pool.close(graceful=not failed)
         if started:
             ray.shutdown()

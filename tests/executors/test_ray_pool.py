@@ -63,7 +63,7 @@ def test_a_user_error_a_shard_raises_reaches_the_driver_as_that_error_without_th
     assert "Traceback" not in str(err.value) and err.value.hint.startswith("give the Ray workers credentials")
 
 
-def test_a_pool_where_no_shard_finishes_within_the_stall_timeout_stops_with_an_error_naming_the_shards(local_ray):
+def test_a_pool_where_no_shard_finishes_within_the_stall_timeout_stops_at_once_naming_the_shards(local_ray):
     def work(pool) -> int:
         return run_shards(3, pool, lambda actor, i: actor.run.remote(i), lambda i, out: None,
                           lambda i, deaths, exc: None, max_retries=0, stall_timeout_s=2.0)
@@ -71,7 +71,7 @@ def test_a_pool_where_no_shard_finishes_within_the_stall_timeout_stops_with_an_e
     started = time.monotonic()
     with pytest.raises(ConfigError) as err:
         on_pool(Hung, (), 1, 1.0, 0.0, "annotate", lambda seen: None, work)
-    assert time.monotonic() - started < 120  # the hung actor was killed by close(), not waited for
+    assert time.monotonic() - started < 30  # the hung actor was killed at once, not waited for
     assert "no annotate shard finished on the Ray cluster for 2 s; running: shards 0" in str(err.value)
     assert "annotate.ray.stall_timeout_s" in err.value.hint
 
