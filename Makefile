@@ -15,8 +15,12 @@ setup:
 run: setup
 	@bash scripts/run-smoke.sh
 
+# Two pytest-xdist workers, one per core of CI's 2-core machine (the suite takes about half the time of one
+# process); whole files go to one worker, so a module's Ray cluster or team stack starts once.
+# `make test TEST_WORKERS=auto` uses every core; `TEST_WORKERS=0` runs in this process.
+TEST_WORKERS ?= 2
 test: setup
-	@$(VENV)/bin/python -X faulthandler -m pytest -q
+	@PYTHONFAULTHANDLER=1 $(VENV)/bin/python -X faulthandler -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 # `make bench`: every benchmarks/*.py, each at sizes that finish in minutes on a shared 2-core machine (the
 # scripts' defaults, or the BENCH_ARGS_<script> below); the GPU scripts print one line without CUDA.

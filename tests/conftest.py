@@ -47,8 +47,9 @@ os.environ.pop("VTON_MLFLOW_RUN_ID", None)
 os.environ.pop("VTON_PROJECT_ROOT", None)
 DEFAULT_EXPERIMENT_ID = "0"  # MLflow's Default experiment, created with every store
 
-# The most the suite holds under the temp folder at once (full-size random model files, DVC caches, MLflow
+# The most one test process holds under the temp folder at once (full-size random model files, DVC caches, MLflow
 # stores), with room to spare; passed tests' folders are removed as they finish (pyproject: retention "failed").
+# Every pytest-xdist worker holds as much.
 MIN_FREE_GIB = float(os.environ.get("VTON_TESTS_MIN_FREE_GIB", "4"))
 
 
@@ -74,12 +75,17 @@ if _ARGV0.name in ("pytest", "py.test") or _ARGV0.parts[-2:] == ("pytest", "__ma
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Stop before the first test when the temp folder's disk cannot hold the suite: one line, not 800 errors."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # the controller checked, for every worker, before starting them (a worker's exit would restart it)
+    workers = session.config.getoption("numprocesses", None, skip=True)
+    need = MIN_FREE_GIB * max(1, workers if isinstance(workers, int) else 1)
     temp = Path(tempfile.gettempdir())
     free = shutil.disk_usage(temp).free / 2**30
-    if free < MIN_FREE_GIB:
-        pytest.exit(f"tests: {free:.1f} GiB free on the disk of {temp}, and the suite needs about {MIN_FREE_GIB:g} "
+    if free < need:
+        pytest.exit(f"tests: {free:.1f} GiB free on the disk of {temp}, and the suite needs about {need:g} "
                     "GiB there at once. Free space on that disk, or point TMPDIR at a disk with room "
-                    "(VTON_TESTS_MIN_FREE_GIB sets this check's limit).", returncode=pytest.ExitCode.USAGE_ERROR)
+                    "(VTON_TESTS_MIN_FREE_GIB sets this check's limit per test process).",
+                    returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
