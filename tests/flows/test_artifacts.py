@@ -11,15 +11,29 @@ from flows.artifacts import publish_stage_pictures
 pytestmark = pytest.mark.slow
 
 
-def read_artifacts() -> list:
-    """Every artifact on the Prefect API the test session uses."""
+def read_artifacts(flow_run_id: str) -> list:
+    """The artifacts one flow run published: the session's Prefect API also holds those of every earlier test that
+    ran in this process."""
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
     async def read():
         async with get_client() as client:
-            return await client.read_artifacts()
+            # Filtered by the server: an unfiltered read returns one page, which a busy store fills with others.
+            return await client.read_artifacts(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
 
     return asyncio.run(read())
+
+
+def published_by(stage: str, reports):
+    """Run a flow that publishes `stage`'s pictures under `reports`: (what it published, its flow run id)."""
+    from prefect.runtime import flow_run
+
+    @flow
+    def show() -> tuple[int, str]:
+        return publish_stage_pictures(stage, reports), str(flow_run.id)
+
+    return show()
 
 
 def test_stage_pngs_and_reports_become_prefect_artifacts(tmp_path, real_photos):
@@ -29,13 +43,10 @@ def test_stage_pngs_and_reports_become_prefect_artifacts(tmp_path, real_photos):
     Image.new("RGB", (8, 8)).save(stage_dir / "grid.png")
     (stage_dir / "report.html").write_text("<html>ok</html>")
 
-    @flow
-    def show() -> int:
-        return publish_stage_pictures("annotate", tmp_path / "reports")
+    published, run_id = published_by("annotate", tmp_path / "reports")
+    assert published == 3
 
-    assert show() == 3
-
-    by_key = {a.key: a for a in read_artifacts() if a.key}
+    by_key = {a.key: a for a in read_artifacts(run_id) if a.key}
     pictures = by_key["annotate-pictures"]
     assert pictures.type == "markdown"
     assert pictures.data.count("data:image/png;base64,") == 2
@@ -57,12 +68,9 @@ def test_pictures_beyond_prefects_event_budget_are_shown_as_previews_never_as_fi
     Image.fromarray(noise).save(stage_dir / "big.png")  # ~1.4 MB: over the inline budget
     Image.new("RGB", (8, 8)).save(stage_dir / "small.jpg")
 
-    @flow
-    def show() -> int:
-        return publish_stage_pictures("evaluate", tmp_path / "reports")
-
-    assert show() == 2
-    data = next(a.data for a in read_artifacts() if a.key == "evaluate-pictures" and "big.png" in a.data)
+    published, run_id = published_by("evaluate", tmp_path / "reports")
+    assert published == 2
+    (data,) = [a.data for a in read_artifacts(run_id) if a.key == "evaluate-pictures"]
     assert data.count("data:image/jpeg;base64,") == 2  # the small JPEG and the big PNG's JPEG preview
     assert "data:image/png;base64," not in data and "file://" not in data
     assert "images/big.png (preview" in data and "of 700x700)" in data
