@@ -77,8 +77,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """Stop before the first test when the temp folder's disk cannot hold the suite: one line, not 800 errors."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
         return  # the controller checked, for every worker, before starting them (a worker's exit would restart it)
-    workers = session.config.getoption("numprocesses", None, skip=True)
-    need = MIN_FREE_GIB * max(1, workers if isinstance(workers, int) else 1)
+    # xdist has turned `-n auto` into a count by now; without `-n` (or with `-n 0`) this process runs the tests.
+    need = MIN_FREE_GIB * (session.config.getoption("numprocesses", None) or 1)
     temp = Path(tempfile.gettempdir())
     free = shutil.disk_usage(temp).free / 2**30
     if free < need:
