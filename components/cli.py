@@ -141,10 +141,8 @@ _register_steps()
 
 def main() -> None:
     """Console entry point: user-fixable errors print as one clear message, not a traceback."""
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # Prefect's temporary server can take more than its default 20 s to start on a busy small machine.
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     _ENTRY_POINT.append(True)
     try:
         app()

@@ -154,7 +154,6 @@ class Dvc:
         """The environment DVC and the stage commands see: this interpreter's bin dir first on PATH."""
         env = {**os.environ, **self.env, **(extra or {})}
         env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-        env.setdefault("DVC_NO_ANALYTICS", "1")
         env.setdefault("PYTHONUNBUFFERED", "1")  # a stage's prints reach the terminal as they happen, not at exit
         return env
 
