@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
+import sys
+import threading
 import warnings
 from typing import Any
 
@@ -15,14 +16,40 @@ import numpy as np
 from components.data.params import AugmentParams, TransformSpec
 from components.errors import ConfigError
 
-# albumentations asks PyPI for a newer version on import (up to a 2 s timeout, a network call on every run);
-# the pinned version is the one this code is tested with.
-os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
-
 # Flips are decided for the whole pair (augment.garment_flip, flip_p), never inside one list.
 FORBIDDEN = {"HorizontalFlip", "VerticalFlip", "Transpose", "D4", "RandomRotate90", "SquareSymmetry"}
 PERSON_MAPS = {"agnostic": "image", "person_mask": "mask", "agnostic_mask": "mask", "parse": "mask",
                "parse_atr": "mask", "densepose": "mask"}
+
+
+class _WithoutTorch:
+    """An import hook that reports torch missing to one thread, while that thread imports albumentations."""
+
+    def __init__(self) -> None:
+        self.thread = threading.get_ident()
+
+    def find_spec(self, name: str, path=None, target=None):
+        """torch and its submodules are not found from the importing thread; everything else as usual."""
+        if (name == "torch" or name.startswith("torch.")) and threading.get_ident() == self.thread:
+            raise ModuleNotFoundError(f"{name} is hidden while albumentations loads", name=name)
+        return None
+
+
+def albumentations() -> Any:
+    """The albumentations package. Loaded first here, it loads without its PyTorch module: albumentations
+    imports torch (about 2 s, more than a small augment run) only for ToTensorV2, which no transform here
+    can use, and skips that module when torch is missing. A process that has torch loaded already keeps it."""
+    if "albumentations" in sys.modules or "torch" in sys.modules:
+        import albumentations as A
+
+        return A
+    hide = _WithoutTorch()
+    sys.meta_path.insert(0, hide)
+    try:
+        import albumentations as A
+    finally:
+        sys.meta_path.remove(hide)
+    return A
 
 
 def variant_seed(seed: int, sample_id: str, variant: int) -> int:
@@ -32,8 +59,7 @@ def variant_seed(seed: int, sample_id: str, variant: int) -> int:
 
 def build(spec: TransformSpec, where: str, geometric: bool) -> Any:
     """The albumentations transform for `spec`; a ConfigError names the params entry when it is unusable."""
-    import albumentations as A
-
+    A = albumentations()
     cls = getattr(A, spec.name, None)
     if not (isinstance(cls, type) and issubclass(cls, A.BasicTransform)):
         raise ConfigError(f"augment.{where}: {spec.name!r} is not an albumentations transform")
@@ -61,8 +87,7 @@ def check(params: AugmentParams) -> None:
 
 def person_pipeline(params: AugmentParams, flip: bool, seed: int, maps: list[str]) -> Any:
     """Person image + its maps + keypoints, moved together (masks with nearest-neighbour interpolation)."""
-    import albumentations as A
-
+    A = albumentations()
     steps = [A.HorizontalFlip(p=1.0)] if flip else []
     steps += [build(s, f"person_transforms[{i}]", True) for i, s in enumerate(params.person_transforms)]
     with warnings.catch_warnings():  # an empty list is legal (photometric-only runs); albumentations warns
@@ -74,8 +99,7 @@ def person_pipeline(params: AugmentParams, flip: bool, seed: int, maps: list[str
 
 def garment_pipeline(params: AugmentParams, flip: bool, seed: int) -> Any:
     """Garment image + cloth mask, moved together."""
-    import albumentations as A
-
+    A = albumentations()
     steps = [A.HorizontalFlip(p=1.0)] if flip else []
     steps += [build(s, f"garment_transforms[{i}]", True) for i, s in enumerate(params.garment_transforms)]
     return A.Compose(steps, additional_targets={"cloth_mask": "mask"}, seed=seed, save_applied_params=True,
@@ -84,8 +108,7 @@ def garment_pipeline(params: AugmentParams, flip: bool, seed: int) -> Any:
 
 def photometric_pipeline(params: AugmentParams, seed: int) -> Any:
     """Colour changes applied with the same parameters to person, agnostic image and garment."""
-    import albumentations as A
-
+    A = albumentations()
     steps = [build(s, f"photometric[{i}]", False) for i, s in enumerate(params.photometric)]
     return A.Compose(steps, additional_targets={"garment": "image", "agnostic": "image"}, is_check_shapes=False,
                      seed=seed, save_applied_params=True)
