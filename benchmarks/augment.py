@@ -26,12 +26,16 @@ Measured 2026-12-01, 16 samples (CPU seconds, median of 5; main's code under the
               relink, plan, write); one new parent of 16: 17.1%, 1.2 parents' worth beyond that fixed part
               `vton data augment`: first 4.67 s CPU, cached 0.89 s = 19% (main ~3.3 s cached; goal 5%: missed);
               2026-12-02, bytecode cache on: first 3.00 s, cached 0.210 s = 7.0% (0.55 s before this stop)
+              2026-12-03, torch no longer imported (load 2.2-2.5, a slower day): process start and
+              imports 2.05 s of the first run's wall (4.16 s the same day before); CPU first 3.73 s,
+              cached 0.517 s = 13.8% (goal 5%: missed: a cheaper first run, the same fixed start-up)
     768x1024: augment_sample 0.431 s; stage 1.954 s = 4.41x (goal 1.5x: missed), floor 4.51x: the stage is at
               its floor (1.954 s against 0.431 + 0.501 decode + 1.015 write = 1.947 s)
               cached re-run, outputs deleted: 0.4%; kept: 0.3%; variant cache alone: 3.3%; one new parent:
               9.6% of the first run, 0.98 parents' worth beyond the fixed 0.063 s
               `vton data augment`: first 5.76 s CPU, cached 0.92 s = 16% (goal 5%: missed);
               2026-12-02, bytecode cache on: first 3.84 s, cached 0.195 s = 5.1% (goal 5%: missed by 0.1 point)
+              2026-12-03, torch no longer imported: first 6.24 s CPU, cached 0.545 s = 8.7% (missed)
 
 What is left of the stage ratio is decoding and encoding files whose bytes must not change, per variant at
 384x512 (CPU ms, augment_sample itself ~9): decode person/garment/agnostic JPEG 1.5 + 1.2 + 1.4, masks and
