@@ -4,6 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PREFECT_HOME="${PREFECT_HOME:-$PWD/.prefect}"
-export PREFECT_SERVER_ANALYTICS_ENABLED=false
-export DVC_NO_ANALYTICS=1
 exec .venv/bin/vton retrain --profile smoke "$@"

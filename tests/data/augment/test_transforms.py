@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import threading
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, run
 
 
 def _child(code: str) -> str:
-    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip().splitlines()[-1]
+    """The last line `code` prints in a fresh interpreter (where nothing has imported torch yet)."""
+    return run([sys.executable, "-c", code], REPO).stdout.strip().splitlines()[-1]
 
 
 def test_albumentations_loads_every_transform_without_importing_torch_and_torch_still_imports_afterwards():
